@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// Runs the test suites with node:test (TypeScript through tsx). Node 20's `--test` does not expand
+// globs, so this script finds the files.
+//
+//   node scripts/run-tests.mjs            every suite
+//   node scripts/run-tests.mjs unit       unit and property tests (src/**/*.test.ts, test/unit/**)
+//   node scripts/run-tests.mjs e2e        tests with real sockets and processes (test/e2e/**)
+//   node scripts/run-tests.mjs FILE...    the given files
+import { spawnSync } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { availableParallelism } from 'node:os'
+
+const root = new URL('..', import.meta.url).pathname
+
+function find(dir, out = []) {
+  let names
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return out
+  }
+  for (const name of names.sort()) {
+    if (name === 'node_modules' || name.startsWith('.')) continue
+    const p = join(dir, name)
+    if (statSync(p).isDirectory()) find(p, out)
+    else if (name.endsWith('.test.ts')) out.push(relative(root, p))
+  }
+  return out
+}
+
+const suites = {
+  unit: () => [...find(join(root, 'src')), ...find(join(root, 'test/unit'))],
+  e2e: () => find(join(root, 'test/e2e')),
+}
+const args = process.argv.slice(2)
+let files
+if (args.length === 0) files = [...suites.unit(), ...suites.e2e()]
+else if (args.every((a) => a in suites)) files = args.flatMap((a) => suites[a]())
+else files = args
+
+if (files.length === 0) {
+  console.error('run-tests: no test files found')
+  process.exit(2)
+}
+const result = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${Math.max(2, availableParallelism())}`,
+    '--test-reporter=spec',
+    ...files,
+  ],
+  { stdio: 'inherit', cwd: root },
+)
+process.exit(result.status ?? 1)
