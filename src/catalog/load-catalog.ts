@@ -185,7 +185,7 @@ function checkEntry(edition: string, where: string, e: unknown, features: readon
     kind: kind as TargetKind,
     target,
     protocols: Object.freeze(protocols as EndpointProtocol[]),
-    category: category as Category,
+    category: category,
     ...(typeof feature === 'string' ? { feature } : {}),
     purpose: str(edition, `${at}.purpose`, e['purpose']),
     section: str(edition, `${at}.section`, e['section']),

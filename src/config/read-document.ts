@@ -1,0 +1,275 @@
+/**
+ * @module Reads a YAML (or JSON) document against a `Spec`: structure and types, every problem
+ * at once, each with the source span of the node it is about. Produces plain values and a span
+ * index by path for the semantic checks that follow (check-policy.ts). Never throws on input.
+ */
+import { isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml'
+import { diagnostic, type Diagnostic, type Span } from '../diagnostics/diagnostic.ts'
+import { didYouMean } from '../util/did-you-mean.ts'
+import type { DiagnosticCode } from '../diagnostics/codes.ts'
+import type { Field, Spec } from './policy-schema.ts'
+
+export type Path = readonly (string | number)[]
+
+/** Spans of values (and of keys, under the pseudo-segment `#key`) by path. */
+export class SpanIndex {
+  readonly #spans = new Map<string, Span>()
+
+  static key(path: Path): string {
+    return path.join('\u0000')
+  }
+
+  set(path: Path, span: Span): void {
+    this.#spans.set(SpanIndex.key(path), span)
+  }
+
+  /** The span of the value at `path`, else of the nearest ancestor that has one. */
+  get(path: Path): Span | undefined {
+    for (let n = path.length; n >= 0; n--) {
+      const s = this.#spans.get(SpanIndex.key(path.slice(0, n)))
+      if (s) return s
+    }
+    return undefined
+  }
+
+  /** The span of the key that introduces `path` (for "unknown key" and "missing key" problems). */
+  keyOf(path: Path): Span | undefined {
+    return this.#spans.get(SpanIndex.key([...path, '#key'])) ?? this.get(path)
+  }
+}
+
+export interface ReadResult {
+  readonly value: unknown
+  readonly spans: SpanIndex
+  readonly diagnostics: Diagnostic[]
+}
+
+function spanOf(node: Node | null | undefined): Span | undefined {
+  const r = node?.range
+  return r ? { start: r[0], end: r[1] } : undefined
+}
+
+function describe(node: Node | null | undefined): string {
+  if (node === null || node === undefined) return 'nothing'
+  if (isMap(node)) return 'a mapping'
+  if (isSeq(node)) return 'a list'
+  if (isScalar(node)) {
+    const v = node.value
+    if (v === null) return 'null'
+    if (typeof v === 'string') return `the string ${JSON.stringify(v)}`
+    if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${String(v)}`
+    return 'a tagged value'
+  }
+  return 'an alias or tag'
+}
+
+function shown(path: Path): string {
+  let out = ''
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`
+  return out === '' ? 'the document' : out
+}
+
+/** Parses text and reads it against `spec`. */
+export function readDocument(text: string, file: string, spec: Spec): ReadResult {
+  const diagnostics: Diagnostic[] = []
+  const spans = new SpanIndex()
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true })
+  for (const e of doc.errors) {
+    const span = { start: e.pos[0], end: Math.max(e.pos[1], e.pos[0] + 1) }
+    if (e.code === 'DUPLICATE_KEY') {
+      diagnostics.push(diagnostic('DUPLICATE_KEY', { message: 'Map keys must be unique: this key appears twice in one mapping', file, span, fix: 'remove or rename one of the two' }))
+    } else {
+      diagnostics.push(diagnostic('YAML_SYNTAX', { message: e.message.replace(/\.$/, ''), file, span, fix: 'fix the YAML syntax at the caret' }))
+    }
+  }
+  if (doc.errors.length > 0) return { value: undefined, spans, diagnostics }
+
+  const push = (code: DiagnosticCode, path: Path, message: string, fix: string | undefined, span: Span | undefined): void => {
+    diagnostics.push(diagnostic(code, { message, file, span, path, fix }))
+  }
+
+  const read = (node: Node | null | undefined, s: Spec, path: Path, code?: DiagnosticCode): unknown => {
+    const span = spanOf(node)
+    if (span) spans.set(path, span)
+    const isNull = node === null || node === undefined || (isScalar(node) && node.value === null)
+    if (isNull && s.t !== 'string') {
+      push('TYPE_MISMATCH', path, `${shown(path)} is empty`, `give ${expected(s)}`, span)
+      return undefined
+    }
+    switch (s.t) {
+      case 'string': {
+        if (isScalar(node) && typeof node.value === 'string') {
+          const v = node.value
+          if (s.enum && !s.enum.includes(v)) {
+            const guess = s.enum.find((x) => x.toLowerCase() === v.toLowerCase()) ?? didYouMean(v, s.enum)
+            push(code ?? 'VALUE_NOT_ALLOWED', path, `${shown(path)} is "${v}"; it must be one of ${s.enum.join(', ')}`, guess ? `write "${guess}"` : undefined, span)
+            return undefined
+          }
+          return v
+        }
+        if (isScalar(node) && (typeof node.value === 'number' || typeof node.value === 'boolean')) {
+          push('TYPE_MISMATCH', path, `${shown(path)} must be a string, not ${describe(node)}`, `quote it: "${String(node.value)}"`, span)
+          return undefined
+        }
+        push('TYPE_MISMATCH', path, `${shown(path)} must be a string, not ${describe(node)}`, undefined, span)
+        return undefined
+      }
+      case 'integer': {
+        if (isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value)) {
+          const v = node.value
+          if (v < s.min || v > s.max) {
+            const code = path[path.length - 1] === 'priority' ? 'PRIORITY_RANGE' : /port/i.test(String(path[path.length - 1])) ? 'PORT_INVALID' : 'VALUE_NOT_ALLOWED'
+            push(code, path, `${shown(path)} is ${v}; it must be between ${s.min} and ${s.max}`, `use a value from ${s.min} to ${s.max}`, span)
+            return undefined
+          }
+          return v
+        }
+        push('TYPE_MISMATCH', path, `${shown(path)} must be an integer, not ${describe(node)}`, undefined, span)
+        return undefined
+      }
+      case 'boolean': {
+        if (isScalar(node) && typeof node.value === 'boolean') return node.value
+        push('TYPE_MISMATCH', path, `${shown(path)} must be true or false, not ${describe(node)}`, undefined, span)
+        return undefined
+      }
+      case 'port': {
+        if (isScalar(node) && (typeof node.value === 'number' || typeof node.value === 'string')) return String(node.value)
+        push('TYPE_MISMATCH', path, `${shown(path)} must be a port (443), a range ("1000-2000") or "*", not ${describe(node)}`, undefined, span)
+        return undefined
+      }
+      case 'list': {
+        if (!isSeq(node)) {
+          const fix = isScalar(node) ? `write a list: [${JSON.stringify(node.value)}]` : undefined
+          push('TYPE_MISMATCH', path, `${shown(path)} must be a list, not ${describe(node)}`, fix, span)
+          return undefined
+        }
+        if (s.minItems !== undefined && node.items.length < s.minItems) {
+          push('TYPE_MISMATCH', path, `${shown(path)} must have at least ${s.minItems} item${s.minItems === 1 ? '' : 's'}`, undefined, span)
+        }
+        return node.items.map((item, i) => read(item as Node, s.items, [...path, i]))
+      }
+      case 'map': {
+        if (!isMap(node)) {
+          push('TYPE_MISMATCH', path, `${shown(path)} must be a mapping, not ${describe(node)}`, undefined, span)
+          return undefined
+        }
+        const out: Record<string, unknown> = {}
+        for (const pair of node.items as Array<Pair<Node, Node>>) {
+          const key = pairKey(pair, path)
+          if (key === undefined) continue
+          out[key] = read(pair.value, s.values, [...path, key])
+        }
+        return out
+      }
+      case 'object':
+        return readObject(node, s.fields, path, span)
+      case 'tagged': {
+        if (!isMap(node)) {
+          push('TYPE_MISMATCH', path, `${shown(path)} must be a mapping, not ${describe(node)}`, undefined, span)
+          return undefined
+        }
+        const tagNode = node.get(s.key, true) as Node | undefined
+        const tags = Object.keys(s.variants)
+        if (tagNode === undefined) {
+          push('MISSING_KEY', path, `${shown(path)} has no "${s.key}"`, `add ${s.key}: one of ${tags.join(', ')}`, span)
+          return undefined
+        }
+        const tag = isScalar(tagNode) ? tagNode.value : undefined
+        const variant = typeof tag === 'string' ? s.variants[tag] : undefined
+        if (!variant) {
+          const guess = typeof tag === 'string' ? (tags.find((t) => t.toLowerCase() === tag.toLowerCase()) ?? didYouMean(tag, tags)) : undefined
+          push(
+            'VALUE_NOT_ALLOWED',
+            [...path, s.key],
+            `${shown([...path, s.key])} is ${typeof tag === 'string' ? `"${tag}"` : describe(tagNode)}; it must be one of ${tags.join(', ')}`,
+            guess ? `write "${guess}"` : undefined,
+            spanOf(tagNode),
+          )
+          return undefined
+        }
+        return readObject(node, variant.fields, path, span)
+      }
+    }
+  }
+
+  const pairKey = (pair: Pair<Node, Node>, path: Path): string | undefined => {
+    const k = pair.key
+    if (isScalar(k) && (typeof k.value === 'string' || typeof k.value === 'number')) {
+      const key = String(k.value)
+      const ks = spanOf(k)
+      if (ks) spans.set([...path, key, '#key'], ks)
+      return key
+    }
+    push('TYPE_MISMATCH', path, `${shown(path)} has a key that is not a string`, undefined, spanOf(k))
+    return undefined
+  }
+
+  const readObject = (node: Node | null | undefined, fields: Readonly<Record<string, Field>>, path: Path, span: Span | undefined): unknown => {
+    if (!isMap(node)) {
+      push('TYPE_MISMATCH', path, `${shown(path)} must be a mapping, not ${describe(node)}`, undefined, span)
+      return undefined
+    }
+    const out: Record<string, unknown> = {}
+    const names = Object.keys(fields)
+    for (const pair of node.items as Array<Pair<Node, Node>>) {
+      const key = pairKey(pair, path)
+      if (key === undefined) continue
+      const field = fields[key]
+      if (!field) {
+        const guess = didYouMean(key, names)
+        push(
+          'UNKNOWN_KEY',
+          [...path, key],
+          `Unknown key "${key}" in ${shown(path)}`,
+          guess ? `did you mean "${guess}"?` : `the keys here are: ${names.join(', ')}`,
+          spans.keyOf([...path, key]),
+        )
+        continue
+      }
+      const v = read(pair.value, field.spec, [...path, key], field.code)
+      if (v !== undefined) out[key] = v
+      else out[key] = INVALID
+    }
+    for (const [key, field] of Object.entries(fields)) {
+      if (field.required && !(key in out)) {
+        push(field.code ?? 'MISSING_KEY', [...path, key], `${shown(path)} has no "${key}"`, `add ${key}: ${field.spec.description}`, keyLineSpan(node, span))
+      }
+    }
+    return out
+  }
+
+  const value = read(doc.contents, spec, [])
+  return { value, spans, diagnostics }
+}
+
+/** A marker for a value that was present but invalid (already reported); checks skip it. */
+export const INVALID: unique symbol = Symbol('invalid value')
+
+/** For a missing key: the first key of the mapping (a caret at the start of its block). */
+function keyLineSpan(node: Node, span: Span | undefined): Span | undefined {
+  if (isMap(node)) {
+    const first = node.items[0] as Pair<Node, Node> | undefined
+    const ks = spanOf(first?.key)
+    if (ks) return ks
+  }
+  return span
+}
+
+function expected(s: Spec): string {
+  switch (s.t) {
+    case 'string':
+      return s.enum ? `one of ${s.enum.join(', ')}` : 'a string'
+    case 'integer':
+      return `an integer from ${s.min} to ${s.max}`
+    case 'boolean':
+      return 'true or false'
+    case 'port':
+      return 'a port'
+    case 'list':
+      return 'a list'
+    case 'map':
+    case 'object':
+    case 'tagged':
+      return 'a mapping'
+  }
+}

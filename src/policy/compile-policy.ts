@@ -1,0 +1,362 @@
+/**
+ * @module The engine: a policy compiled once into indexes, and `decide(flow)` (DESIGN.md §2).
+ *
+ * Processing, as Azure Firewall does it (azure-facts §2.1–2.3):
+ * 1. DNAT rules (a match translates and allows);
+ * 2. network rules, whatever the group priorities (a match ends processing, so an allowing
+ *    network rule wins over a denying application rule);
+ * 3. application rules, only for HTTP (by Host), HTTPS and MSSQL (by SNI; none ⇒ denied with
+ *    "SNI TLS extension was missing");
+ * 4. default deny.
+ * Within a phase the first rule in processing order that matches decides.
+ *
+ * Indexes: destinations go into a reversed-label FQDN trie, a CIDR table and a service-tag map;
+ * each index entry is the list of ordinals (processing positions) of the rules naming it, sorted.
+ * `decide` collects the candidate lists for the flow, then scans each list in order and keeps the
+ * smallest ordinal whose rule also matches protocol, port and source: the first match.
+ */
+import { parseAddressBlock, type Cidr } from './cidr.ts'
+import { CidrTable } from './cidr-table.ts'
+import type { Decision } from './decision.ts'
+import { DEFAULT_DENY, HOST_MISSING, INVALID_HOST, SNI_MISSING, ruleDecision, type DecisionPair } from './decisions.ts'
+import type { Flow } from './flow.ts'
+import { canonicalHost } from './fqdn.ts'
+import { parseFqdnPattern, type FqdnPattern } from './fqdn-pattern.ts'
+import { FqdnTrie } from './fqdn-trie.ts'
+import { parseIp, type IpAddress } from './ip-address.ts'
+import type { ApplicationProtocol, NetworkProtocol, Policy, RuleRef } from './policy-model.ts'
+import { parsePortSpec, portInRanges, type PortRange } from './port-range.ts'
+import { collectionsInOrder } from './processing-order.ts'
+
+export class PolicyCompileError extends Error {
+  readonly code = 'ERR_POLICY_COMPILE'
+  constructor(message: string) {
+    super(message)
+    this.name = 'PolicyCompileError'
+  }
+}
+
+export interface CompileOptions {
+  /** FQDN tags and the patterns they stand for (`AzureKubernetesService` → the catalog's names). */
+  readonly fqdnTags?: Readonly<Record<string, readonly string[]>>
+}
+
+export interface EngineStats {
+  readonly dnatRules: number
+  readonly networkRules: number
+  readonly applicationRules: number
+  /** Patterns and blocks held by the indexes (a rule with three names counts three). */
+  readonly fqdnPatterns: number
+  readonly cidrBlocks: number
+  readonly serviceTags: number
+}
+
+const P_TCP = 1
+const P_UDP = 2
+const P_ICMP = 4
+const P_ALL = 7
+
+/** A set of source addresses; `any` when the rule names `*`. */
+interface SourceMatcher {
+  readonly any: boolean
+  readonly table: CidrTable<true>
+}
+
+interface NetRule {
+  readonly ref: RuleRef
+  readonly decision: DecisionPair
+  readonly protocols: number
+  /** null: every port. */
+  readonly ports: readonly PortRange[] | null
+  readonly source: SourceMatcher
+}
+
+interface AppRule {
+  readonly ref: RuleRef
+  readonly decision: DecisionPair
+  readonly protocols: readonly ApplicationProtocol[]
+  readonly source: SourceMatcher
+}
+
+interface NatRuleC {
+  readonly ref: RuleRef
+  readonly decision: DecisionPair
+  readonly protocols: number
+  readonly destination: IpAddress
+  readonly port: number
+  readonly source: SourceMatcher
+}
+
+function protocolBits(list: readonly NetworkProtocol[]): number {
+  let bits = 0
+  for (const p of list) bits |= p === 'TCP' ? P_TCP : p === 'UDP' ? P_UDP : p === 'ICMP' ? P_ICMP : P_ALL
+  return bits
+}
+
+function flowProtocolBit(flow: Flow): number {
+  switch (flow.protocol) {
+    case 'udp':
+      return P_UDP
+    case 'icmp':
+      return P_ICMP
+    default:
+      return P_TCP
+  }
+}
+
+function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new PolicyCompileError(what)
+  return value
+}
+
+function blocksOf(policy: Policy, addresses: readonly string[], groups: readonly string[], where: string): { any: boolean; cidrs: Cidr[]; tags: string[] } {
+  const cidrs: Cidr[] = []
+  const tags: string[] = []
+  let any = false
+  const add = (text: string): void => {
+    const parsed = parseAddressBlock(text)
+    if (!parsed.ok) {
+      tags.push(text.toLowerCase())
+      return
+    }
+    if (parsed.any) any = true
+    else cidrs.push(...parsed.cidrs)
+  }
+  for (const a of addresses) add(a)
+  for (const g of groups) {
+    const members = must(policy.ipGroups[g], `${where}: unknown IP group "${g}"`)
+    for (const m of members) add(m)
+  }
+  return { any, cidrs, tags }
+}
+
+function sourceMatcher(policy: Policy, addresses: readonly string[], groups: readonly string[], where: string): SourceMatcher {
+  const { any, cidrs, tags } = blocksOf(policy, addresses, groups, where)
+  if (tags.length > 0) throw new PolicyCompileError(`${where}: "${tags[0] ?? ''}" is not an address block`)
+  const table = new CidrTable<true>()
+  for (const c of cidrs) table.add(c, true)
+  return { any: any || (addresses.length === 0 && groups.length === 0), table }
+}
+
+function pattern(text: string, where: string): FqdnPattern {
+  const parsed = parseFqdnPattern(text)
+  if (!parsed.ok) throw new PolicyCompileError(`${where}: "${text}": ${parsed.detail}`)
+  return parsed.pattern
+}
+
+/** Scratch space for candidate lists: decide() is synchronous, so one buffer serves every call. */
+const scratch: number[][] = []
+
+export class Engine {
+  readonly policy: Policy
+  readonly stats: EngineStats
+  readonly #report: boolean
+  readonly #nat: NatRuleC[] = []
+  readonly #net: NetRule[] = []
+  readonly #netNames = new FqdnTrie<number>()
+  readonly #netCidrs = new CidrTable<number>()
+  readonly #netTags = new Map<string, number[]>()
+  readonly #netAny: number[] = []
+  readonly #app: AppRule[] = []
+  readonly #appNames = new FqdnTrie<number>()
+
+  constructor(policy: Policy, options: CompileOptions = {}) {
+    this.policy = policy
+    this.#report = policy.settings.mode === 'report'
+    this.#compileNat()
+    this.#compileNetwork()
+    this.#compileApplication(options.fqdnTags ?? {})
+    this.stats = Object.freeze({
+      dnatRules: this.#nat.length,
+      networkRules: this.#net.length,
+      applicationRules: this.#app.length,
+      fqdnPatterns: this.#netNames.size + this.#appNames.size,
+      cidrBlocks: this.#netCidrs.size,
+      serviceTags: this.#netTags.size,
+    })
+  }
+
+  #compileNat(): void {
+    for (const { group, collection } of collectionsInOrder(this.policy, 'dnat')) {
+      for (const rule of collection.rules) {
+        const ref: RuleRef = { group: group.name, collection: collection.name, rule: rule.name, type: 'dnat' }
+        const where = `${group.name}/${collection.name}/${rule.name}`
+        const destination = must(parseIp(rule.destinationAddress), `${where}: destinationAddress "${rule.destinationAddress}" is not an IP address`)
+        this.#nat.push({
+          ref,
+          decision: ruleDecision(ref, true, {
+            ...(rule.translatedAddress === undefined ? {} : { address: rule.translatedAddress }),
+            ...(rule.translatedFqdn === undefined ? {} : { fqdn: rule.translatedFqdn }),
+            port: rule.translatedPort,
+          }),
+          protocols: protocolBits(rule.ipProtocols),
+          destination,
+          port: rule.destinationPort,
+          source: sourceMatcher(this.policy, rule.sourceAddresses, rule.sourceIpGroups, where),
+        })
+      }
+    }
+  }
+
+  #compileNetwork(): void {
+    for (const { group, collection } of collectionsInOrder(this.policy, 'network')) {
+      for (const rule of collection.rules) {
+        const ref: RuleRef = { group: group.name, collection: collection.name, rule: rule.name, type: 'network' }
+        const where = `${group.name}/${collection.name}/${rule.name}`
+        const ordinal = this.#net.length
+        let ports: PortRange[] | null = []
+        for (const spec of rule.destinationPorts) {
+          const parsed = parsePortSpec(spec)
+          if (!parsed.ok) throw new PolicyCompileError(`${where}: ${parsed.detail}`)
+          if (parsed.range.from === 1 && parsed.range.to === 65535) ports = null
+          if (ports) ports.push(parsed.range)
+        }
+        this.#net.push({
+          ref,
+          decision: ruleDecision(ref, collection.action === 'Allow'),
+          protocols: protocolBits(rule.ipProtocols),
+          ports,
+          source: sourceMatcher(this.policy, rule.sourceAddresses, rule.sourceIpGroups, where),
+        })
+        const dest = blocksOf(this.policy, rule.destinationAddresses, rule.destinationIpGroups, where)
+        if (dest.any) this.#netAny.push(ordinal)
+        for (const c of dest.cidrs) this.#netCidrs.add(c, ordinal)
+        for (const tag of dest.tags) {
+          const list = this.#netTags.get(tag)
+          if (list) list.push(ordinal)
+          else this.#netTags.set(tag, [ordinal])
+        }
+        for (const f of rule.destinationFqdns) this.#netNames.insert(pattern(f, where), ordinal)
+      }
+    }
+  }
+
+  #compileApplication(tags: Readonly<Record<string, readonly string[]>>): void {
+    for (const { group, collection } of collectionsInOrder(this.policy, 'application')) {
+      for (const rule of collection.rules) {
+        const ref: RuleRef = { group: group.name, collection: collection.name, rule: rule.name, type: 'application' }
+        const where = `${group.name}/${collection.name}/${rule.name}`
+        const ordinal = this.#app.length
+        this.#app.push({
+          ref,
+          decision: ruleDecision(ref, collection.action === 'Allow'),
+          protocols: rule.protocols,
+          source: sourceMatcher(this.policy, rule.sourceAddresses, rule.sourceIpGroups, where),
+        })
+        for (const f of rule.targetFqdns) this.#appNames.insert(pattern(f, where), ordinal)
+        for (const tag of rule.fqdnTags) {
+          const names = must(tags[tag], `${where}: unknown FQDN tag "${tag}"`)
+          for (const f of names) this.#appNames.insert(pattern(f, `${where} (FQDN tag ${tag})`), ordinal)
+        }
+      }
+    }
+  }
+
+  /** Decides a flow. Pure: the same policy and flow always give the same decision. */
+  decide(flow: Flow): Decision {
+    const pair = this.#decide(flow)
+    return this.#report ? pair.report : pair.enforce
+  }
+
+  #decide(flow: Flow): DecisionPair {
+    const source = flow.sourceIp === undefined ? undefined : (parseIp(flow.sourceIp) ?? null)
+    const destination = flow.destinationIp === undefined ? undefined : parseIp(flow.destinationIp)
+    const bit = flowProtocolBit(flow)
+
+    // 1. DNAT
+    if (destination && this.#nat.length > 0) {
+      for (const r of this.#nat) {
+        if ((r.protocols & bit) === 0 || r.port !== flow.destinationPort) continue
+        if (r.destination.v !== destination.v || r.destination.n !== destination.n) continue
+        if (!sourceMatches(r.source, source)) continue
+        return r.decision
+      }
+    }
+
+    // 2. Network rules: by address, by service tag, and by name (the CONNECT or Host name, else
+    // the SNI) for FQDN destinations.
+    const isHttp = flow.protocol === 'http'
+    const isApp = isHttp || flow.protocol === 'https' || flow.protocol === 'mssql'
+    const netRaw = flow.host ?? flow.sni ?? undefined
+    const netName = netRaw === undefined ? undefined : canonicalHost(netRaw)
+    if (this.#net.length > 0) {
+      const lists = scratch
+      lists.length = 0
+      if (this.#netAny.length > 0) lists.push(this.#netAny)
+      if (destination) this.#netCidrs.collect(destination, lists)
+      if (netName !== undefined) this.#netNames.collect(netName, lists)
+      if (flow.destinationTags && this.#netTags.size > 0) {
+        for (const t of flow.destinationTags) {
+          const list = this.#netTags.get(t.toLowerCase())
+          if (list) lists.push(list)
+        }
+      }
+      const found = this.#firstNetwork(lists, flow, bit, source)
+      lists.length = 0
+      if (found) return found.decision
+    }
+
+    // 3. Application rules: HTTP by Host, HTTPS and MSSQL by SNI.
+    if (!isApp) return DEFAULT_DENY
+    const appRaw = isHttp || flow.sni === undefined ? flow.host : flow.sni
+    if (appRaw === undefined || appRaw === null) return isHttp ? HOST_MISSING : SNI_MISSING
+    const appName = appRaw === netRaw ? netName : canonicalHost(appRaw)
+    const lists = scratch
+    lists.length = 0
+    if (appName !== undefined) this.#appNames.collect(appName, lists)
+    else if (parseIp(appRaw)) this.#appNames.collectAny(lists)
+    else return INVALID_HOST
+    const found = this.#firstApplication(lists, flow, source)
+    lists.length = 0
+    return found ? found.decision : DEFAULT_DENY
+  }
+
+  #firstNetwork(lists: readonly number[][], flow: Flow, bit: number, source: IpAddress | null | undefined): NetRule | undefined {
+    let best = Infinity
+    for (const list of lists) {
+      for (const ordinal of list) {
+        if (ordinal >= best) break
+        const r = this.#net[ordinal]!
+        if ((r.protocols & bit) === 0) continue
+        if (r.ports !== null && bit !== P_ICMP && !portInRanges(flow.destinationPort, r.ports)) continue
+        if (!sourceMatches(r.source, source)) continue
+        best = ordinal
+        break
+      }
+    }
+    return best === Infinity ? undefined : this.#net[best]
+  }
+
+  #firstApplication(lists: readonly number[][], flow: Flow, source: IpAddress | null | undefined): AppRule | undefined {
+    const type = flow.protocol === 'http' ? 'Http' : flow.protocol === 'https' ? 'Https' : 'Mssql'
+    let best = Infinity
+    for (const list of lists) {
+      for (const ordinal of list) {
+        if (ordinal >= best) break
+        const r = this.#app[ordinal]!
+        if (!protocolMatches(r.protocols, type, flow.destinationPort)) continue
+        if (!sourceMatches(r.source, source)) continue
+        best = ordinal
+        break
+      }
+    }
+    return best === Infinity ? undefined : this.#app[best]
+  }
+}
+
+function protocolMatches(protocols: readonly ApplicationProtocol[], type: string, port: number): boolean {
+  for (const p of protocols) if (p.type === type && p.port === port) return true
+  return false
+}
+
+/** `source`: undefined = not given (not checked); null = given but not an address (matches `*` only). */
+function sourceMatches(m: SourceMatcher, source: IpAddress | null | undefined): boolean {
+  if (m.any || source === undefined) return true
+  if (source === null) return false
+  return m.table.has(source)
+}
+
+/** Compiles a validated policy. Throws `PolicyCompileError` only on input the validator lets through by mistake. */
+export function compilePolicy(policy: Policy, options: CompileOptions = {}): Engine {
+  return new Engine(policy, options)
+}

@@ -1,0 +1,44 @@
+/**
+ * @module A flow: what the engine decides on. The data plane builds one per connection (from
+ * the TLS SNI, the HTTP Host or CONNECT line, the packet's addresses); `explain` builds one from a
+ * URL; `audit` from a catalog entry.
+ */
+
+/** Application protocols are matched by application rules, the rest by network rules only. */
+export type FlowProtocol = 'http' | 'https' | 'mssql' | 'tcp' | 'udp' | 'icmp'
+
+export interface Flow {
+  readonly protocol: FlowProtocol
+  /** Destination port; ignored for `icmp`. */
+  readonly destinationPort: number
+  /**
+   * The destination name in normal form: the HTTP Host, the CONNECT host, or the name a network
+   * flow was resolved from. For `https`, the SNI is used when `sni` is given.
+   */
+  readonly host?: string
+  /** `https`/`mssql` only: the ClientHello's server_name; `null` when the extension was absent. */
+  readonly sni?: string | null
+  /** Destination IP (IPv4 or IPv6 text). */
+  readonly destinationIp?: string
+  /** Source IP. When absent, the rules' source conditions are not checked. */
+  readonly sourceIp?: string
+  /**
+   * Service tags the destination is known to belong to (`AzureCloud.westeurope`, `AzureCloud`):
+   * lets `audit` and `explain` match tag rules symbolically where no address ranges are at hand.
+   */
+  readonly destinationTags?: readonly string[]
+}
+
+export function isApplicationProtocol(p: FlowProtocol): p is 'http' | 'https' | 'mssql' {
+  return p === 'http' || p === 'https' || p === 'mssql'
+}
+
+/** Default port of each scheme, for `SCHEME://HOST` without a port (DESIGN.md §8). */
+export const DEFAULT_PORTS: Readonly<Record<FlowProtocol, number>> = Object.freeze({
+  http: 80,
+  https: 443,
+  mssql: 1433,
+  tcp: 0,
+  udp: 0,
+  icmp: 0,
+})
