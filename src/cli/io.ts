@@ -1,0 +1,31 @@
+/**
+ * @module The command line's I/O, passed in so that commands run the same in-process (tests)
+ * and as the real binary.
+ */
+import type { Readable } from 'node:stream'
+
+export interface Io {
+  readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean; readonly columns?: number }
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean }
+  readonly stdin: Readable
+  /** The working directory paths are relative to. */
+  readonly cwd: string
+}
+
+/** Exit codes (DESIGN.md §8). */
+export const EXIT_OK = 0
+/** The command ran and found a problem: a denied flow, a failing endpoint, a blocking rule. */
+export const EXIT_PROBLEM = 1
+/** Bad usage or bad input. */
+export const EXIT_USAGE = 2
+
+/** Thrown by argument parsing for bad usage; main prints it and exits 2. */
+export class UsageError extends Error {
+  readonly code = 'ERR_USAGE'
+  readonly fix: string | undefined
+  constructor(message: string, fix?: string) {
+    super(message)
+    this.name = 'UsageError'
+    this.fix = fix
+  }
+}
