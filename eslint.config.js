@@ -17,10 +17,19 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-control-regex': 'off',
       eqeqeq: ['error', 'always'],
+      // node:test's test()/describe() return promises the runner tracks itself.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }] },
+      ],
     },
   },
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false },
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly' },
+    },
   },
 )

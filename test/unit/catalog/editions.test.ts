@@ -17,7 +17,7 @@ function find(edition: CatalogEdition, cloud: Cloud, target: string, feature?: s
   return edition.entries.filter((e) => e.target === target && e.clouds.includes(cloud) && e.feature === feature)
 }
 
-void test('every edition loads', () => {
+test('every edition loads', () => {
   const names = listEditions()
   assert.deepEqual(names, ['2019-11', '2026-06'])
   for (const name of names) {
@@ -33,14 +33,14 @@ void test('every edition loads', () => {
   }
 })
 
-void test('latest resolves to 2026-06', () => {
+test('latest resolves to 2026-06', () => {
   assert.equal(latestEdition(), '2026-06')
   assert.equal(resolveEditionName('latest'), '2026-06')
   assert.equal(loadEdition('latest'), loadEdition('2026-06'))
   assert.equal(resolveEditionName('2020-01'), undefined)
 })
 
-void test('the 2019-11 features are those of the CLI contract', () => {
+test('the 2019-11 features are those of the CLI contract', () => {
   const features = loadEdition('2019-11').features
   const byName = new Map(features.map((f) => [f.name, f.category]))
   for (const name of ['gpu', 'monitoring', 'dev-spaces', 'azure-policy', 'windows']) {
@@ -50,7 +50,7 @@ void test('the 2019-11 features are those of the CLI contract', () => {
   assert.equal(features.length, 6)
 })
 
-void test('the 2026-06 features', () => {
+test('the 2026-06 features', () => {
   const features = loadEdition('2026-06').features
   const addons = features.filter((f) => f.category === 'addon').map((f) => f.name).sort()
   assert.deepEqual(addons, [
@@ -59,7 +59,7 @@ void test('the 2026-06 features', () => {
   assert.deepEqual(features.filter((f) => f.category === 'recommended').map((f) => f.name), ['ubuntu-updates'])
 })
 
-void test('every feature of every edition has entries, and every entry of a feature has that feature declared', () => {
+test('every feature of every edition has entries, and every entry of a feature has that feature declared', () => {
   for (const name of listEditions()) {
     const edition = loadEdition(name)
     for (const f of edition.features) {
@@ -68,7 +68,7 @@ void test('every feature of every edition has entries, and every entry of a feat
   }
 })
 
-void test('regionsOf lists the region names of each cloud', () => {
+test('regionsOf lists the region names of each cloud', () => {
   for (const cloud of CLOUDS) {
     const regions = regionsOf(cloud)
     assert.ok(regions.length > 0, cloud)
@@ -92,7 +92,7 @@ void test('regionsOf lists the region names of each cloud', () => {
   }
 })
 
-void test('checkRegion accepts names, suggests on a typo and names the other cloud', () => {
+test('checkRegion accepts names, suggests on a typo and names the other cloud', () => {
   assert.deepEqual(checkRegion('public', 'westeurope'), { ok: true, region: 'westeurope' })
   assert.deepEqual(checkRegion('public', 'West Europe'), { ok: true, region: 'westeurope' })
   assert.equal(rejected(checkRegion('public', 'westeurop')).suggestion, 'westeurope')
@@ -101,7 +101,7 @@ void test('checkRegion accepts names, suggests on a typo and names the other clo
   assert.equal(rejected(checkRegion('usgov', 'usgovvirgina')).suggestion, 'usgovvirginia')
 })
 
-void test('2019-11 spot checks', () => {
+test('2019-11 spot checks', () => {
   const edition = loadEdition('2019-11')
   const [hcp, ...moreHcp] = find(edition, 'public', '*.hcp.<location>.azmk8s.io')
   assert.equal(moreHcp.length, 0)
@@ -121,7 +121,7 @@ void test('2019-11 spot checks', () => {
   assert.equal(find(edition, 'usgov', 'acs-mirror.azureedge.net').length, 1)
 })
 
-void test('2026-06 spot checks', () => {
+test('2026-06 spot checks', () => {
   const edition = loadEdition('2026-06')
   const byId = new Map(edition.entries.map((e) => [e.id, e]))
   for (const cloud of CLOUDS) {

@@ -191,7 +191,7 @@ function sentences(purpose: string): string[] {
   return purpose.split(/(?<=\.) (?=\S)/)
 }
 
-void test('the seed is found, and the committed copy is byte-identical to the shared one', (t) => {
+test('the seed is found, and the committed copy is byte-identical to the shared one', (t) => {
   assert.ok(existsSync(FIXTURE_SEED), `missing committed copy ${fileURLToPath(FIXTURE_SEED)}`)
   if (!existsSync(SHARED_SEED)) {
     t.diagnostic(`no shared seed at ${fileURLToPath(SHARED_SEED)}; using the committed copy`)
@@ -202,7 +202,7 @@ void test('the seed is found, and the committed copy is byte-identical to the sh
   assert.ok(shared.equals(fixture), 'test/fixtures/seed differs from ../shared/seed: recopy it')
 })
 
-void test('the parser finds every table row of the seed', () => {
+test('the parser finds every table row of the seed', () => {
   const text = readSeed()
   const rows = parseSeed(text)
   assert.equal(rows.length, countRowsIndependently(text), 'rows parsed vs. lines with an English port cell')
@@ -226,7 +226,7 @@ void test('the parser finds every table row of the seed', () => {
   })
 })
 
-void test('every FQDN of every seed row has its 2019-11 entry, with the row verbatim', () => {
+test('every FQDN of every seed row has its 2019-11 entry, with the row verbatim', () => {
   const rows = parseSeed(readSeed())
   const edition = loadEdition('2019-11')
   const matched = new Set<string>()
@@ -278,7 +278,7 @@ void test('every FQDN of every seed row has its 2019-11 entry, with the row verb
   )
 })
 
-void test('the seed corrections are recorded as the intended value with a note', () => {
+test('the seed corrections are recorded as the intended value with a note', () => {
   const byId = new Map(loadEdition('2019-11').entries.map((e) => [e.id, e]))
   const gatekeeper = byId.get('azure-policy.gatekeeper')
   assert.equal(gatekeeper?.target, '*.gk.<location>.azmk8s.io')
@@ -294,7 +294,7 @@ void test('the seed corrections are recorded as the intended value with a note',
   assert.equal(byId.get('monitoring.microsoftonline')?.target, '*.microsoftonline.com')
 })
 
-void test("the seed's prose network rules are entries without a seed row", () => {
+test("the seed's prose network rules are entries without a seed row", () => {
   const text = readSeed()
   for (const phrase of [
     'TCP port 443',
