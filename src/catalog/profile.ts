@@ -311,7 +311,7 @@ export function missingParameterDiagnostics(endpoints: readonly ResolvedEndpoint
     .filter((e) => e.missing.length > 0)
     .map((e) =>
       diagnostic('PARAMETER_MISSING', {
-        message: `Endpoint ${e.entry.id} (${e.entry.target} ${e.entry.protocols.join(',')}) needs ${e.missing.map((m) => `<${m}>`).join(' and ')}`,
+        message: `Endpoint ${e.entry.id} (${e.entry.target} ${e.entry.protocols.join(',')}) needs ${e.missing.map((m) => `<${m}>`).join(' and ')}${e.entry.condition ? ` (${e.entry.condition})` : ''}`,
         fix: `give ${e.missing.map((m) => flags[m]).join(' and ')}`,
       }),
     )

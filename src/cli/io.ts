@@ -3,6 +3,8 @@
  * and as the real binary.
  */
 import type { Readable } from 'node:stream'
+import type { Diagnostic } from '../diagnostics/diagnostic.ts'
+import type { SourceText } from '../diagnostics/render-diagnostic.ts'
 
 export interface Io {
   readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean; readonly columns?: number }
@@ -27,5 +29,18 @@ export class UsageError extends Error {
     super(message)
     this.name = 'UsageError'
     this.fix = fix
+  }
+}
+
+/** Thrown for bad input found as diagnostics (a bad profile, a bad flow); main renders them and exits 2. */
+export class InputError extends Error {
+  readonly code = 'ERR_INPUT'
+  readonly diagnostics: readonly Diagnostic[]
+  readonly sources: ReadonlyMap<string, SourceText> | undefined
+  constructor(diagnostics: readonly Diagnostic[], sources?: ReadonlyMap<string, SourceText>) {
+    super(diagnostics.map((d) => d.message).join('; '))
+    this.name = 'InputError'
+    this.diagnostics = diagnostics
+    this.sources = sources
   }
 }

@@ -35,13 +35,13 @@ export function loadPolicyText(text: string, file: string): LoadedPolicy {
   return { policy: checked.policy, diagnostics, source }
 }
 
-/** Reads and checks a policy file. */
-export function loadPolicyFile(path: string): LoadedPolicy {
+/** Reads and checks a policy file; `name` is how diagnostics name it (default: the path). */
+export function loadPolicyFile(path: string, name: string = path): LoadedPolicy {
   let text: string
   try {
     const buf = readFileSync(path)
     if (buf.length > MAX_POLICY_BYTES) {
-      return { diagnostics: [diagnostic('FILE_UNREADABLE', { message: `Policy file "${path}" has ${buf.length} bytes; at most ${MAX_POLICY_BYTES} are read`, file: path })] }
+      return { diagnostics: [diagnostic('FILE_UNREADABLE', { message: `Policy file "${name}" has ${buf.length} bytes; at most ${MAX_POLICY_BYTES} are read`, file: name })] }
     }
     text = buf.toString('utf8')
   } catch (e) {
@@ -49,14 +49,14 @@ export function loadPolicyFile(path: string): LoadedPolicy {
     return {
       diagnostics: [
         diagnostic('FILE_UNREADABLE', {
-          message: `Cannot read policy file "${path}": ${reason}`,
-          file: path,
+          message: `Cannot read policy file "${name}": ${reason}`,
+          file: name,
           fix: reason === 'ENOENT' ? 'check the path; "aks-egress policy init" writes a starting policy' : undefined,
         }),
       ],
     }
   }
-  return loadPolicyText(text, path)
+  return loadPolicyText(text, name)
 }
 
 function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {

@@ -9,7 +9,8 @@
  *
  * A network entry's destination is chosen among its target and alternatives, most specific
  * first: a given address (the API server IP), then an FQDN (learned through the DNS proxy; an
- * aks-egress extension for wildcards), then a service tag, then `*`. An entry none of whose
+ * aks-egress extension for wildcards), then the entry's own service tag or `*` (never one of
+ * those as a fallback alternative). An entry none of whose
  * choices has all its parameters is left out and returned in `omitted`, never dropped silently.
  */
 import type { CatalogEntry } from '../catalog/catalog-types.ts'
@@ -54,8 +55,10 @@ export function networkDestination(e: ResolvedEndpoint): { kind: DestinationKind
   if (e.missing.length === 0) choices.push({ kind: classify(e.target), target: e.target })
   for (const a of e.alternatives) choices.push({ kind: classify(a), target: a })
   for (const kind of PREFERENCE) {
-    // `*` is chosen only when it is the entry's own target, never as a fallback.
-    const hit = choices.find((c) => c.kind === kind && (kind !== 'any' || e.target === '*'))
+    // A service tag or `*` is chosen only when it is the entry's own target: as a fallback it
+    // would open far more than the entry needs (`AzureCloud` is every Azure address).
+    const broad = kind === 'any' || kind === 'service-tag'
+    const hit = choices.find((c) => c.kind === kind && (!broad || (c.target === e.target && e.missing.length === 0)))
     if (hit) return hit
   }
   return undefined
