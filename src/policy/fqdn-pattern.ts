@@ -69,13 +69,27 @@ export function parseFqdnPattern(input: string): ParsedPattern {
     const text = `*.${n.name}`
     return { ok: true, pattern: { kind: 'subdomain', text, base: n.name }, normal: text }
   }
-  // `*tail.base` or `*tail`: the tail is the end of the leftmost label.
-  const n = normalizeName(rest)
-  if (!n.ok) return { ok: false, problem: n.problem, detail: n.detail }
-  const dot = n.name.indexOf('.')
-  const tail = dot === -1 ? n.name : n.name.slice(0, dot)
-  const base = dot === -1 ? '' : n.name.slice(dot + 1)
-  const text = `*${n.name}`
+  // `*tail.base` or `*tail`: the tail is the end of the leftmost label. It may start with "-"
+  // (`*-mirror.azureedge.net`): the label it ends has at least one more character on its left.
+  let trimmed = rest
+  if (trimmed.endsWith('.')) trimmed = trimmed.slice(0, -1)
+  const dot = trimmed.indexOf('.')
+  const tailText = dot === -1 ? trimmed : trimmed.slice(0, dot)
+  const tail = tailText.toLowerCase()
+  for (let i = 0; i < tail.length; i++) {
+    const c = tail.charCodeAt(i)
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f
+    if (!ok) return { ok: false, problem: 'bad-character', detail: `character ${JSON.stringify(tail[i])} is not allowed in "${input}"` }
+  }
+  if (tail.length > 62) return { ok: false, problem: 'label-too-long', detail: `the label "${tail}" of "${input}" is too long` }
+  if (tail.endsWith('-')) return { ok: false, problem: 'hyphen-edge', detail: `label "${tail}" of "${input}" ends with "-"` }
+  let base = ''
+  if (dot !== -1) {
+    const n = normalizeName(trimmed.slice(dot + 1))
+    if (!n.ok) return { ok: false, problem: n.problem, detail: n.detail }
+    base = n.name
+  }
+  const text = `*${tail}${base === '' ? '' : `.${base}`}`
   return { ok: true, pattern: { kind: 'suffix', text, tail, base }, normal: text }
 }
 
