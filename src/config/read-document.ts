@@ -118,7 +118,7 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
         if (isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value)) {
           const v = node.value
           if (v < s.min || v > s.max) {
-            const code = path[path.length - 1] === 'priority' ? 'PRIORITY_RANGE' : /port/i.test(String(path[path.length - 1])) ? 'PORT_INVALID' : 'VALUE_NOT_ALLOWED'
+            const code = s.rangeCode ?? 'VALUE_NOT_ALLOWED'
             push(code, path, `${shown(path)} is ${v}; it must be between ${s.min} and ${s.max}`, `use a value from ${s.min} to ${s.max}`, span)
             return undefined
           }
