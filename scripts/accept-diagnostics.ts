@@ -9,6 +9,11 @@ import { expectedExitPath, expectedTextPath, FIXTURE_DIR, listFixtures, runFixtu
 
 const only = process.argv.slice(2)
 const fixtures = listFixtures()
+const unknown = only.filter((name) => !fixtures.some((f) => f.name === name))
+if (unknown.length > 0) {
+  console.error(`no fixture named ${unknown.join(', ')} (give names without extension: REGION_UNKNOWN.cli)`)
+  process.exit(2)
+}
 const changed: string[] = []
 
 function update(path: string, text: string): void {
