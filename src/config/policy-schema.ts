@@ -130,7 +130,7 @@ export const POLICY_SPEC: Spec & { t: 'object' } = {
         t: 'object',
         description: 'The cluster profile: which catalog entries apply (the AzureKubernetesService FQDN tag expands to them).',
         fields: {
-          cloud: { spec: { t: 'string', description: 'Azure cloud.', enum: ['public', 'china', 'usgov'] } },
+          cloud: { code: 'CLOUD_UNKNOWN', spec: { t: 'string', description: 'Azure cloud.', enum: ['public', 'china', 'usgov'] } },
           location: { spec: str('Region of the cluster (ARM name: westeurope).') },
           catalog: { spec: str('Catalog edition: 2019-11, 2026-06 or latest.') },
           features: { spec: strList('Add-ons (and recommended sets) switched on: monitoring, gpu, windows, ...') },

@@ -93,6 +93,15 @@ export function normalizeName(input: string): NormalizedName {
     }
   }
   if (!ascii) {
+    // domainToASCII parses a URL host: it would cut "bücher.example/x" at the "/" (also "?",
+    // "#", "\") and percent-decode. Only the Unicode is left to it: ASCII must be name characters.
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i)
+      const lower = c >= 0x41 && c <= 0x5a ? c + 0x20 : c
+      if (c <= 0x7f && c !== C_DOT && !isNameChar(lower)) {
+        return { ok: false, problem: 'bad-character', detail: `character ${JSON.stringify(name[i])} is not allowed in a host name` }
+      }
+    }
     const converted = domainToASCII(name)
     if (converted === '') return { ok: false, problem: 'bad-idn', detail: `"${input}" is not a valid internationalised domain name` }
     name = converted
