@@ -68,7 +68,7 @@ describe('endpoints', () => {
   test('a region of another cloud says which cloud', () => {
     const r = run(['endpoints', '--location', 'chinaeast2'])
     assert.equal(r.code, 2)
-    assert.match(r.stderr, /"chinaeast2" is a region of the china cloud: add --cloud china/)
+    assert.match(r.stderr, /"chinaeast2" is a region of the china cloud: use --cloud china/)
   })
 
   test('--help lists each edition\'s feature names', () => {
