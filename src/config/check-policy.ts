@@ -244,7 +244,7 @@ export function checkPolicy(value: unknown, spans: SpanIndex, file: string, defa
       } else if (parsed.problem === 'ip-literal') {
         report('FQDN_INVALID', path, `${what} "${text}" is an IP address`, 'put addresses in destinationAddresses (network rules)')
       } else {
-        report('FQDN_INVALID', path, `${what} "${text}" is not a valid name: ${parsed.detail}`)
+        report('FQDN_INVALID', path, `${what} "${text}" is not a valid name: ${parsed.detail}`, 'write a host name: labels of letters, digits, "-" and "_", 1-63 characters each, like mcr.microsoft.com')
       }
       return undefined
     }
@@ -409,7 +409,7 @@ export function checkPolicy(value: unknown, spans: SpanIndex, file: string, defa
     const destinationPorts: string[] = []
     stringsAt(o, 'destinationPorts').forEach((v, i) => {
       const parsed = parsePortSpec(v)
-      if (!parsed.ok) report('PORT_INVALID', [...path, 'destinationPorts', i], `Destination port ${parsed.detail}`)
+      if (!parsed.ok) report('PORT_INVALID', [...path, 'destinationPorts', i], `Destination port ${parsed.detail}`, 'write one port (443), one range ("1000-2000") or "*" per list item')
       else destinationPorts.push(parsed.normal)
     })
     if (o['destinationAddresses'] === undefined && o['destinationIpGroups'] === undefined && o['destinationFqdns'] === undefined) {
@@ -449,7 +449,7 @@ export function checkPolicy(value: unknown, spans: SpanIndex, file: string, defa
     const fqdn = strAt(o, 'translatedFqdn')
     if (fqdn !== undefined) {
       const n = normalizeName(fqdn)
-      if (!n.ok) report('FQDN_INVALID', [...path, 'translatedFqdn'], `translatedFqdn "${fqdn}" is not a valid name: ${n.detail}`)
+      if (!n.ok) report('FQDN_INVALID', [...path, 'translatedFqdn'], `translatedFqdn "${fqdn}" is not a valid name: ${n.detail}`, 'write a host name: labels of letters, digits, "-" and "_", 1-63 characters each, like mcr.microsoft.com')
       else if (n.name !== fqdn) report('FQDN_NOT_NORMALIZED', [...path, 'translatedFqdn'], `translatedFqdn "${fqdn}" is not in normal form`, `write "${n.name}"`)
       else translatedFqdn = n.name
     }

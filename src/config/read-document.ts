@@ -127,7 +127,7 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
           const v = node.value
           if (s.enum && !s.enum.includes(v)) {
             const guess = s.enum.find((x) => x.toLowerCase() === v.toLowerCase()) ?? didYouMean(v, s.enum)
-            push(code ?? 'VALUE_NOT_ALLOWED', path, `${shown(path)} is "${v}"; it must be ${oneOf(s.enum)}`, guess ? `write "${guess}"` : undefined, span)
+            push(code ?? 'VALUE_NOT_ALLOWED', path, `${shown(path)} is "${v}"; it must be ${oneOf(s.enum)}`, guess ? `write "${guess}"` : `write ${oneOf(s.enum)}`, span)
             return undefined
           }
           return v
@@ -207,7 +207,7 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
             'VALUE_NOT_ALLOWED',
             [...path, s.key],
             `${shown([...path, s.key])} is ${typeof tag === 'string' ? `"${tag}"` : describe(tagNode)}; it must be one of ${tags.join(', ')}`,
-            guess ? `write "${guess}"` : undefined,
+            guess ? `write "${guess}"` : `write ${oneOf(tags)}`,
             spanOf(tagNode),
           )
           return undefined
