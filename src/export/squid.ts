@@ -89,14 +89,14 @@ export function exportSquid(policy: Policy, options: ExportOptions): ExportResul
     const sniAcls: string[] = []
     if (!any) {
       if (exact.length > 0) {
-        lines.push(`acl ${id}_host dstdomain -n ${exact.join(' ')}`)
-        lines.push(`acl ${id}_sni ssl::server_name ${exact.join(' ')}`)
+        if (http.length > 0) lines.push(`acl ${id}_host dstdomain -n ${exact.join(' ')}`)
+        if (https.length > 0) lines.push(`acl ${id}_sni ssl::server_name ${exact.join(' ')}`)
         hostAcls.push(`${id}_host`)
         sniAcls.push(`${id}_sni`)
       }
       if (regexes.length > 0) {
-        lines.push(`acl ${id}_host_re dstdom_regex -n -i ${regexes.join(' ')}`)
-        lines.push(`acl ${id}_sni_re ssl::server_name_regex -i ${regexes.join(' ')}`)
+        if (http.length > 0) lines.push(`acl ${id}_host_re dstdom_regex -n -i ${regexes.join(' ')}`)
+        if (https.length > 0) lines.push(`acl ${id}_sni_re ssl::server_name_regex -i ${regexes.join(' ')}`)
         hostAcls.push(`${id}_host_re`)
         sniAcls.push(`${id}_sni_re`)
       }

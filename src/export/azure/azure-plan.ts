@@ -213,10 +213,12 @@ export function buildAzurePlan(policy: Policy, options: ExportOptions, target: s
         collections.push({ c: { kind: 'filter', name: fallbackName, priority: coll.priority, action: coll.action, ruleType: 'NetworkRule', rules: fallback }, generated: true })
       }
     }
+    // A collection whose rules were all left out, or moved to a network collection, is not written.
+    const kept = collections.filter((x) => x.c.rules.length > 0)
     const renumbered = distinctPriorities(
-      collections.map((x) => x.c),
+      kept.map((x) => x.c),
       (c, index, from, to) => {
-        if (collections[index]?.generated !== true) warn(undefined, `rule collections of group "${group.name}" sharing priority ${from} (Azure needs distinct priorities)`, `collection "${c.name}" gets priority ${to}; the order is kept`)
+        if (kept[index]?.generated !== true) warn(undefined, `rule collections of group "${group.name}" sharing priority ${from} (Azure needs distinct priorities)`, `collection "${c.name}" gets priority ${to}; the order is kept`)
       },
     )
     if (renumbered.overflow) fail(undefined, `the collections of group "${group.name}"`, `cannot be given distinct priorities up to ${MAX_PRIORITY}`, 'space the priorities out')
@@ -313,14 +315,10 @@ export function buildAzurePlan(policy: Policy, options: ExportOptions, target: s
         warn(path, `wildcard FQDN "${f}" in a network rule (Azure takes exact names only)`, `expressed as ${what}`, sub.startsWith('AzureCloud') ? 'give the API server IP (--api-server) for a narrower rule' : undefined)
         continue
       }
-      fail(path, `wildcard FQDN "${f}" in a network rule (Azure takes exact names only, and no service tag stands for it)`, 'left out of the rule', 'list the exact names, or use an application rule if the traffic is HTTP or HTTPS')
+      const alone = r.destinationFqdns.length === 1 && r.destinationAddresses.length === 0 && r.destinationIpGroups.length === 0
+      fail(path, `wildcard FQDN "${f}" in a network rule (Azure takes exact names only, and no service tag stands for it)`, alone ? 'rule left out' : 'left out of the rule', 'list the exact names, or use an application rule if the traffic is HTTP or HTTPS')
     }
-    if (addresses.length + fqdns.length + r.destinationIpGroups.length === 0) {
-      if (r.destinationFqdns.length > 0 || r.destinationAddresses.length > 0 || r.destinationIpGroups.length > 0) {
-        fail(path, 'a network rule none of whose destinations Azure can express', 'rule left out')
-      }
-      return []
-    }
+    if (addresses.length + fqdns.length + r.destinationIpGroups.length === 0) return []
     if (fqdns.length > 0) dnsProxy = true
     if (r.ipProtocols.includes('ICMP')) {
       const internet = addresses.some((a) => a === '*' || classifyAddress(a).kind === 'service-tag' || !isPrivateV4(a)) || fqdns.length > 0

@@ -35,6 +35,7 @@ function hclList(items: readonly string[], indent: string): string {
 
 function render(block: Block, indent = ''): string[] {
   const head = `${indent}${block.type}${block.labels.map((l) => ` ${hclString(l)}`).join('')} {`
+  if (block.body.length === 0) return [`${head}}`]
   const inner = `${indent}  `
   const lines = [head]
   let run: Array<{ key: string; value: string }> = []
