@@ -520,7 +520,11 @@ function kubernetesKeys(): Set<string> {
 
 /** Every key of the object is a field the models define (maps of labels excepted). */
 function unknownKeys(value: unknown, path: string, out: string[]): void {
-  if (Array.isArray(value)) value.forEach((v, i) => unknownKeys(v, `${path}[${i}]`, out))
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      unknownKeys(v, `${path}[${i}]`, out)
+    })
+  }
   else if (isObj(value)) {
     for (const [k, v] of Object.entries(value)) {
       if (!kubernetesKeys().has(k)) out.push(`${path}.${k}: not a field of the schema`)
@@ -569,7 +573,7 @@ const validateCilium: Validator = (text) => {
         if (rule['toFQDNs'] !== undefined) fqdns = true
         if (section === 'egressDeny' && rule['toFQDNs'] !== undefined) problems.push(`${section}[${i}]: toFQDNs in a deny rule`)
         for (const s of Array.isArray(rule['toFQDNs']) ? (rule['toFQDNs'] as Obj[]) : []) {
-          const p = String(s['matchPattern'] ?? '')
+          const p = typeof s['matchPattern'] === 'string' ? s['matchPattern'] : ''
           if (p.includes('**') && !(p.startsWith('**.') && !p.slice(3).includes('**'))) problems.push(`${section}[${i}]: "**" only as a "**." prefix: ${p}`)
         }
         for (const tp of Array.isArray(rule['toPorts']) ? (rule['toPorts'] as Obj[]) : []) {
@@ -590,7 +594,7 @@ const validateNetworkPolicy: Validator = (text) => {
       problems.push('not a NetworkPolicy')
       continue
     }
-    problems.push(...modelProblems(() => { new NetworkPolicy(v as never).validate() }))
+    problems.push(...modelProblems(() => { new NetworkPolicy(v).validate() }))
     unknownKeys(v, 'NetworkPolicy', problems)
   }
   return { problems }
