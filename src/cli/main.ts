@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { renderDiagnostics } from '../diagnostics/render-diagnostic.ts'
 import { didYouMean } from '../util/did-you-mean.ts'
+import { runAudit } from './commands/audit.ts'
 import { runEndpoints } from './commands/endpoints.ts'
 import { runExplain } from './commands/explain.ts'
 import { runPolicy } from './commands/policy.ts'
@@ -15,6 +16,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   endpoints: { run: runEndpoints, summary: 'List the ports and FQDNs a cluster profile needs' },
   policy: { run: runPolicy, summary: 'init, validate or print the schema of a policy file' },
   explain: { run: runExplain, summary: 'Decide flows with a policy and say which rule decided' },
+  audit: { run: runAudit, summary: 'Hold an Azure Firewall policy (ARM, az, Terraform) against a profile' },
 }
 
 function version(): string {
