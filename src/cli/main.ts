@@ -7,6 +7,7 @@ import { didYouMean } from '../util/did-you-mean.ts'
 import { runAudit } from './commands/audit.ts'
 import { runEndpoints } from './commands/endpoints.ts'
 import { runExplain } from './commands/explain.ts'
+import { runLogs } from './commands/logs.ts'
 import { runPolicy } from './commands/policy.ts'
 import { EXIT_OK, EXIT_USAGE, InputError, UsageError, type Io } from './io.ts'
 
@@ -17,6 +18,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   policy: { run: runPolicy, summary: 'init, validate or print the schema of a policy file' },
   explain: { run: runExplain, summary: 'Decide flows with a policy and say which rule decided' },
   audit: { run: runAudit, summary: 'Hold an Azure Firewall policy (ARM, az, Terraform) against a profile' },
+  logs: { run: runLogs, summary: 'Map firewall log denials to the catalog: what the cluster needed' },
 }
 
 function version(): string {
