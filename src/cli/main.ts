@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { renderDiagnostics } from '../diagnostics/render-diagnostic.ts'
 import { didYouMean } from '../util/did-you-mean.ts'
 import { runAudit } from './commands/audit.ts'
+import { runCheck } from './commands/check.ts'
 import { runEndpoints } from './commands/endpoints.ts'
 import { runExplain } from './commands/explain.ts'
 import { runLogs } from './commands/logs.ts'
@@ -18,6 +19,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   policy: { run: runPolicy, summary: 'init, validate or print the schema of a policy file' },
   explain: { run: runExplain, summary: 'Decide flows with a policy and say which rule decided' },
   audit: { run: runAudit, summary: 'Hold an Azure Firewall policy (ARM, az, Terraform) against a profile' },
+  check: { run: runCheck, summary: 'Probe every endpoint from a node: DNS, TCP, TLS, HTTP, NTP' },
   logs: { run: runLogs, summary: 'Map firewall log denials to the catalog: what the cluster needed' },
 }
 

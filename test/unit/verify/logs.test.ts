@@ -188,3 +188,11 @@ test('the table output groups and explains', async () => {
   assert.match(r.stdout, /^Needed by the cluster and denied:\nCOUNT +ENDPOINT +PORT +CATEGORY +DETAILS\n2 +AzureCloud\.westeurope +udp:1194 +required +by port; seen as 20\.61\.10\.5; default deny$/m)
   assert.match(r.stdout, /^1 +52\.168\.10\.20 +tcp:5432 +other +DefaultNetworkRuleCollectionGroup\/deny-db\/no-postgres$/m)
 })
+
+test('logs shows progress on a terminal only', async () => {
+  const cwd = new URL('../../fixtures/logs/', import.meta.url).pathname
+  const tty = await runCli(['logs', 'azfw-network.csv', '--location', 'westeurope'], { cwd, isTTY: true })
+  assert.match(tty.stderr, /^\r\x1b\[Kreading azfw-network\.csv: 0\.0 of 0\.0 MiB, 0 records\r\x1b\[K$/)
+  const piped = await runCli(['logs', 'azfw-network.csv', '--location', 'westeurope'], { cwd })
+  assert.equal(piped.stderr, '')
+})
