@@ -39,7 +39,7 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
   .join('\n')}
 
-PROFILE options (endpoints, policy init, explain):
+PROFILE options (endpoints, policy init, explain, audit, check, logs):
   --cloud public|china|usgov  --location REGION  --catalog 2019-11|2026-06|latest
   --features NAME[,NAME...]   --no-recommended   --api-server IP  --node-cidr CIDR
 
