@@ -110,7 +110,9 @@ export class FqdnTrie<T> {
     let node = this.#root
     let end = name.length
     while (end > 0) {
-      const dot = name.lastIndexOf('.', end - 1)
+      // The label's start: a plain backwards scan (cheaper here than lastIndexOf, a builtin call).
+      let dot = end - 1
+      while (dot >= 0 && name.charCodeAt(dot) !== 0x2e) dot--
       const start = dot + 1
       // Labels remain to the left of `node`'s suffix: subdomain patterns match.
       if (node.subdomain) out.push(node.subdomain)
