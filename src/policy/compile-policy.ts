@@ -130,12 +130,16 @@ function blocksOf(policy: Policy, addresses: readonly string[], groups: readonly
   return { any, cidrs, tags }
 }
 
+/** The matcher of every rule open to any source: one shared (most rules are), not a table each. */
+const ANY_SOURCE: SourceMatcher = Object.freeze({ any: true, table: new CidrTable<true>() })
+
 function sourceMatcher(policy: Policy, addresses: readonly string[], groups: readonly string[], where: string): SourceMatcher {
   const { any, cidrs, tags } = blocksOf(policy, addresses, groups, where)
   if (tags.length > 0) throw new PolicyCompileError(`${where}: "${tags[0] ?? ''}" is not an address block`)
+  if (any || (addresses.length === 0 && groups.length === 0)) return ANY_SOURCE
   const table = new CidrTable<true>()
   for (const c of cidrs) table.add(c, true)
-  return { any: any || (addresses.length === 0 && groups.length === 0), table }
+  return { any: false, table }
 }
 
 function pattern(text: string, where: string): FqdnPattern {
