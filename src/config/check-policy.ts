@@ -29,7 +29,7 @@ import {
 } from '../policy/policy-model.ts'
 import { parsePortSpec } from '../policy/port-range.ts'
 import { didYouMean } from '../util/did-you-mean.ts'
-import type { Path, SpanIndex } from './read-document.ts'
+import type { Path, Spans } from './read-document.ts'
 
 /** FQDN tags aks-egress can expand. */
 export const KNOWN_FQDN_TAGS = ['AzureKubernetesService'] as const
@@ -110,7 +110,7 @@ export interface CheckedPolicy {
   readonly diagnostics: Diagnostic[]
 }
 
-export function checkPolicy(value: unknown, spans: SpanIndex, file: string, defaultName: string): CheckedPolicy {
+export function checkPolicy(value: unknown, spans: Spans, file: string, defaultName: string): CheckedPolicy {
   const diagnostics: Diagnostic[] = []
   const report = (code: DiagnosticCode, path: Path, message: string, fix?: string, span?: Span): void => {
     diagnostics.push(diagnostic(code, { message, file, path, fix, span: span ?? spans.get(path) }))

@@ -4,6 +4,7 @@
  * index by path for the semantic checks that follow (check-policy.ts). Never throws on input.
  */
 import { isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node, type Pair } from 'yaml'
+import { parseJsonNodes } from './parse-json-nodes.ts'
 import { diagnostic, type Diagnostic, type Span } from '../diagnostics/diagnostic.ts'
 import { SourceText } from '../diagnostics/render-diagnostic.ts'
 import { didYouMean } from '../util/did-you-mean.ts'
@@ -12,8 +13,16 @@ import type { Field, Spec } from './policy-schema.ts'
 
 export type Path = readonly (string | number)[]
 
-/** Spans of values (and of keys, under the pseudo-segment `#key`) by path. */
-export class SpanIndex {
+/** Where nodes are in the source, by path: the span of a value, or of the key that introduces it. */
+export interface Spans {
+  /** The span of the value at `path`, else of the nearest ancestor that has one. */
+  get(path: Path): Span | undefined
+  /** The span of the key that introduces `path` (for "unknown key" and "missing key" problems). */
+  keyOf(path: Path): Span | undefined
+}
+
+/** Spans recorded eagerly by path (for parsers that build no tree, such as the audit's JSON reader). */
+export class SpanIndex implements Spans {
   readonly #spans = new Map<string, Span>()
 
   static key(path: Path): string {
@@ -24,7 +33,6 @@ export class SpanIndex {
     this.#spans.set(SpanIndex.key(path), span)
   }
 
-  /** The span of the value at `path`, else of the nearest ancestor that has one. */
   get(path: Path): Span | undefined {
     for (let n = path.length; n >= 0; n--) {
       const s = this.#spans.get(SpanIndex.key(path.slice(0, n)))
@@ -33,15 +41,66 @@ export class SpanIndex {
     return undefined
   }
 
-  /** The span of the key that introduces `path` (for "unknown key" and "missing key" problems). */
   keyOf(path: Path): Span | undefined {
     return this.#spans.get(SpanIndex.key([...path, '#key'])) ?? this.get(path)
   }
 }
 
+/**
+ * Spans looked up in the YAML tree when asked. Diagnostics are rare and documents can hold
+ * 100,000 rules, so nothing is recorded per node while reading: a lookup walks the path.
+ */
+class YamlSpans implements Spans {
+  readonly #root: Node | null
+
+  constructor(root: Node | null) {
+    this.#root = root
+  }
+
+  /** The node at `path` and the pair whose value it is, as far as the path goes. */
+  #walk(path: Path): { node: Node | null | undefined; key: Node | undefined; depth: number } {
+    let node: Node | null | undefined = this.#root
+    let key: Node | undefined
+    let depth = 0
+    for (const seg of path) {
+      if (seg === '#key') break
+      if (isMap(node)) {
+        const pair: Pair<Node, Node> | undefined = (node.items as Array<Pair<Node, Node>>).find((p) => isScalar(p.key) && String(p.key.value) === String(seg))
+        if (!pair) break
+        key = pair.key
+        node = pair.value
+      } else if (isSeq(node) && typeof seg === 'number') {
+        const item = node.items[seg] as Node | undefined
+        if (!item) break
+        key = undefined
+        node = item
+      } else break
+      depth++
+    }
+    return { node, key, depth }
+  }
+
+  get(path: Path): Span | undefined {
+    if (path[path.length - 1] === '#key') return this.keyOf(path.slice(0, -1))
+    for (let n = path.length; n >= 0; n--) {
+      const { node, depth } = this.#walk(path.slice(0, n))
+      if (depth === n) {
+        const span = spanOf(node)
+        if (span) return span
+      }
+    }
+    return undefined
+  }
+
+  keyOf(path: Path): Span | undefined {
+    const { key, depth } = this.#walk(path)
+    return depth === path.length && key ? spanOf(key) : this.get(path)
+  }
+}
+
 export interface ReadResult {
   readonly value: unknown
-  readonly spans: SpanIndex
+  readonly spans: Spans
   readonly diagnostics: Diagnostic[]
 }
 
@@ -73,34 +132,61 @@ function shown(path: Path): string {
 /** Parses text and reads it against `spec`. */
 export function readDocument(text: string, file: string, spec: Spec): ReadResult {
   const diagnostics: Diagnostic[] = []
-  const spans = new SpanIndex()
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true })
-  // One pass each over the document, only when needed (a file can have many errors).
-  const duplicates = doc.errors.some((e) => e.code === 'DUPLICATE_KEY') ? duplicateKeys(doc) : undefined
-  const quotes = doc.errors.some((e) => e.code === 'MISSING_CHAR') ? quotedScalarsByEnd(doc) : undefined
-  const lines = duplicates ? new SourceText(file, text) : undefined
-  for (const e of doc.errors) {
-    const span = { start: e.pos[0], end: Math.max(e.pos[1], e.pos[0] + 1) }
-    const quote = e.code === 'MISSING_CHAR' ? quotes?.get(e.pos[0]) : undefined
-    if (e.code === 'DUPLICATE_KEY') {
-      const dup = duplicates?.get(e.pos[0])
-      const where = dup && lines ? `Key "${dup.key}" appears twice in one mapping (first on line ${lines.position(dup.first).line})` : 'A key appears twice in one mapping'
-      diagnostics.push(diagnostic('DUPLICATE_KEY', { message: `${where}; YAML would keep only one`, file, span: dup?.span ?? span, fix: 'remove or rename one of the two' }))
-    } else if (quote !== undefined) {
-      // The parser reports an unclosed quote where the file ends; point at the quote that opens it.
-      diagnostics.push(diagnostic('YAML_SYNTAX', { message: `${e.message.replace(/\.$/, '')}: the string that starts here runs to the end of the file`, file, span: { start: quote, end: quote + 1 }, fix: 'close the quote at the end of the value' }))
-    } else {
-      // An unquoted value cannot start with "*": YAML reads `*name` as an alias (`[*]`, `*.b.com`).
-      const fix =
-        text.charCodeAt(e.pos[0]) === 0x2a
-          ? 'quote a value that starts with "*": \'*\', \'*.contoso.com\''
-          : e.code === 'TAB_AS_INDENT'
-            ? 'indent with spaces'
-            : 'fix the YAML syntax at the caret'
-      diagnostics.push(diagnostic('YAML_SYNTAX', { message: e.message.replace(/\.$/, ''), file, span, fix }))
+  // JSON (generated policies, often large) through the fast reader; anything else, and JSON it
+  // does not accept, through the YAML parser, which also words the syntax errors.
+  const json = looksLikeJson(text) ? parseJsonNodes(text) : undefined
+  let root: Node | null
+  let failed: boolean
+  let yamlDoc: Document.Parsed | undefined
+  if (json) {
+    root = json.root
+    failed = json.duplicateKeys.length > 0
+    if (failed) {
+      const lines = new SourceText(file, text)
+      for (const [first, start, end] of json.duplicateKeys) {
+        diagnostics.push(
+          diagnostic('DUPLICATE_KEY', {
+            message: `Key ${text.slice(start, end)} appears twice in one mapping (first on line ${lines.position(first).line}); JSON readers would keep only one`,
+            file,
+            span: { start, end },
+            fix: 'remove or rename one of the two',
+          }),
+        )
+      }
     }
+  } else {
+    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true })
+    // One pass each over the document, only when needed (a file can have many errors).
+    const duplicates = doc.errors.some((e) => e.code === 'DUPLICATE_KEY') ? duplicateKeys(doc) : undefined
+    const quotes = doc.errors.some((e) => e.code === 'MISSING_CHAR') ? quotedScalarsByEnd(doc) : undefined
+    const lines = duplicates ? new SourceText(file, text) : undefined
+    for (const e of doc.errors) {
+      const span = { start: e.pos[0], end: Math.max(e.pos[1], e.pos[0] + 1) }
+      const quote = e.code === 'MISSING_CHAR' ? quotes?.get(e.pos[0]) : undefined
+      if (e.code === 'DUPLICATE_KEY') {
+        const dup = duplicates?.get(e.pos[0])
+        const where = dup && lines ? `Key "${dup.key}" appears twice in one mapping (first on line ${lines.position(dup.first).line})` : 'A key appears twice in one mapping'
+        diagnostics.push(diagnostic('DUPLICATE_KEY', { message: `${where}; YAML would keep only one`, file, span: dup?.span ?? span, fix: 'remove or rename one of the two' }))
+      } else if (quote !== undefined) {
+        // The parser reports an unclosed quote where the file ends; point at the quote that opens it.
+        diagnostics.push(diagnostic('YAML_SYNTAX', { message: `${e.message.replace(/\.$/, '')}: the string that starts here runs to the end of the file`, file, span: { start: quote, end: quote + 1 }, fix: 'close the quote at the end of the value' }))
+      } else {
+        // An unquoted value cannot start with "*": YAML reads `*name` as an alias (`[*]`, `*.b.com`).
+        const fix =
+          text.charCodeAt(e.pos[0]) === 0x2a
+            ? 'quote a value that starts with "*": \'*\', \'*.contoso.com\''
+            : e.code === 'TAB_AS_INDENT'
+              ? 'indent with spaces'
+              : 'fix the YAML syntax at the caret'
+        diagnostics.push(diagnostic('YAML_SYNTAX', { message: e.message.replace(/\.$/, ''), file, span, fix }))
+      }
+    }
+    root = doc.contents
+    failed = doc.errors.length > 0
+    yamlDoc = doc
   }
-  if (doc.errors.length > 0) return { value: undefined, spans, diagnostics }
+  const spans = new YamlSpans(root)
+  if (failed) return { value: undefined, spans, diagnostics }
 
   const push = (code: DiagnosticCode, path: Path, message: string, fix: string | undefined, span: Span | undefined): void => {
     const sentence = message.startsWith('the document') ? `T${message.slice(1)}` : message
@@ -109,8 +195,7 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
 
   const read = (node: Node | null | undefined, s: Spec, path: Path, code?: DiagnosticCode): unknown => {
     const span = spanOf(node)
-    if (span) spans.set(path, span)
-    if (isAlias(node) && node.resolve(doc) === undefined) {
+    if (isAlias(node) && (yamlDoc === undefined || node.resolve(yamlDoc) === undefined)) {
       // `targetFqdns: [*.contoso.com]`: YAML reads an unquoted "*" as an alias to an anchor.
       push('TYPE_MISMATCH', path, `${shown(path)} starts with "*", which YAML reads as an alias`, `quote it: "*${node.source}"`, span)
       return undefined
@@ -221,8 +306,6 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
     const k = pair.key
     if (isScalar(k) && (typeof k.value === 'string' || typeof k.value === 'number')) {
       const key = String(k.value)
-      const ks = spanOf(k)
-      if (ks) spans.set([...path, key, '#key'], ks)
       return key
     }
     push('TYPE_MISMATCH', path, `${shown(path)} has a key that is not a string`, undefined, spanOf(k))
@@ -250,7 +333,7 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
           [...path, key],
           `Unknown key "${key}" in ${shown(path)}`,
           guess ? `did you mean "${guess}"?` : `the keys here are: ${names.join(', ')}`,
-          spans.keyOf([...path, key]),
+          spanOf(pair.key),
         )
         continue
       }
@@ -266,7 +349,7 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
     return out
   }
 
-  const value = read(doc.contents, spec, [])
+  const value = read(root, spec, [])
   return { value, spans, diagnostics }
 }
 
@@ -340,4 +423,14 @@ function expected(s: Spec): string {
     case 'tagged':
       return 'a mapping'
   }
+}
+
+/** The first character that is not white space opens a JSON object or array. */
+function looksLikeJson(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0xfeff) continue
+    return c === 0x7b || c === 0x5b
+  }
+  return false
 }

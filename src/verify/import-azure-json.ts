@@ -13,7 +13,7 @@
  * `Microsoft.Network/ipGroups` resources in the same file give IP group contents.
  */
 import { diagnostic, type Diagnostic, type Span } from '../diagnostics/diagnostic.ts'
-import type { Path, SpanIndex } from '../config/read-document.ts'
+import type { Path, Spans } from '../config/read-document.ts'
 import { evaluateArm, isArmExpression, type ArmScope, type ArmValue } from './arm-expression.ts'
 import { emptyRule, ipGroupName, type Item, type RawCollection, type RawFirewall, type RawGroup, type RawRule, type RawRuleKind } from './imported-policy.ts'
 import type { JsonValue } from './json-with-spans.ts'
@@ -38,7 +38,7 @@ function typeOf(o: Obj): string {
   return typeof o['type'] === 'string' ? o['type'].toLowerCase() : ''
 }
 
-export function importAzureJson(doc: JsonValue, spans: SpanIndex, file: string, vars: ReadonlyMap<string, string>): JsonImport {
+export function importAzureJson(doc: JsonValue, spans: Spans, file: string, vars: ReadonlyMap<string, string>): JsonImport {
   const diagnostics: Diagnostic[] = []
   const at = (path: Path): Span | undefined => spans.get(path)
 
