@@ -11,7 +11,6 @@
  * commutes with masking: swap(ip & mask) = swap(ip) & swap(mask).
  */
 import { v4Mask, v6Mask, type Cidr } from './cidr.ts'
-import type { IpAddress } from './ip-address.ts'
 
 const LOW64 = (1n << 64n) - 1n
 
@@ -40,12 +39,14 @@ export class CidrTable<T> {
     if (cidr.v === 4) {
       let level = this.#v4.find((l) => l.prefix === cidr.prefix)
       if (!level) {
-        level = { prefix: cidr.prefix, mask: v4Mask(cidr.prefix), map: new Map() }
+        // IPv4 keys and masks are int32 (`| 0`): small integers for V8, never boxed.
+        level = { prefix: cidr.prefix, mask: v4Mask(cidr.prefix) | 0, map: new Map() }
         this.#v4.push(level)
       }
-      const list = level.map.get(cidr.network)
+      const key = cidr.network | 0
+      const list = level.map.get(key)
       if (list) list.push(value)
-      else level.map.set(cidr.network, [value])
+      else level.map.set(key, [value])
     } else {
       let level = this.#v6.find((l) => l.prefix === cidr.prefix)
       if (!level) {
@@ -59,15 +60,18 @@ export class CidrTable<T> {
     }
   }
 
-  /** Pushes onto `out` the value list of every block containing `ip`. */
-  collect(ip: IpAddress, out: T[][]): void {
-    if (ip.v === 4) {
+  /**
+   * Pushes onto `out` the value list of every block containing `ip`: an IPv4 address as an int32
+   * `number`, an IPv6 one as a `bigint` (see `parseIpCompact`).
+   */
+  collect(ip: number | bigint, out: T[][]): void {
+    if (typeof ip === 'number') {
       for (const level of this.#v4) {
-        const list = level.map.get((ip.n & level.mask) >>> 0)
+        const list = level.map.get(ip & level.mask)
         if (list) out.push(list)
       }
     } else if (this.#v6.length > 0) {
-      const n = swapHalves(ip.n)
+      const n = swapHalves(ip)
       for (const level of this.#v6) {
         const list = level.map.get(n & level.mask)
         if (list) out.push(list)
@@ -75,12 +79,12 @@ export class CidrTable<T> {
     }
   }
 
-  /** True when some block contains `ip`. */
-  has(ip: IpAddress): boolean {
-    if (ip.v === 4) {
-      for (const level of this.#v4) if (level.map.has((ip.n & level.mask) >>> 0)) return true
+  /** True when some block contains `ip` (int32 IPv4 or bigint IPv6). */
+  has(ip: number | bigint): boolean {
+    if (typeof ip === 'number') {
+      for (const level of this.#v4) if (level.map.has(ip & level.mask)) return true
     } else if (this.#v6.length > 0) {
-      const n = swapHalves(ip.n)
+      const n = swapHalves(ip)
       for (const level of this.#v6) if (level.map.has(n & level.mask)) return true
     }
     return false

@@ -23,7 +23,7 @@ import type { Flow } from './flow.ts'
 import { canonicalHost } from './fqdn.ts'
 import { parseFqdnPattern, type FqdnPattern } from './fqdn-pattern.ts'
 import { FqdnTrie } from './fqdn-trie.ts'
-import { parseIp, type IpAddress } from './ip-address.ts'
+import { parseIp, parseIpCompact } from './ip-address.ts'
 import type { ApplicationProtocol, NetworkProtocol, Policy, RuleRef } from './policy-model.ts'
 import { parsePortSpec, portInRanges, type PortRange } from './port-range.ts'
 import { collectionsInOrder } from './processing-order.ts'
@@ -82,7 +82,8 @@ interface NatRuleC {
   readonly ref: RuleRef
   readonly decision: DecisionPair
   readonly protocols: number
-  readonly destination: IpAddress
+  /** int32 IPv4 or bigint IPv6 (parseIpCompact). */
+  readonly destination: number | bigint
   readonly port: number
   readonly source: SourceMatcher
 }
@@ -185,7 +186,7 @@ export class Engine {
       for (const rule of collection.rules) {
         const ref: RuleRef = { group: group.name, collection: collection.name, rule: rule.name, type: 'dnat' }
         const where = `${group.name}/${collection.name}/${rule.name}`
-        const destination = must(parseIp(rule.destinationAddress), `${where}: destinationAddress "${rule.destinationAddress}" is not an IP address`)
+        const destination = must(parseIpCompact(rule.destinationAddress), `${where}: destinationAddress "${rule.destinationAddress}" is not an IP address`)
         this.#nat.push({
           ref,
           decision: ruleDecision(ref, true, {
@@ -266,15 +267,16 @@ export class Engine {
     // Each property of the flow is read once: flows built in different places have different
     // shapes, and a property load that sees many shapes is slow.
     const { protocol, destinationPort: port, host, sni, sourceIp, destinationIp, destinationTags } = flow
-    const source = sourceIp === undefined ? undefined : (parseIp(sourceIp) ?? null)
-    const destination = destinationIp === undefined ? undefined : parseIp(destinationIp)
+    // Addresses as int32 (IPv4) or bigint (IPv6): no object per decision.
+    const source = sourceIp === undefined ? undefined : (parseIpCompact(sourceIp) ?? null)
+    const destination = destinationIp === undefined ? undefined : parseIpCompact(destinationIp)
     const bit = flowProtocolBit(protocol)
 
     // 1. DNAT
-    if (destination && this.#nat.length > 0) {
+    if (destination !== undefined && this.#nat.length > 0) {
       for (const r of this.#nat) {
         if ((r.protocols & bit) === 0 || r.port !== port) continue
-        if (r.destination.v !== destination.v || r.destination.n !== destination.n) continue
+        if (r.destination !== destination) continue
         if (!sourceMatches(r.source, source)) continue
         return r.decision
       }
@@ -292,7 +294,7 @@ export class Engine {
       const lists = scratch
       if (lists.length !== 0) lists.length = 0
       if (this.#netAny.length > 0) lists.push(this.#netAny)
-      if (destination) this.#netCidrs.collect(destination, lists)
+      if (destination !== undefined) this.#netCidrs.collect(destination, lists)
       if (netName !== undefined) this.#netNames.collect(netName, lists)
       if (destinationTags && this.#netTags.size > 0) {
         for (const t of destinationTags) {
@@ -321,7 +323,7 @@ export class Engine {
     return found ? found.decision : DEFAULT_DENY
   }
 
-  #firstNetwork(lists: readonly number[][], port: number, bit: number, source: IpAddress | null | undefined): NetRule | undefined {
+  #firstNetwork(lists: readonly number[][], port: number, bit: number, source: number | bigint | null | undefined): NetRule | undefined {
     let best = Infinity
     for (const list of lists) {
       for (const ordinal of list) {
@@ -337,7 +339,7 @@ export class Engine {
     return best === Infinity ? undefined : this.#net[best]
   }
 
-  #firstApplication(lists: readonly number[][], type: ApplicationProtocol['type'], port: number, source: IpAddress | null | undefined): AppRule | undefined {
+  #firstApplication(lists: readonly number[][], type: ApplicationProtocol['type'], port: number, source: number | bigint | null | undefined): AppRule | undefined {
     let best = Infinity
     for (const list of lists) {
       for (const ordinal of list) {
@@ -359,7 +361,7 @@ function protocolMatches(protocols: readonly ApplicationProtocol[], type: string
 }
 
 /** `source`: undefined = not given (not checked); null = given but not an address (matches `*` only). */
-function sourceMatches(m: SourceMatcher, source: IpAddress | null | undefined): boolean {
+function sourceMatches(m: SourceMatcher, source: number | bigint | null | undefined): boolean {
   if (m.any || source === undefined) return true
   if (source === null) return false
   return m.table.has(source)

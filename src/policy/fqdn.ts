@@ -149,15 +149,58 @@ export function normalizeName(input: string): NormalizedName {
  * already in normal form.
  */
 export function canonicalHost(host: string): string | undefined {
-  let name = host
-  const len = name.length
-  if (len > 0 && name.charCodeAt(len - 1) === C_DOT) name = name.slice(0, len - 1)
+  // One pass does what normalizeName and checkNormalName do in several: the same rules, for the
+  // hot path (a test holds the two to the same answers).
+  let len = host.length
+  if (len > 0 && host.charCodeAt(len - 1) === C_DOT) len--
+  if (len === 0 || len > MAX_NAME_LENGTH) return undefined
   let upper = false
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i)
-    if (c >= 0x41 && c <= 0x5a) upper = true
-    else if (c > 0x7e) return undefined
+  let labelStart = 0
+  let dots = 0
+  // Whether the current label is all digits, or "0x" and hex digits so far, and whether the
+  // whole name is digits and dots (a dotted quad).
+  let digits = true
+  let hex = false
+  let allDigits = true
+  for (let i = 0; i <= len; i++) {
+    const c = i === len ? C_DOT : host.charCodeAt(i)
+    if (c === C_DOT) {
+      const labelLength = i - labelStart
+      if (labelLength === 0 || labelLength > MAX_LABEL_LENGTH) return undefined
+      if (host.charCodeAt(labelStart) === C_HYPHEN || host.charCodeAt(i - 1) === C_HYPHEN) return undefined
+      if (i === len) {
+        // The last label: numeric ones make resolvers read the name as an address.
+        if (digits || (hex && labelLength > 2)) return undefined
+      } else dots++
+      labelStart = i + 1
+      digits = true
+      hex = false
+      continue
+    }
+    const pos = i - labelStart
+    if (c >= 0x61 && c <= 0x7a) {
+      if (hex && !(c <= 0x66 || (pos === 1 && c === 0x78))) hex = false
+      else if (pos === 1 && c === 0x78 && digits && host.charCodeAt(labelStart) === 0x30) hex = true
+      digits = false
+      allDigits = false
+    } else if (c >= 0x30 && c <= 0x39) {
+      // a digit keeps `digits` and `hex` as they are
+    } else if (c >= 0x41 && c <= 0x5a) {
+      upper = true
+      const lower = c + 0x20
+      if (hex && !(lower <= 0x66 || (pos === 1 && lower === 0x78))) hex = false
+      else if (pos === 1 && lower === 0x78 && digits && host.charCodeAt(labelStart) === 0x30) hex = true
+      digits = false
+      allDigits = false
+    } else if (c === C_HYPHEN || c === C_UNDERSCORE) {
+      digits = false
+      hex = false
+      allDigits = false
+    } else {
+      return undefined
+    }
   }
-  if (upper) name = name.toLowerCase()
-  return checkNormalName(name) === undefined ? name : undefined
+  if (allDigits && dots === 3) return undefined
+  const name = len === host.length ? host : host.slice(0, len)
+  return upper ? name.toLowerCase() : name
 }

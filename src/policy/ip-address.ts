@@ -151,3 +151,19 @@ export function formatIpv6(n: bigint): string {
 export function formatIp(ip: IpAddress): string {
   return ip.v === 4 ? formatIpv4(ip.n) : formatIpv6(ip.n)
 }
+
+/**
+ * The hot-path form of `parseIp`: an IPv4 address as an int32 `number` (`| 0`, never boxed), an
+ * IPv6 one as a `bigint`, IPv4-mapped IPv6 folded to IPv4; undefined when invalid. Allocates
+ * nothing for IPv4.
+ */
+export function parseIpCompact(text: string): number | bigint | undefined {
+  const v4 = parseIpv4(text)
+  if (v4 >= 0) return v4 | 0
+  let s = text
+  if (s.length > 0 && s.charCodeAt(0) === 0x5b && s.charCodeAt(s.length - 1) === 0x5d) s = s.slice(1, -1)
+  const v6 = parseIpv6(s)
+  if (v6 === undefined) return undefined
+  if (v6 >> 32n === 0xffffn) return Number(v6 & 0xffffffffn) | 0
+  return v6
+}

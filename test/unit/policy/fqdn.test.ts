@@ -151,3 +151,20 @@ test('a normalized name is lower-case ASCII within the limits, and normalizing i
     { numRuns: 3000 },
   )
 })
+
+test('canonicalHost gives the same answer as normalizeName on ASCII input', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom('a', 'B', 'f', 'x', 'X', '0', '7', '9', '-', '_', '.', 'xn--', '0x', '0X', 'ab', '1.2.3.4', '127.1', ' ', '/', '*'), { maxLength: 24 }).map((p) => p.join('')),
+      (input) => {
+        const n = normalizeName(input)
+        assert.equal(canonicalHost(input), n.ok ? n.name : undefined, JSON.stringify(input))
+      },
+    ),
+    { numRuns: 20000, seed: 7 },
+  )
+  for (const long of [`${'a'.repeat(63)}.com`, `${'a'.repeat(64)}.com`, `${'a.'.repeat(126)}a`, `${'a.'.repeat(127)}a`]) {
+    const n = normalizeName(long)
+    assert.equal(canonicalHost(long), n.ok ? n.name : undefined, long.length.toString())
+  }
+})
