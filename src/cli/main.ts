@@ -6,6 +6,7 @@ import { renderDiagnostics } from '../diagnostics/render-diagnostic.ts'
 import { didYouMean } from '../util/did-you-mean.ts'
 import { runEndpoints } from './commands/endpoints.ts'
 import { runExplain } from './commands/explain.ts'
+import { runExport } from './commands/export.ts'
 import { runPolicy } from './commands/policy.ts'
 import { EXIT_OK, EXIT_USAGE, InputError, UsageError, type Io } from './io.ts'
 
@@ -15,6 +16,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   endpoints: { run: runEndpoints, summary: 'List the ports and FQDNs a cluster profile needs' },
   policy: { run: runPolicy, summary: 'init, validate or print the schema of a policy file' },
   explain: { run: runExplain, summary: 'Decide flows with a policy and say which rule decided' },
+  export: { run: runExport, summary: 'Print the policy for another firewall (nftables)' },
 }
 
 function version(): string {
