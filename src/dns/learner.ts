@@ -22,8 +22,8 @@
  *   wait for it (a client that connects right after the answer finds its address allowed).
  * - Refresh: an element is re-added (add, delete, add in one transaction: kernels before 6.x do not
  *   update a timeout on a plain `add`) only when its expiry moves later by more than 5 s.
- * - Reload: the learned names are the truth; `elementsFor(newIndex)` gives the elements of the new
- *   ruleset's sets, which the new table carries from its first instant.
+ * - Reload: the learned names are the truth; `plan(newIndex)` gives the elements of the new
+ *   ruleset's sets, which the new table carries from its first instant; `commit` switches over.
  */
 import type { DecodedPacket } from 'dns-packet'
 import { TABLE, type LearnedElement } from '../dataplane/nftables/compile-nftables.ts'
@@ -240,28 +240,50 @@ export class FqdnLearner {
   }
 
   /**
-   * Switches to the sets of a new ruleset and returns the elements it must carry (apply the
-   * ruleset with them, through the same runner, before learning goes on).
+   * The elements a new ruleset's sets must carry (reload, step 1): apply the ruleset with them
+   * through the same runner, then `commit` (step 2). Nothing changes until then, so a ruleset the
+   * kernel rejects leaves learning on the old sets.
    */
-  reindex(index: FqdnSetIndex): Map<string, LearnedElement[]> {
+  plan(index: FqdnSetIndex): Map<string, LearnedElement[]> {
+    const now = this.#now()
+    const out = new Map<string, LearnedElement[]>()
+    for (const [set, elements] of this.#derive(index, now)) {
+      out.set(set, [...elements].map(([address, e]) => ({ address, timeoutSec: Math.ceil((e.expiresAtMs - now) / 1000) })))
+    }
+    return out
+  }
+
+  /**
+   * Switches to the new ruleset's sets (reload, step 2). Addresses learned since `plan` (they went
+   * to the old table, which the new one replaced) are queued for the new sets.
+   */
+  commit(index: FqdnSetIndex, planned: ReadonlyMap<string, readonly LearnedElement[]>): void {
     const now = this.#now()
     this.#index = index
-    this.#sets = new Map()
+    this.#sets = this.#derive(index, now)
     this.#pending = new Map()
-    const out = new Map<string, LearnedElement[]>()
+    for (const [set, elements] of this.#sets) {
+      const had = new Set((planned.get(set) ?? []).map((e) => e.address))
+      for (const [address, e] of elements) {
+        if (!had.has(address)) this.#pending.set(`${set} ${address}`, { set, address, timeoutSec: Math.ceil((e.expiresAtMs - now) / 1000) })
+      }
+    }
+    if (this.#pending.size > 0) this.#kick()
+  }
+
+  /** The set contents the learned names give under an index. */
+  #derive(index: FqdnSetIndex, now: number): Map<string, Map<string, SetElement>> {
+    const sets = new Map<string, Map<string, SetElement>>()
     for (const [name, addrs] of this.#names) {
-      const sets = index.setsFor(name)
+      const named = index.setsFor(name)
       for (const [address, e] of addrs) {
-        if (e.expiresAtMs <= now) {
-          addrs.delete(address)
-          continue
-        }
-        for (const s of sets) {
+        if (e.expiresAtMs <= now) continue
+        for (const s of named) {
           const set = e.v === 4 ? s.v4 : s.v6
-          let elements = this.#sets.get(set)
+          let elements = sets.get(set)
           if (!elements) {
             elements = new Map()
-            this.#sets.set(set, elements)
+            sets.set(set, elements)
           }
           const known = elements.get(address)
           if (known) {
@@ -272,15 +294,8 @@ export class FqdnLearner {
           }
         }
       }
-      if (addrs.size === 0) this.#names.delete(name)
     }
-    for (const [set, elements] of this.#sets) {
-      out.set(
-        set,
-        [...elements].map(([address, e]) => ({ address, timeoutSec: Math.ceil((e.expiresAtMs - now) / 1000) })),
-      )
-    }
-    return out
+    return sets
   }
 
   /** Drops expired entries from memory (the kernel expires its elements itself). */
