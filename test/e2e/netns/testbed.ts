@@ -73,7 +73,11 @@ function track(child: ChildProcess): Proc {
   child.stderr?.on('data', (chunk: string) => {
     if (stderr.length < 65536) stderr += chunk
   })
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const exit = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      resolve(code)
+    })
+  })
   return {
     child,
     lines,
