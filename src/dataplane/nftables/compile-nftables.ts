@@ -155,29 +155,82 @@ function addrMatch(b: Blocks, v: V, dir: 'saddr' | 'daddr'): string | undefined 
   return `${FAMILY[v]} ${dir} ${setExpression(addressElements(list, v))}`
 }
 
-/** The L4 part of a network rule's match for one family (0: both): one or two expressions, '' = every protocol. */
-function protocolMatches(protocols: readonly NetworkProtocol[], ports: readonly PortRange[] | null, v: V | 0): string[] {
+/**
+ * Named interval sets, shared by content: a list of addresses or ports that appears in several
+ * rules is declared once. Why not anonymous sets (`ip daddr { a, b }`): the kernel allocates each
+ * one a set of its own, found by a name scan, so 10,000 rules with lists take minutes to load;
+ * single elements (no set at all) and a few shared named sets keep loading near linear.
+ */
+class NamedSets {
+  readonly #byKey = new Map<string, string>()
+  readonly decls: string[] = []
+
+  get(type: 'ipv4_addr' | 'ipv6_addr' | 'inet_service', elements: readonly string[]): string {
+    const key = `${type} ${elements.join(',')}`
+    let name = this.#byKey.get(key)
+    if (name === undefined) {
+      name = `${type === 'inet_service' ? 'ports' : type === 'ipv4_addr' ? 'addr4' : 'addr6'}_${this.#byKey.size}`
+      this.#byKey.set(key, name)
+      this.decls.push(`set ${name} { type ${type}; flags interval; elements = { ${elements.join(', ')} }; }`)
+    }
+    return name
+  }
+}
+
+/** One dimension of a rule's match: its alternatives (one rule line each), or fewer through a named set. */
+interface Dimension {
+  alts: string[]
+  readonly collapse?: () => string[]
+}
+
+/** At most this many lines per rule (per family) before lists become named sets. */
+const EXPANSION_BUDGET = 8
+
+function product(dims: readonly Dimension[]): number {
+  return dims.reduce((n, d) => n * d.alts.length, 1)
+}
+
+/** The lines of a match: the cross product of the dimensions, within the budget. */
+function expand(dims: Dimension[]): string[] {
+  while (product(dims) > EXPANSION_BUDGET) {
+    const d = dims.filter((x) => x.collapse && x.alts.length > 1).sort((a, b) => b.alts.length - a.alts.length)[0]
+    if (!d?.collapse) break
+    d.alts = d.collapse()
+  }
+  let lines = ['']
+  for (const d of dims) lines = lines.flatMap((l) => d.alts.map((a) => joinParts(l, a)))
+  return lines
+}
+
+function addressDimension(b: Blocks, v: V, dir: 'saddr' | 'daddr', named: NamedSets): Dimension | undefined {
+  if (b.any) return { alts: [''] }
+  const list = v === 4 ? b.v4 : b.v6
+  if (list.length === 0) return undefined
+  const elements = addressElements(list, v)
+  return {
+    alts: elements.map((e) => `${FAMILY[v]} ${dir} ${e}`),
+    collapse: () => [`${FAMILY[v]} ${dir} @${named.get(v === 4 ? 'ipv4_addr' : 'ipv6_addr', elements)}`],
+  }
+}
+
+/** The L4 part of a network rule for one family (0: both); '' = every protocol. */
+function protocolDimension(protocols: readonly NetworkProtocol[], ports: readonly PortRange[] | null, v: V | 0, named: NamedSets): Dimension {
   const any = protocols.includes('Any')
   const has = (p: NetworkProtocol): boolean => any || protocols.includes(p)
   const icmp = v === 4 ? ['icmp'] : v === 6 ? ['ipv6-icmp'] : ['icmp', 'ipv6-icmp']
-  if (any && ports === null) return ['']
+  if (any && ports === null) return { alts: [''] }
   const l4: string[] = []
   if (has('TCP')) l4.push('tcp')
   if (has('UDP')) l4.push('udp')
-  const out: string[] = []
-  if (ports === null) {
-    const all = [...l4, ...(has('ICMP') ? icmp : [])]
-    if (all.length > 0) out.push(`meta l4proto ${setExpression(all)}`)
-    return out
-  }
-  if (ports.length > 0) {
-    const portSet = setExpression(portElements(ports))
-    if (l4.length === 1) out.push(`${l4[0]!} dport ${portSet}`)
-    else if (l4.length === 2) out.push(`meta l4proto { tcp, udp } th dport ${portSet}`)
-  }
   // ICMP has no ports: the engine matches an ICMP flow whatever the rule's ports.
-  if (has('ICMP')) out.push(`meta l4proto ${setExpression(icmp)}`)
-  return out
+  const icmpAlts = has('ICMP') ? icmp.map((i) => `meta l4proto ${i}`) : []
+  if (ports === null) return { alts: [...l4.map((p) => `meta l4proto ${p}`), ...icmpAlts] }
+  if (ports.length === 0) return { alts: icmpAlts }
+  const elements = portElements(ports)
+  return {
+    alts: [...l4.flatMap((p) => elements.map((e) => `${p} dport ${e}`)), ...icmpAlts],
+    collapse: () => [...l4.map((p) => `${p} dport @${named.get('inet_service', elements)}`), ...icmpAlts],
+  }
 }
 
 function parsePorts(specs: readonly string[]): PortRange[] | null {
@@ -210,18 +263,27 @@ interface CompiledNetRule {
   readonly ports: PortRange[] | null
 }
 
-/** The match expressions of a network rule (one per line), given its L4 part per family. */
-function ruleMatches(r: CompiledNetRule, l4: (v: V | 0) => string[]): string[] {
+/** The match expressions of a network rule (one per line), given its L4 dimension per family. */
+function ruleMatches(r: CompiledNetRule, l4: (v: V | 0) => Dimension, named: NamedSets): string[] {
+  if (r.src.any && r.dst.any) return expand([l4(0)])
   const lines: string[] = []
-  if (r.src.any && r.dst.any) return l4(0)
   for (const v of [4, 6] as const) {
-    const src = addrMatch(r.src, v, 'saddr')
+    const src = addressDimension(r.src, v, 'saddr', named)
     if (src === undefined) continue
-    const dsts: string[] = []
-    const d = addrMatch(r.dst, v, 'daddr')
-    if (d !== undefined) dsts.push(d === '' ? `meta nfproto ipv${v}` : d)
-    if (r.set && !r.dst.any) dsts.push(`${FAMILY[v]} daddr @${v === 4 ? r.set.v4 : r.set.v6}`)
-    for (const dst of dsts) for (const p of l4(v)) lines.push(joinParts(src, dst, p))
+    const dstAddr = addressDimension(r.dst, v, 'daddr', named)
+    const fqdn = r.set && !r.dst.any ? `${FAMILY[v]} daddr @${v === 4 ? r.set.v4 : r.set.v6}` : undefined
+    const dims: Dimension[] = [src]
+    if (dstAddr && r.dst.any && r.src.any) dims.push({ alts: [`meta nfproto ipv${v}`] })
+    else if (dstAddr) dims.push(dstAddr)
+    if (dstAddr && fqdn !== undefined) {
+      // Addresses and learned names are two destinations of one rule: lines for each.
+      lines.push(...expand([src, dstAddr, l4(v)]), ...expand([{ alts: [...src.alts] }, { alts: [fqdn] }, l4(v)]))
+      continue
+    }
+    if (!dstAddr && fqdn === undefined) continue
+    if (!dstAddr && fqdn !== undefined) dims.push({ alts: [fqdn] })
+    dims.push(l4(v))
+    lines.push(...expand(dims))
   }
   return lines
 }
@@ -307,6 +369,7 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
     }
   }
 
+  const named = new NamedSets()
   const out: string[] = []
   const line = (indent: number, text: string): void => {
     out.push(`${'\t'.repeat(indent)}${text}`)
@@ -323,6 +386,8 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
     line(1, `set ${s.v4} { type ipv4_addr; flags timeout;${learnedElements(options.learned?.get(s.v4), 4)} }`)
     line(1, `set ${s.v6} { type ipv6_addr; flags timeout;${learnedElements(options.learned?.get(s.v6), 6)} }`)
   }
+
+  const setsEnd = out.length
 
   // DNAT rules.
   interface Dnat {
@@ -369,10 +434,12 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
   line(1, 'chain prerouting {')
   line(2, 'type nat hook prerouting priority dstnat; policy accept;')
   for (const d of dnats) {
-    const src = addrMatch(d.src, d.v, 'saddr')
+    const src = addressDimension(d.src, d.v, 'saddr', named)
     if (src === undefined) continue
     const to = d.v === 4 ? `${d.to}:${d.toPort}` : `[${d.to}]:${d.toPort}`
-    line(2, `${joinParts(`${FAMILY[d.v]} daddr ${d.dest}`, src, `${d.proto} dport ${d.port}`)} counter dnat ${FAMILY[d.v]} to ${to} ${nftComment(d.path)}`)
+    for (const m of expand([{ alts: [`${FAMILY[d.v]} daddr ${d.dest}`] }, src, { alts: [`${d.proto} dport ${d.port}`] }])) {
+      line(2, `${m} counter dnat ${FAMILY[d.v]} to ${to} ${nftComment(d.path)}`)
+    }
   }
   if (listeners.length > 0) {
     line(2, 'fib daddr type local accept')
@@ -383,8 +450,8 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
       if (!r.rule.ipProtocols.includes('TCP') && !r.rule.ipProtocols.includes('Any')) continue
       const ports = intersect(r.ports, redirectPorts)
       if (ports.length === 0) continue
-      const l4 = `tcp dport ${setExpression(portElements(ports.map((p) => ({ from: p, to: p }))))}`
-      for (const m of ruleMatches(r, () => [l4])) line(2, `${m} accept ${nftComment(`network rule ${r.path}`)}`)
+      const l4 = (): Dimension => protocolDimension(['TCP'], ports.map((p) => ({ from: p, to: p })), 0, named)
+      for (const m of ruleMatches(r, l4, named)) line(2, `${m} accept ${nftComment(`network rule ${r.path}`)}`)
     }
     for (const l of listeners) {
       line(2, `tcp dport ${l.originalPort} counter redirect to :${l.listenerPort} ${nftComment(`${l.kind}:${l.originalPort} to the L7 listener`)}`)
@@ -405,7 +472,7 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
   for (const r of net) {
     const verdict = r.allow ? 'accept' : report ? 'accept' : 'drop'
     const what = r.allow ? r.path : report ? `would deny: ${r.path}` : r.path
-    for (const m of ruleMatches(r, (v) => protocolMatches(r.rule.ipProtocols, r.ports, v))) {
+    for (const m of ruleMatches(r, (v) => protocolDimension(r.rule.ipProtocols, r.ports, v, named), named)) {
       line(2, `${m === '' ? '' : `${m} `}counter ${verdict} ${nftComment(what)}`)
     }
   }
@@ -460,6 +527,7 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
   line(1, '}')
   line(0, '}')
 
+  out.splice(setsEnd, 0, ...named.decls.map((d) => `\t${d}`))
   const header = [
     `# aks-egress nftables ruleset for policy "${policy.name}"${report ? ' (report mode: denials are counted, not enforced)' : ''}`,
     '# Applied atomically with `nft -f`: the table is declared, deleted and declared anew in one transaction.',
