@@ -11,13 +11,16 @@
  * gets an answer fetched without its signatures.
  */
 import type { DecodedPacket } from 'dns-packet'
-import { RCODE, type Header } from './dns-message.ts'
+import { RCODE, ttlLayout, type Header, type TtlLayout } from './dns-message.ts'
 
 export const POSITIVE_TTL_CAP_SEC = 3600
 export const NEGATIVE_TTL_CAP_SEC = 1800
 
 export interface CacheEntry {
   readonly packet: DecodedPacket
+  /** The answer's bytes and where its TTLs are: a hit is a copy and a few writes. */
+  readonly wire: Buffer | undefined
+  readonly layout: TtlLayout | undefined
   readonly storedAtMs: number
   readonly expiresAtMs: number
 }
@@ -69,7 +72,7 @@ export class DnsCache {
   }
 
   /** Stores an answer for `ttlSec` seconds; returns how many entries were evicted (0 or 1). */
-  set(key: string, packet: DecodedPacket, ttlSec: number, nowMs: number): number {
+  set(key: string, packet: DecodedPacket, ttlSec: number, nowMs: number, wire?: Buffer): number {
     if (this.#max === 0 || ttlSec <= 0) return 0
     this.#entries.delete(key)
     let evicted = 0
@@ -80,7 +83,8 @@ export class DnsCache {
         evicted = 1
       }
     }
-    this.#entries.set(key, { packet, storedAtMs: nowMs, expiresAtMs: nowMs + ttlSec * 1000 })
+    const layout = wire ? ttlLayout(wire) : undefined
+    this.#entries.set(key, { packet, wire: layout ? wire : undefined, layout, storedAtMs: nowMs, expiresAtMs: nowMs + ttlSec * 1000 })
     return evicted
   }
 

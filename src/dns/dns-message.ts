@@ -173,3 +173,72 @@ export function withId(buf: Buffer, id: number): Buffer {
   out.writeUInt16BE(id, 0)
   return out
 }
+
+/** Where a message's TTL fields are, to age a cached answer without re-encoding it. */
+export interface TtlLayout {
+  /** End of the question section (the question is copied from each client's query). */
+  readonly questionEnd: number
+  /** Offsets of the TTL fields of every record except OPT. */
+  readonly offsets: readonly number[]
+  readonly ttls: readonly number[]
+}
+
+function skipName(buf: Buffer, at: number): number {
+  let i = at
+  for (let guard = 0; guard < 128; guard++) {
+    if (i >= buf.length) return -1
+    const len = buf[i]!
+    if ((len & 0xc0) === 0xc0) return i + 2
+    if (len === 0) return i + 1
+    i += len + 1
+  }
+  return -1
+}
+
+/** Walks a well-formed message (RFC 1035 §4.1) for its TTL fields; undefined if it does not add up. */
+export function ttlLayout(buf: Buffer): TtlLayout | undefined {
+  if (buf.length < HEADER_SIZE) return undefined
+  const qd = buf.readUInt16BE(4)
+  const rr = buf.readUInt16BE(6) + buf.readUInt16BE(8) + buf.readUInt16BE(10)
+  let at = HEADER_SIZE
+  for (let i = 0; i < qd; i++) {
+    at = skipName(buf, at)
+    if (at < 0 || at + 4 > buf.length) return undefined
+    at += 4
+  }
+  const questionEnd = at
+  const offsets: number[] = []
+  const ttls: number[] = []
+  for (let i = 0; i < rr; i++) {
+    at = skipName(buf, at)
+    if (at < 0 || at + 10 > buf.length) return undefined
+    const type = buf.readUInt16BE(at)
+    if (type !== 41) {
+      offsets.push(at + 4)
+      ttls.push(buf.readUInt32BE(at + 4))
+    }
+    at += 10 + buf.readUInt16BE(at + 8)
+    if (at > buf.length) return undefined
+  }
+  return at === buf.length ? { questionEnd, offsets, ttls } : undefined
+}
+
+/**
+ * A cached answer for a new query: the stored bytes with the query's ID and question (the client's
+ * spelling of the name), the TTLs lowered by `elapsedSec`. undefined when the question sections
+ * differ in length (then re-encode).
+ */
+export function agedWire(wire: Buffer, layout: TtlLayout, query: Buffer, queryQuestionEnd: number, elapsedSec: number): Buffer | undefined {
+  if (queryQuestionEnd !== layout.questionEnd) return undefined
+  const out = Buffer.from(wire)
+  query.copy(out, 0, 0, 2)
+  query.copy(out, HEADER_SIZE, HEADER_SIZE, queryQuestionEnd)
+  for (let i = 0; i < layout.offsets.length; i++) out.writeUInt32BE(Math.max(0, layout.ttls[i]! - elapsedSec), layout.offsets[i])
+  return out
+}
+
+/** End of a query's question section (one question), or -1. */
+export function questionEnd(buf: Buffer): number {
+  const at = skipName(buf, HEADER_SIZE)
+  return at < 0 || at + 4 > buf.length ? -1 : at + 4
+}

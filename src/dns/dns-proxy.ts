@@ -20,11 +20,13 @@ import { cacheKey, cacheTtl, DnsCache } from './dns-cache.ts'
 import { DNS_ERROR, type DnsLogSink, type DnsQueryLog } from './dns-log.ts'
 import {
   agedResponse,
+  agedWire,
   checkQuery,
   decodeMessage,
   errorResponse,
   flagNames,
   MAX_UDP_SIZE,
+  questionEnd,
   RCODE,
   rcodeName,
   readHeader,
@@ -283,7 +285,9 @@ export class DnsProxy {
     if (hit) {
       this.metrics.inc('cache_hits_total')
       const learned = await this.#learnBounded(info.name, hit.packet)
-      const buf = agedResponse(hit.packet, id, info.question, Math.floor((now - hit.storedAtMs) / 1000))
+      const elapsed = Math.floor((now - hit.storedAtMs) / 1000)
+      const fast = hit.wire && hit.layout ? agedWire(hit.wire, hit.layout, msg, questionEnd(msg), elapsed) : undefined
+      const buf = fast ?? agedResponse(hit.packet, id, info.question, elapsed)
       return { buf, rcode: rcodeName((hit.packet.flags ?? 0) & 0xf), flags: hit.packet.flags ?? 0, cached: true, learned, errorNumber: 0, errorMessage: '' }
     }
     this.metrics.inc('cache_misses_total')
@@ -329,7 +333,7 @@ export class DnsProxy {
       }
       if (!result.ok) return { result, learned: 0 }
       const ttl = cacheTtl(result.decoded.packet, result.decoded.header)
-      if (ttl > 0 && this.#cache.set(key, result.decoded.packet, ttl, Date.now()) > 0) this.metrics.inc('cache_evictions_total')
+      if (ttl > 0 && this.#cache.set(key, result.decoded.packet, ttl, Date.now(), result.buf) > 0) this.metrics.inc('cache_evictions_total')
       const learned = result.decoded.header.rcode === RCODE.NOERROR ? await this.#learnBounded(info.name, result.decoded.packet) : 0
       return { result, learned }
     } finally {

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import dnsPacket from 'dns-packet'
 import fc from 'fast-check'
 import { cacheTtl, DnsCache } from '../../../src/dns/dns-cache.ts'
-import { checkQuery, decodeMessage } from '../../../src/dns/dns-message.ts'
+import { agedWire, checkQuery, decodeMessage, questionEnd, ttlLayout } from '../../../src/dns/dns-message.ts'
 import { namePolicyFor } from '../../../src/dns/name-policy.ts'
 import { FrameReader, frame } from '../../../src/dns/tcp-framing.ts'
 import { defaultPolicy2019 } from '../dataplane/nftables-cases.ts'
@@ -109,4 +109,31 @@ test('allowed-only name policy: allow-rule names (exact, wildcard subdomains, FQ
   for (const n of ['ntp.ubuntu.com', 'NTP.ubuntu.com.', 'x.hcp.westeurope.azmk8s.io', 'kms.core.windows.net', 'mcr.microsoft.com']) assert.equal(names.allows(n), true, n)
   for (const n of ['hcp.westeurope.azmk8s.io', 'evil.test', '', 'ntp.ubuntu.com.evil.test', 'tagged.example.com']) assert.equal(names.allows(n), false, n)
   assert.equal(namePolicyFor(base, {}).allows('anything.test'), true)
+})
+
+test('a cached answer is aged in place: the query ID and question spelling, TTLs lowered, OPT untouched', () => {
+  const wire = dnsPacket.encode({
+    type: 'response',
+    id: 999,
+    flags: 0x0180,
+    questions: [{ type: 'A', name: 'mcr.microsoft.com' }],
+    answers: [
+      { type: 'CNAME', name: 'mcr.microsoft.com', ttl: 600, data: 'x.tm.test' },
+      { type: 'A', name: 'x.tm.test', ttl: 30, data: '192.0.2.1' },
+    ],
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0 } as dnsPacket.Answer],
+  })
+  const layout = ttlLayout(wire)
+  assert.ok(layout)
+  assert.deepEqual(layout.ttls, [600, 30])
+  const query = dnsPacket.encode({ type: 'query', id: 4242, flags: 0x0100, questions: [{ type: 'A', name: 'MCR.Microsoft.COM' }] })
+  const aged = agedWire(wire, layout, query, questionEnd(query), 45)
+  assert.ok(aged)
+  const d = dnsPacket.decode(aged)
+  assert.equal(d.id, 4242)
+  assert.equal(d.questions?.[0]?.name, 'MCR.Microsoft.COM')
+  assert.deepEqual(d.answers?.map((a) => (a.type === 'OPT' ? -1 : a.ttl)), [555, 0])
+  assert.equal(d.additionals?.[0]?.type, 'OPT')
+  assert.equal(agedWire(wire, layout, dnsPacket.encode({ type: 'query', questions: [{ type: 'A', name: 'a.test' }] }), 12 + 8 + 4, 0), undefined)
+  assert.equal(ttlLayout(wire.subarray(0, wire.length - 1)), undefined)
 })
