@@ -195,7 +195,7 @@ async function dnsLoad(port: number, total: number, concurrency: number, name: (
   return { qps: Math.round(latencies.length / secs), p50Ms: Number((latencies[Math.floor(latencies.length * 0.5)] ?? 0).toFixed(3)), p99Ms: Number((latencies[Math.floor(latencies.length * 0.99)] ?? 0).toFixed(3)) }
 }
 
-async function benchDns(runs: number, total: number): Promise<L4BenchResult['dns']> {
+export async function benchDns(runs: number, total: number): Promise<L4BenchResult['dns']> {
   const upstream = await startFakeDns({ records: { 'cached.bench.test': [{ type: 'A', data: '192.0.2.7', ttl: 3600 }] } })
   const proxy = new DnsProxy({ listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: upstream.port }, cacheEntries: 10_000 })
   const { port } = await proxy.start()
