@@ -3,7 +3,8 @@
 // globs, so this script finds the files.
 //
 //   node scripts/run-tests.mjs            every suite
-//   node scripts/run-tests.mjs unit       unit and property tests (src/**/*.test.ts, test/unit/**)
+//   node scripts/run-tests.mjs unit       unit and property tests (src/**/*.test.ts, test/unit/**,
+//                                         test/conformance/**)
 //   node scripts/run-tests.mjs e2e        tests with real sockets and processes (test/e2e/**)
 //   node scripts/run-tests.mjs FILE...    the given files
 import { spawnSync } from 'node:child_process'
@@ -30,7 +31,7 @@ function find(dir, out = []) {
 }
 
 const suites = {
-  unit: () => [...find(join(root, 'src')), ...find(join(root, 'test/unit'))],
+  unit: () => [...find(join(root, 'src')), ...find(join(root, 'test/unit')), ...find(join(root, 'test/conformance'))],
   e2e: () => find(join(root, 'test/e2e')),
 }
 const args = process.argv.slice(2)

@@ -55,6 +55,11 @@ export interface FieldLocator {
 
 export const DEFAULT_CLOUD: Cloud = 'public'
 
+/** How to write a field's value where the label comes from: `--cloud china`, `profile.cloud: china`. */
+function setting(label: string, value: string): string {
+  return label.startsWith('--') ? `${label} ${value}` : `${label}: ${value}`
+}
+
 function at(locator: FieldLocator, field: ProfileField, index?: number): { file?: string; span?: Span } {
   const span = locator.span?.(field, index)
   return { ...(locator.file === undefined ? {} : { file: locator.file }), ...(span ? { span } : {}) }
@@ -97,7 +102,7 @@ export function checkProfile(input: ProfileInput, locator: FieldLocator): { prof
     if (check.ok) location = check.region
     else {
       const fix = check.otherCloud
-        ? `"${input.location}" is a region of the ${check.otherCloud} cloud: add --cloud ${check.otherCloud}, or pick a ${cloud} region`
+        ? `"${input.location}" is a region of the ${check.otherCloud} cloud: use ${setting(locator.label('cloud'), check.otherCloud)}, or pick a ${cloud} region`
         : check.suggestion
           ? `did you mean "${check.suggestion}"?`
           : `run "aks-egress endpoints --help" for the region names of each cloud`

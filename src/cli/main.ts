@@ -16,7 +16,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   endpoints: { run: runEndpoints, summary: 'List the ports and FQDNs a cluster profile needs' },
   policy: { run: runPolicy, summary: 'init, validate or print the schema of a policy file' },
   explain: { run: runExplain, summary: 'Decide flows with a policy and say which rule decided' },
-  export: { run: runExport, summary: 'Print the policy for another firewall (nftables)' },
+  export: { run: runExport, summary: 'Write the policy for a target: az script, ARM, Bicep, Terraform, Squid, Cilium, ...' },
 }
 
 function version(): string {

@@ -53,6 +53,10 @@ export function parseOptions(argv: readonly string[], specs: OptionSpecs, allowP
       const guess = didYouMean(unknown.replace(/^-+/, ''), Object.keys(specs))
       throw new UsageError(`Unknown option ${unknown}`, guess ? `did you mean --${guess}?` : 'see --help for the options')
     }
+    const needsValue = /^Option '(?:-[^ ,']+, )?--([^ ']+) <value>' argument missing/.exec(message)?.[1]
+    if (needsValue !== undefined) {
+      throw new UsageError(`Option --${needsValue} needs a value`, `write --${needsValue} ${specs[needsValue]?.value ?? 'VALUE'}`)
+    }
     const positional = /Unexpected argument '([^']+)'/.exec(message)?.[1]
     if (positional) throw new UsageError(`Unexpected argument "${positional}"`, 'see --help for the usage')
     throw new UsageError(message.replace(/\.$/, ''), 'see --help for the options')

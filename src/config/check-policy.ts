@@ -95,6 +95,16 @@ export function checkAzureName(name: string): string | undefined {
   return undefined
 }
 
+/** The fix of an invalid name: the nearest valid name, when there is one. */
+function renameFix(name: string): string {
+  const near = name
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 80)
+    .replace(/[^A-Za-z0-9_]+$/, '')
+  return near !== '' && checkAzureName(near) === undefined ? `rename it, e.g. "${near}"` : 'rename it'
+}
+
 export interface CheckedPolicy {
   readonly policy?: Policy
   readonly diagnostics: Diagnostic[]
@@ -114,7 +124,7 @@ export function checkPolicy(value: unknown, spans: SpanIndex, file: string, defa
   const name = strAt(doc, 'name') ?? defaultName
   if (doc['name'] !== undefined && typeof doc['name'] === 'string') {
     const problem = checkAzureName(name)
-    if (problem) report('NAME_INVALID', ['name'], `Policy name "${name}" is not valid: ${problem}`)
+    if (problem) report('NAME_INVALID', ['name'], `Policy name "${name}" is not valid: ${problem}`, renameFix(name))
   }
 
   // Profile
@@ -164,7 +174,7 @@ export function checkPolicy(value: unknown, spans: SpanIndex, file: string, defa
   const rawGroups = isObj(doc['ipGroups']) ? doc['ipGroups'] : {}
   for (const [g, members] of Object.entries(rawGroups)) {
     const problem = checkAzureName(g)
-    if (problem) report('NAME_INVALID', ['ipGroups', g, '#key'], `IP group name "${g}" is not valid: ${problem}`)
+    if (problem) report('NAME_INVALID', ['ipGroups', g, '#key'], `IP group name "${g}" is not valid: ${problem}`, renameFix(g))
     const list: string[] = []
     if (Array.isArray(members)) {
       members.forEach((m, i) => {
@@ -190,24 +200,38 @@ export function checkPolicy(value: unknown, spans: SpanIndex, file: string, defa
       report('ADDRESS_NOT_NORMALIZED', path, `CIDR ${parsed.detail}`, `write "${parsed.suggestion}"`)
       return undefined
     }
-    if (allowServiceTag && SERVICE_TAG_SHAPE.test(text) && !/^[0-9.]+$/.test(text)) {
-      const base = text.split('.')[0] ?? text
+    const isTagShaped = SERVICE_TAG_SHAPE.test(text) && !/^[0-9.]+$/.test(text)
+    const base = text.split('.')[0] ?? text
+    if (!allowServiceTag && isTagShaped && (KNOWN_SERVICE_TAGS as readonly string[]).includes(base)) {
+      report('ADDRESS_INVALID', path, `Service tag "${text}" is not allowed here`, 'write an IP, a CIDR or a range; service tags are allowed only in destinationAddresses')
+      return undefined
+    }
+    if (allowServiceTag && isTagShaped) {
       if (!(KNOWN_SERVICE_TAGS as readonly string[]).includes(base)) {
         const guess = didYouMean(base, KNOWN_SERVICE_TAGS)
         report(
           'SERVICE_TAG_UNKNOWN',
           path,
           `"${text}" is neither an address nor a known service tag`,
-          guess ? `did you mean "${guess}${text.slice(base.length)}"?` : 'check the name against Azure\'s service tag list',
+          guess
+            ? `did you mean "${guess}${text.slice(base.length)}"?`
+            : /^[a-z]/.test(text)
+              ? 'a host name belongs in destinationFqdns; service tags are written like AzureCloud.westeurope'
+              : 'check the name against Azure\'s service tag list',
         )
       }
       return text
     }
+    // The detail usually names the text already: say it once.
     report(
       'ADDRESS_INVALID',
       path,
-      `"${text}" is not an address: ${parsed.detail}`,
-      allowServiceTag ? 'write an IP, a CIDR (10.0.0.0/16), a range (10.0.0.1-10.0.0.9), "*" or a service tag' : 'write an IP, a CIDR (10.0.0.0/16), a range (10.0.0.1-10.0.0.9) or "*"',
+      parsed.detail.startsWith(`"${text}" `) ? `Address ${parsed.detail}` : `Address "${text}" is not valid: ${parsed.detail}`,
+      parsed.suggestion !== undefined
+        ? `write "${parsed.suggestion}"`
+        : allowServiceTag
+          ? 'write an IP, a CIDR (10.0.0.0/16), a range (10.0.0.1-10.0.0.9), "*" or a service tag'
+          : 'write an IP, a CIDR (10.0.0.0/16), a range (10.0.0.1-10.0.0.9) or "*"',
     )
     return undefined
   }
@@ -220,7 +244,7 @@ export function checkPolicy(value: unknown, spans: SpanIndex, file: string, defa
       } else if (parsed.problem === 'ip-literal') {
         report('FQDN_INVALID', path, `${what} "${text}" is an IP address`, 'put addresses in destinationAddresses (network rules)')
       } else {
-        report('FQDN_INVALID', path, `${what} "${text}" is not a valid name: ${parsed.detail}`)
+        report('FQDN_INVALID', path, `${what} "${text}" is not a valid name: ${parsed.detail}`, 'write a host name: labels of letters, digits, "-" and "_", 1-63 characters each, like mcr.microsoft.com')
       }
       return undefined
     }
@@ -303,7 +327,7 @@ export function checkPolicy(value: unknown, spans: SpanIndex, file: string, defa
       if (type !== undefined && action !== undefined) {
         const fits = type === 'dnat' ? action === 'DNAT' : action === 'Allow' || action === 'Deny'
         if (!fits) {
-          report('ACTION_MISMATCH', [...cPath, 'action'], `A ${type} collection cannot have action "${action}"`, type === 'dnat' ? 'write action: DNAT' : 'write action: Allow or Deny')
+          report('ACTION_MISMATCH', [...cPath, 'action'], `${type === 'application' ? 'An' : 'A'} ${type} collection cannot have action "${action}"`, type === 'dnat' ? 'write action: DNAT' : 'write action: Allow or Deny')
         }
       }
       const ruleNames = new Map<string, Path>()
@@ -330,8 +354,8 @@ export function checkPolicy(value: unknown, spans: SpanIndex, file: string, defa
     if (n === undefined) return undefined
     const problem = checkAzureName(n)
     if (problem) {
-      report('NAME_INVALID', path, `${what} name "${n}" is not valid: ${problem}`)
-      return undefined
+      // Reported; the checks of what it names go on, so that every problem shows at once.
+      report('NAME_INVALID', path, `${what} name "${n}" is not valid: ${problem}`, renameFix(n))
     }
     const key = n.toLowerCase()
     if (seen.has(key)) {
@@ -385,7 +409,7 @@ export function checkPolicy(value: unknown, spans: SpanIndex, file: string, defa
     const destinationPorts: string[] = []
     stringsAt(o, 'destinationPorts').forEach((v, i) => {
       const parsed = parsePortSpec(v)
-      if (!parsed.ok) report('PORT_INVALID', [...path, 'destinationPorts', i], `Destination port ${parsed.detail}`)
+      if (!parsed.ok) report('PORT_INVALID', [...path, 'destinationPorts', i], `Destination port ${parsed.detail}`, 'write one port (443), one range ("1000-2000") or "*" per list item')
       else destinationPorts.push(parsed.normal)
     })
     if (o['destinationAddresses'] === undefined && o['destinationIpGroups'] === undefined && o['destinationFqdns'] === undefined) {
@@ -425,7 +449,7 @@ export function checkPolicy(value: unknown, spans: SpanIndex, file: string, defa
     const fqdn = strAt(o, 'translatedFqdn')
     if (fqdn !== undefined) {
       const n = normalizeName(fqdn)
-      if (!n.ok) report('FQDN_INVALID', [...path, 'translatedFqdn'], `translatedFqdn "${fqdn}" is not a valid name: ${n.detail}`)
+      if (!n.ok) report('FQDN_INVALID', [...path, 'translatedFqdn'], `translatedFqdn "${fqdn}" is not a valid name: ${n.detail}`, 'write a host name: labels of letters, digits, "-" and "_", 1-63 characters each, like mcr.microsoft.com')
       else if (n.name !== fqdn) report('FQDN_NOT_NORMALIZED', [...path, 'translatedFqdn'], `translatedFqdn "${fqdn}" is not in normal form`, `write "${n.name}"`)
       else translatedFqdn = n.name
     }

@@ -9,7 +9,7 @@ import type { DiagnosticCode } from '../diagnostics/codes.ts'
 
 export type Spec =
   | { readonly t: 'string'; readonly description: string; readonly enum?: readonly string[]; readonly caseInsensitive?: boolean }
-  | { readonly t: 'integer'; readonly description: string; readonly min: number; readonly max: number }
+  | { readonly t: 'integer'; readonly description: string; readonly min: number; readonly max: number; readonly rangeCode?: DiagnosticCode }
   | { readonly t: 'boolean'; readonly description: string }
   /** A port spec: an integer, or a string such as "443", "1000-2000", "*". */
   | { readonly t: 'port'; readonly description: string }
@@ -33,6 +33,7 @@ const priority = (what: string): Spec => ({
   description: `Priority of the ${what}: 100 (first) to 65000 (last). Azure Firewall processes lower numbers first.`,
   min: 100,
   max: 65000,
+  rangeCode: 'PRIORITY_RANGE',
 })
 const name = (what: string): Field => ({
   required: true,
@@ -98,10 +99,10 @@ const natRule: Spec & { t: 'object' } = {
       spec: { t: 'list', minItems: 1, description: 'IP protocols.', items: { t: 'string', description: 'IP protocol', enum: ['TCP', 'UDP'] } },
     },
     destinationAddress: { required: true, spec: str('The firewall\'s public IP address the rule listens on.') },
-    destinationPort: { required: true, spec: { t: 'integer', description: 'The port it listens on (1-63999, as Azure allows).', min: 1, max: 63999 } },
+    destinationPort: { required: true, spec: { t: 'integer', description: 'The port it listens on (1-63999, as Azure allows).', min: 1, max: 63999, rangeCode: 'PORT_INVALID' } },
     translatedAddress: { spec: str('The internal address traffic is sent to (one of translatedAddress, translatedFqdn).') },
     translatedFqdn: { spec: str('The internal name traffic is sent to.') },
-    translatedPort: { required: true, spec: { t: 'integer', description: 'The internal port.', min: 1, max: 65535 } },
+    translatedPort: { required: true, spec: { t: 'integer', description: 'The internal port.', min: 1, max: 65535, rangeCode: 'PORT_INVALID' } },
   },
 }
 
@@ -129,7 +130,7 @@ export const POLICY_SPEC: Spec & { t: 'object' } = {
         t: 'object',
         description: 'The cluster profile: which catalog entries apply (the AzureKubernetesService FQDN tag expands to them).',
         fields: {
-          cloud: { spec: { t: 'string', description: 'Azure cloud.', enum: ['public', 'china', 'usgov'] } },
+          cloud: { code: 'CLOUD_UNKNOWN', spec: { t: 'string', description: 'Azure cloud.', enum: ['public', 'china', 'usgov'] } },
           location: { spec: str('Region of the cluster (ARM name: westeurope).') },
           catalog: { spec: str('Catalog edition: 2019-11, 2026-06 or latest.') },
           features: { spec: strList('Add-ons (and recommended sets) switched on: monitoring, gpu, windows, ...') },

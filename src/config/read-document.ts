@@ -3,8 +3,9 @@
  * at once, each with the source span of the node it is about. Produces plain values and a span
  * index by path for the semantic checks that follow (check-policy.ts). Never throws on input.
  */
-import { isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node, type Pair } from 'yaml'
 import { diagnostic, type Diagnostic, type Span } from '../diagnostics/diagnostic.ts'
+import { SourceText } from '../diagnostics/render-diagnostic.ts'
 import { didYouMean } from '../util/did-you-mean.ts'
 import type { DiagnosticCode } from '../diagnostics/codes.ts'
 import type { Field, Spec } from './policy-schema.ts'
@@ -74,26 +75,50 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
   const diagnostics: Diagnostic[] = []
   const spans = new SpanIndex()
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true })
+  // One pass each over the document, only when needed (a file can have many errors).
+  const duplicates = doc.errors.some((e) => e.code === 'DUPLICATE_KEY') ? duplicateKeys(doc) : undefined
+  const quotes = doc.errors.some((e) => e.code === 'MISSING_CHAR') ? quotedScalarsByEnd(doc) : undefined
+  const lines = duplicates ? new SourceText(file, text) : undefined
   for (const e of doc.errors) {
     const span = { start: e.pos[0], end: Math.max(e.pos[1], e.pos[0] + 1) }
+    const quote = e.code === 'MISSING_CHAR' ? quotes?.get(e.pos[0]) : undefined
     if (e.code === 'DUPLICATE_KEY') {
-      diagnostics.push(diagnostic('DUPLICATE_KEY', { message: 'Map keys must be unique: this key appears twice in one mapping', file, span, fix: 'remove or rename one of the two' }))
+      const dup = duplicates?.get(e.pos[0])
+      const where = dup && lines ? `Key "${dup.key}" appears twice in one mapping (first on line ${lines.position(dup.first).line})` : 'A key appears twice in one mapping'
+      diagnostics.push(diagnostic('DUPLICATE_KEY', { message: `${where}; YAML would keep only one`, file, span: dup?.span ?? span, fix: 'remove or rename one of the two' }))
+    } else if (quote !== undefined) {
+      // The parser reports an unclosed quote where the file ends; point at the quote that opens it.
+      diagnostics.push(diagnostic('YAML_SYNTAX', { message: `${e.message.replace(/\.$/, '')}: the string that starts here runs to the end of the file`, file, span: { start: quote, end: quote + 1 }, fix: 'close the quote at the end of the value' }))
     } else {
-      diagnostics.push(diagnostic('YAML_SYNTAX', { message: e.message.replace(/\.$/, ''), file, span, fix: 'fix the YAML syntax at the caret' }))
+      // An unquoted value cannot start with "*": YAML reads `*name` as an alias (`[*]`, `*.b.com`).
+      const fix =
+        text.charCodeAt(e.pos[0]) === 0x2a
+          ? 'quote a value that starts with "*": \'*\', \'*.contoso.com\''
+          : e.code === 'TAB_AS_INDENT'
+            ? 'indent with spaces'
+            : 'fix the YAML syntax at the caret'
+      diagnostics.push(diagnostic('YAML_SYNTAX', { message: e.message.replace(/\.$/, ''), file, span, fix }))
     }
   }
   if (doc.errors.length > 0) return { value: undefined, spans, diagnostics }
 
   const push = (code: DiagnosticCode, path: Path, message: string, fix: string | undefined, span: Span | undefined): void => {
-    diagnostics.push(diagnostic(code, { message, file, span, path, fix }))
+    const sentence = message.startsWith('the document') ? `T${message.slice(1)}` : message
+    diagnostics.push(diagnostic(code, { message: sentence, file, span, path, fix }))
   }
 
   const read = (node: Node | null | undefined, s: Spec, path: Path, code?: DiagnosticCode): unknown => {
     const span = spanOf(node)
     if (span) spans.set(path, span)
+    if (isAlias(node) && node.resolve(doc) === undefined) {
+      // `targetFqdns: [*.contoso.com]`: YAML reads an unquoted "*" as an alias to an anchor.
+      push('TYPE_MISMATCH', path, `${shown(path)} starts with "*", which YAML reads as an alias`, `quote it: "*${node.source}"`, span)
+      return undefined
+    }
     const isNull = node === null || node === undefined || (isScalar(node) && node.value === null)
     if (isNull && s.t !== 'string') {
-      push('TYPE_MISMATCH', path, `${shown(path)} is empty`, `give ${expected(s)}`, span)
+      const fix = path.length === 0 ? 'write a policy; "aks-egress policy init" prints a starting one' : `give ${expected(s)}`
+      push('TYPE_MISMATCH', path, `${shown(path)} is empty`, fix, span)
       return undefined
     }
     switch (s.t) {
@@ -102,7 +127,7 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
           const v = node.value
           if (s.enum && !s.enum.includes(v)) {
             const guess = s.enum.find((x) => x.toLowerCase() === v.toLowerCase()) ?? didYouMean(v, s.enum)
-            push(code ?? 'VALUE_NOT_ALLOWED', path, `${shown(path)} is "${v}"; it must be one of ${s.enum.join(', ')}`, guess ? `write "${guess}"` : undefined, span)
+            push(code ?? 'VALUE_NOT_ALLOWED', path, `${shown(path)} is "${v}"; it must be ${oneOf(s.enum)}`, guess ? `write "${guess}"` : `write ${oneOf(s.enum)}`, span)
             return undefined
           }
           return v
@@ -118,7 +143,7 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
         if (isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value)) {
           const v = node.value
           if (v < s.min || v > s.max) {
-            const code = path[path.length - 1] === 'priority' ? 'PRIORITY_RANGE' : /port/i.test(String(path[path.length - 1])) ? 'PORT_INVALID' : 'VALUE_NOT_ALLOWED'
+            const code = s.rangeCode ?? 'VALUE_NOT_ALLOWED'
             push(code, path, `${shown(path)} is ${v}; it must be between ${s.min} and ${s.max}`, `use a value from ${s.min} to ${s.max}`, span)
             return undefined
           }
@@ -171,7 +196,7 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
         const tagNode = node.get(s.key, true) as Node | undefined
         const tags = Object.keys(s.variants)
         if (tagNode === undefined) {
-          push('MISSING_KEY', path, `${shown(path)} has no "${s.key}"`, `add ${s.key}: one of ${tags.join(', ')}`, span)
+          push('MISSING_KEY', path, `${shown(path)} has no "${s.key}"`, `add "${s.key}" (one of ${tags.join(', ')})`, span)
           return undefined
         }
         const tag = isScalar(tagNode) ? tagNode.value : undefined
@@ -182,7 +207,7 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
             'VALUE_NOT_ALLOWED',
             [...path, s.key],
             `${shown([...path, s.key])} is ${typeof tag === 'string' ? `"${tag}"` : describe(tagNode)}; it must be one of ${tags.join(', ')}`,
-            guess ? `write "${guess}"` : undefined,
+            guess ? `write "${guess}"` : `write ${oneOf(tags)}`,
             spanOf(tagNode),
           )
           return undefined
@@ -211,12 +236,15 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
     }
     const out: Record<string, unknown> = {}
     const names = Object.keys(fields)
+    // Keys an unknown key is a likely typo of: their "missing" report would say the same again.
+    const guessed = new Set<string>()
     for (const pair of node.items as Array<Pair<Node, Node>>) {
       const key = pairKey(pair, path)
       if (key === undefined) continue
       const field = fields[key]
       if (!field) {
         const guess = didYouMean(key, names)
+        if (guess !== undefined) guessed.add(guess)
         push(
           'UNKNOWN_KEY',
           [...path, key],
@@ -231,8 +259,8 @@ export function readDocument(text: string, file: string, spec: Spec): ReadResult
       else out[key] = INVALID
     }
     for (const [key, field] of Object.entries(fields)) {
-      if (field.required && !(key in out)) {
-        push(field.code ?? 'MISSING_KEY', [...path, key], `${shown(path)} has no "${key}"`, `add ${key}: ${field.spec.description}`, keyLineSpan(node, span))
+      if (field.required && !(key in out) && !guessed.has(key)) {
+        push(field.code ?? 'MISSING_KEY', [...path, key], `${shown(path)} has no "${key}"`, missingFix(key, field.spec), keyLineSpan(node, span))
       }
     }
     return out
@@ -253,6 +281,46 @@ function keyLineSpan(node: Node, span: Span | undefined): Span | undefined {
     if (ks) return ks
   }
   return span
+}
+
+/** "one of a, b, c", or the value itself when only one is allowed. */
+function oneOf(values: readonly string[]): string {
+  return values.length === 1 ? (values[0] ?? '') : `one of ${values.join(', ')}`
+}
+
+/** The fix of a missing key: the line to write when only one value is allowed, else what it holds. */
+function missingFix(key: string, s: Spec): string {
+  if (s.t === 'string' && s.enum?.length === 1) return `add "${key}: ${s.enum[0] ?? ''}"`
+  return `add "${key}" (${s.description.replace(/\.$/, '')})`
+}
+
+/** Every repeated key of every mapping, by the offset where it starts: its text, span, and where the first one starts. */
+function duplicateKeys(doc: Document): Map<number, { key: string; span: Span; first: number }> {
+  const found = new Map<number, { key: string; span: Span; first: number }>()
+  visit(doc, {
+    Map(_, map) {
+      const firsts = new Map<unknown, number>()
+      for (const pair of map.items) {
+        const k = pair.key
+        if (!isScalar(k) || !k.range) continue
+        const first = firsts.get(k.value)
+        if (first === undefined) firsts.set(k.value, k.range[0])
+        else found.set(k.range[0], { key: String(k.value), span: { start: k.range[0], end: k.range[1] }, first })
+      }
+    },
+  })
+  return found
+}
+
+/** The start of every quoted scalar, by the offset where it ends (an unclosed one ends where the parser gave up). */
+function quotedScalarsByEnd(doc: Document): Map<number, number> {
+  const found = new Map<number, number>()
+  visit(doc, {
+    Scalar(_, node) {
+      if ((node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && node.range) found.set(node.range[1], node.range[0])
+    },
+  })
+  return found
 }
 
 function expected(s: Spec): string {

@@ -18,6 +18,7 @@ import { formatOptionHelp, parseOptions, PROFILE_OPTIONS, type OptionSpecs } fro
 import { policyFromOptions } from '../cli/policy-source.ts'
 import { parseAddressBlock } from '../policy/cidr.ts'
 import { parseIp } from '../policy/ip-address.ts'
+import { formatNote } from './nftables/compile-nftables.ts'
 import { nftCommand } from './nftables/nft-runner.ts'
 import { AZURE_DNS, cleanupTransparent, TransparentAppliance } from './transparent.ts'
 
@@ -92,7 +93,7 @@ export async function runTransparent(argv: readonly string[], io: Io, signals: N
     dnsLog: jsonLineSink(io.stdout),
     onEvent: log,
   })
-  for (const n of appliance.ruleset.notes) io.stderr.write(`warning UNSUPPORTED_BY_TARGET: ${n.rule}: ${n.message}\n`)
+  for (const n of appliance.ruleset.notes) io.stderr.write(`${n.severity} UNSUPPORTED_BY_TARGET: nftables: ${formatNote(n)}\n`)
   const { dns } = await appliance.start()
   log({ msg: 'ready', dns: `${dns.host}:${dns.port}`, policy: source.label })
 

@@ -40,6 +40,7 @@ export const DIAGNOSTIC_CODES = {
   PARAMETER_MISSING: { severity: 'warning', summary: 'A catalog entry needs a profile parameter that was not given' },
   FLOW_INVALID: { severity: 'error', summary: 'A flow that cannot be parsed (explain)' },
   USAGE: { severity: 'error', summary: 'Bad command-line usage' },
+  UNSUPPORTED_BY_TARGET: { severity: 'warning', summary: 'An export target cannot express a rule as written: the substitute used, or (error) left out' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; summary: string }>
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES

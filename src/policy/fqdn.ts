@@ -62,6 +62,9 @@ export function checkNormalName(name: string): { problem: NameProblem; detail: s
     }
   }
   if (looksLikeIpv4(name)) return { problem: 'ip-literal', detail: `"${name}" is an IP address, not a name` }
+  if (hasNumericLastLabel(name)) {
+    return { problem: 'ip-literal', detail: `"${name}" ends in a numeric label; resolvers read such names as IP addresses ("127.1", "0x7f.1", "2130706433" all mean 127.0.0.1)` }
+  }
   return undefined
 }
 
@@ -74,6 +77,34 @@ function looksLikeIpv4(name: string): boolean {
     else if (c < 0x30 || c > 0x39) return false
   }
   return dots === 3
+}
+
+/**
+ * True when the last label is all digits, or `0x` and hex digits. Top-level domains are never
+ * all-numeric (RFC 3696 §2), and getaddrinfo/inet_aton read such names as IPv4 addresses in
+ * shortened, octal or hex forms: a "name" like `127.1` would dial loopback. Rejected as IP literals.
+ */
+function hasNumericLastLabel(name: string): boolean {
+  const start = name.lastIndexOf('.') + 1
+  if (start >= name.length) return false
+  let digits = true
+  for (let i = start; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c < 0x30 || c > 0x39) {
+      digits = false
+      break
+    }
+  }
+  if (digits) return true
+  if (name.length - start > 2 && name.charCodeAt(start) === 0x30 && name.charCodeAt(start + 1) === 0x78) {
+    for (let i = start + 2; i < name.length; i++) {
+      const c = name.charCodeAt(i)
+      const hex = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)
+      if (!hex) return false
+    }
+    return true
+  }
+  return false
 }
 
 /**
@@ -93,6 +124,15 @@ export function normalizeName(input: string): NormalizedName {
     }
   }
   if (!ascii) {
+    // domainToASCII parses a URL host: it would cut "bücher.example/x" at the "/" (also "?",
+    // "#", "\") and percent-decode. Only the Unicode is left to it: ASCII must be name characters.
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i)
+      const lower = c >= 0x41 && c <= 0x5a ? c + 0x20 : c
+      if (c <= 0x7f && c !== C_DOT && !isNameChar(lower)) {
+        return { ok: false, problem: 'bad-character', detail: `character ${JSON.stringify(name[i])} is not allowed in a host name` }
+      }
+    }
     const converted = domainToASCII(name)
     if (converted === '') return { ok: false, problem: 'bad-idn', detail: `"${input}" is not a valid internationalised domain name` }
     name = converted

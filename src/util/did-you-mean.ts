@@ -2,22 +2,29 @@
  * @module "Did you mean" suggestions: the closest known word by edit distance, if close enough.
  */
 
-/** Levenshtein distance, O(a·b) time and O(b) memory; inputs are short identifiers. */
+/**
+ * Optimal string alignment distance: insertions, deletions, substitutions and transpositions of
+ * two adjacent characters each count one (so `UPD` is one edit from `UDP`). O(a·b) time and
+ * memory; inputs are short identifiers.
+ */
 export function editDistance(a: string, b: string): number {
   if (a === b) return 0
-  const row = new Array<number>(b.length + 1)
-  for (let j = 0; j <= b.length; j++) row[j] = j
+  const width = b.length + 1
+  const d = new Array<number>((a.length + 1) * width).fill(0)
+  const at = (i: number, j: number): number => d[i * width + j] ?? 0
+  for (let i = 0; i <= a.length; i++) d[i * width] = i
+  for (let j = 0; j <= b.length; j++) d[j] = j
   for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0] ?? 0
-    row[0] = i
     for (let j = 1; j <= b.length; j++) {
-      const above = row[j] ?? 0
       const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1
-      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + cost)
-      diagonal = above
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost)
+      if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) {
+        best = Math.min(best, at(i - 2, j - 2) + 1)
+      }
+      d[i * width + j] = best
     }
   }
-  return row[b.length] ?? 0
+  return at(a.length, b.length)
 }
 
 /**

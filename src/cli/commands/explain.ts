@@ -110,8 +110,8 @@ export async function runExplain(argv: readonly string[], io: Io): Promise<numbe
   if (!json && rows.length > 0) {
     io.stdout.write(
       formatTable(
-        ['FLOW', 'ACTION', 'RULE', 'CODE', 'REASON'],
-        rows.map((r) => [r.text, r.decision.action + (r.decision.wouldDeny ? ' (report)' : ''), r.decision.rulePath ?? '-', r.decision.code, r.decision.reason]),
+        ['FLOW', 'ACTION', 'CODE', 'RULE OR REASON'],
+        rows.map((r) => [r.text, r.decision.action + (r.decision.wouldDeny ? ' (report: would deny)' : ''), r.decision.code, r.decision.rulePath ?? r.decision.reason]),
         { width: io.stdout.isTTY ? io.stdout.columns : undefined },
       ),
     )

@@ -74,7 +74,7 @@ export interface NftablesOptions {
   readonly nodeCidrs?: readonly string[]
   /** The interface toward the internet, where outbound flows are masqueraded. Default `eth0`. */
   readonly egressInterface?: string
-  /** Listener port per application-rule port; default `15000 + port`. */
+  /** Listener port per application-rule port; default `15000 + port` (above 50535: the first free port from 10000). */
   readonly listenerPorts?: ReadonlyMap<number, number>
   /** The DNS proxy's port on the appliance (accepted from the node subnets). Default 53. */
   readonly dnsPort?: number
@@ -92,10 +92,20 @@ export interface NftablesOptions {
   readonly resolvedFqdns?: ReadonlyMap<string, string>
 }
 
+/** Something nftables cannot express as written (the exporter turns it into UNSUPPORTED_BY_TARGET). */
 export interface NftablesNote {
-  /** `group/collection/rule`, or `-` for the whole ruleset. */
-  readonly rule: string
-  readonly message: string
+  /** `group/collection/rule`; undefined for the whole ruleset. */
+  readonly rule: string | undefined
+  /** What cannot be expressed. */
+  readonly construct: string
+  /** What the ruleset does instead. */
+  readonly outcome: string
+  /** `error`: a rule or part of one is left out; `warning`: a substitute, or outside L4's job. */
+  readonly severity: 'error' | 'warning'
+}
+
+export function formatNote(n: NftablesNote): string {
+  return `${n.rule === undefined ? 'policy' : `rule ${n.rule}`}: ${n.construct}; ${n.outcome}`.replace(/[\r\n]/g, ' ')
 }
 
 export interface NftablesRuleset {
@@ -308,39 +318,52 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
   const sets = new FqdnSetIndex()
   if (nodes.v4.length === 0 && nodes.v6.length === 0) {
     notes.push({
-      rule: '-',
-      message: 'no node subnets (profile nodeCidrs or --node-cidr): DNS and the proxy ports are accepted from private ranges only, and no traffic is exempt as internal',
+      rule: undefined,
+      construct: 'no node subnets (profile nodeCidrs or --node-cidr)',
+      outcome: 'DNS and the proxy ports are accepted from private ranges, and no traffic is exempt as internal',
+      severity: 'warning',
     })
   }
   const clientSources: Blocks = nodes.v4.length + nodes.v6.length > 0 ? nodes : cidrsOf([...PRIVATE_V4, ...PRIVATE_V6])
 
   // Application-rule ports: the L7 listeners.
   const appPorts = new Map<number, 'Http' | 'Https'>()
+  const appRules: Array<{ path: string; protocols: string }> = []
   for (const { group, collection } of collectionsInOrder(policy, 'application')) {
     for (const rule of collection.rules) {
+      const web = rule.protocols.filter((p) => p.type !== 'Mssql')
+      if (web.length > 0) appRules.push({ path: `${group.name}/${collection.name}/${rule.name}`, protocols: web.map((p) => `${p.type}:${p.port}`).join(',') })
       for (const p of rule.protocols) {
         if (p.type === 'Mssql') {
           notes.push({
             rule: `${group.name}/${collection.name}/${rule.name}`,
-            message: `Mssql:${p.port} has no transparent listener: such flows fall to the network rules (add one for the SQL service tag or address)`,
+            construct: `Mssql:${p.port} (no transparent L7 listener for it)`,
+            outcome: 'not redirected: such flows fall to the network rules (add one for the SQL address)',
+            severity: 'error',
           })
           continue
         }
         const known = appPorts.get(p.port)
         if (known !== undefined && known !== p.type) {
-          notes.push({ rule: `${group.name}/${collection.name}/${rule.name}`, message: `port ${p.port} is both Http and Https; the ${known} listener serves it` })
+          notes.push({ rule: `${group.name}/${collection.name}/${rule.name}`, construct: `${p.type}:${p.port} where another rule has ${known}:${p.port}`, outcome: `the ${known} listener serves port ${p.port}`, severity: 'warning' })
           continue
         }
         appPorts.set(p.port, p.type)
       }
     }
   }
+  // Listener ports: given, else 15000 + port, else (a port above 50535) the first free one from
+  // 10000 up. Deterministic, so the export shows what serve applies.
   const listeners: ListenerPort[] = []
-  for (const [port, kind] of [...appPorts].sort((a, b) => a[0] - b[0])) {
-    const listenerPort = options.listenerPorts?.get(port) ?? 15000 + port
+  const sorted = [...appPorts].sort((a, b) => a[0] - b[0])
+  const taken = new Set<number>([...sorted.map(([p]) => options.listenerPorts?.get(p) ?? 15000 + p).filter((p) => p <= 65535), ...sorted.map(([p]) => p)])
+  let spare = 10000
+  for (const [port, kind] of sorted) {
+    let listenerPort = options.listenerPorts?.get(port) ?? 15000 + port
     if (listenerPort > 65535) {
-      notes.push({ rule: '-', message: `no listener port for ${kind}:${port} (15000 + ${port} > 65535): give one in listenerPorts` })
-      continue
+      while (taken.has(spare)) spare++
+      listenerPort = spare
+      taken.add(spare)
     }
     listeners.push({ kind, originalPort: port, listenerPort })
   }
@@ -354,7 +377,7 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
       const ordinal = net.length
       const dst = blocks(policy, rule.destinationAddresses, rule.destinationIpGroups)
       for (const tag of dst.tags) {
-        notes.push({ rule: path, message: `service tag "${tag}" has no address ranges here; nftables cannot express it, flows to it are not allowed by this rule (use its CIDRs or an IP group)` })
+        notes.push({ rule: path, construct: `service tag "${tag}" (no address ranges at hand)`, outcome: 'left out: flows to it are not allowed by this rule (use its CIDRs or an IP group)', severity: 'error' })
       }
       const patterns: Array<{ text: string; pattern: FqdnPattern }> = []
       for (const f of rule.destinationFqdns) {
@@ -409,11 +432,11 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
       const to = toText === undefined ? undefined : parseIp(toText)
       if (!dest) continue
       if (!to) {
-        notes.push({ rule: path, message: `translatedFqdn "${rule.translatedFqdn ?? ''}" was not resolved; the rule is left out` })
+        notes.push({ rule: path, construct: `translatedFqdn "${rule.translatedFqdn ?? ''}" (not resolved)`, outcome: 'left out', severity: 'error' })
         continue
       }
       if (to.v !== dest.v) {
-        notes.push({ rule: path, message: 'translates between IPv4 and IPv6, which nftables NAT cannot do; the rule is left out' })
+        notes.push({ rule: path, construct: 'DNAT between IPv4 and IPv6 (nftables NAT keeps the family)', outcome: 'left out', severity: 'error' })
         continue
       }
       for (const proto of rule.ipProtocols) {
@@ -453,6 +476,8 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
       const l4 = (): Dimension => protocolDimension(['TCP'], ports.map((p) => ({ from: p, to: p })), 0, named)
       for (const m of ruleMatches(r, l4, named)) line(2, `${m} accept ${nftComment(`network rule ${r.path}`)}`)
     }
+    // Application rules are decided by the L7 listeners, in processing order.
+    for (const a of appRules) line(2, `# application rule ${a.path} (${a.protocols}): decided by the L7 listener`)
     for (const l of listeners) {
       line(2, `tcp dport ${l.originalPort} counter redirect to :${l.listenerPort} ${nftComment(`${l.kind}:${l.originalPort} to the L7 listener`)}`)
     }
@@ -531,7 +556,7 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
   const header = [
     `# aks-egress nftables ruleset for policy "${policy.name}"${report ? ' (report mode: denials are counted, not enforced)' : ''}`,
     '# Applied atomically with `nft -f`: the table is declared, deleted and declared anew in one transaction.',
-    ...notes.map((n) => `# NOTE ${n.rule}: ${n.message}`.replace(/[\r\n]/g, ' ')),
+    ...notes.map((n) => `# ${n.severity.toUpperCase()} ${formatNote(n)}`),
   ]
   return {
     text: `${[...header, ...out].join('\n')}\n`,
