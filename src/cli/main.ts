@@ -4,9 +4,12 @@
 import { readFileSync } from 'node:fs'
 import { renderDiagnostics } from '../diagnostics/render-diagnostic.ts'
 import { didYouMean } from '../util/did-you-mean.ts'
+import { runAudit } from './commands/audit.ts'
+import { runCheck } from './commands/check.ts'
 import { runEndpoints } from './commands/endpoints.ts'
 import { runExplain } from './commands/explain.ts'
 import { runExport } from './commands/export.ts'
+import { runLogs } from './commands/logs.ts'
 import { runPolicy } from './commands/policy.ts'
 import { EXIT_OK, EXIT_USAGE, InputError, UsageError, type Io } from './io.ts'
 
@@ -17,6 +20,9 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   policy: { run: runPolicy, summary: 'init, validate or print the schema of a policy file' },
   explain: { run: runExplain, summary: 'Decide flows with a policy and say which rule decided' },
   export: { run: runExport, summary: 'Write the policy for a target: az script, ARM, Bicep, Terraform, Squid, Cilium, ...' },
+  audit: { run: runAudit, summary: 'Hold an Azure Firewall policy (ARM, az, Terraform) against a profile' },
+  check: { run: runCheck, summary: 'Probe every endpoint from a node: DNS, TCP, TLS, HTTP, NTP' },
+  logs: { run: runLogs, summary: 'Map firewall log denials to the catalog: what the cluster needed' },
 }
 
 function version(): string {
@@ -35,7 +41,7 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
   .join('\n')}
 
-PROFILE options (endpoints, policy init, explain):
+PROFILE options (endpoints, policy init, explain, audit, check, logs):
   --cloud public|china|usgov  --location REGION  --catalog 2019-11|2026-06|latest
   --features NAME[,NAME...]   --no-recommended   --api-server IP  --node-cidr CIDR
 

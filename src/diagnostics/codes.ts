@@ -41,6 +41,15 @@ export const DIAGNOSTIC_CODES = {
   FLOW_INVALID: { severity: 'error', summary: 'A flow that cannot be parsed (explain)' },
   USAGE: { severity: 'error', summary: 'Bad command-line usage' },
   UNSUPPORTED_BY_TARGET: { severity: 'warning', summary: 'An export target cannot express a rule as written: the substitute used, or (error) left out' },
+  IMPORT_SYNTAX: { severity: 'error', summary: 'An Azure Firewall export that is not well-formed JSON or Terraform (audit)' },
+  IMPORT_FORMAT_UNKNOWN: { severity: 'error', summary: 'A file with no Azure Firewall rules aks-egress can read, or several firewalls (audit)' },
+  IMPORT_UNRESOLVED: { severity: 'warning', summary: 'An ARM expression or Terraform reference the audit cannot evaluate' },
+  IMPORT_UNSUPPORTED: { severity: 'warning', summary: 'A part of an Azure Firewall export the audit does not evaluate' },
+  LOCATION_INFERRED: { severity: 'warning', summary: 'No --location: the region was taken from the audited policy' },
+  LOG_FORMAT_UNKNOWN: { severity: 'error', summary: 'A log file whose format aks-egress cannot detect (logs)' },
+  LOG_RECORD_INVALID: { severity: 'warning', summary: 'Log records that cannot be read (logs)' },
+  HOSTS_FILE_INVALID: { severity: 'error', summary: 'A line of a --hosts file that is not ADDRESS NAME... (check)' },
+  CA_FILE_INVALID: { severity: 'error', summary: 'A --ca-file without a PEM certificate (check)' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; summary: string }>
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES

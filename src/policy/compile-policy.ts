@@ -93,8 +93,8 @@ function protocolBits(list: readonly NetworkProtocol[]): number {
   return bits
 }
 
-function flowProtocolBit(flow: Flow): number {
-  switch (flow.protocol) {
+function flowProtocolBit(protocol: Flow['protocol']): number {
+  switch (protocol) {
     case 'udp':
       return P_UDP
     case 'icmp':
@@ -130,12 +130,16 @@ function blocksOf(policy: Policy, addresses: readonly string[], groups: readonly
   return { any, cidrs, tags }
 }
 
+/** The matcher of every rule open to any source: one shared (most rules are), not a table each. */
+const ANY_SOURCE: SourceMatcher = Object.freeze({ any: true, table: new CidrTable<true>() })
+
 function sourceMatcher(policy: Policy, addresses: readonly string[], groups: readonly string[], where: string): SourceMatcher {
   const { any, cidrs, tags } = blocksOf(policy, addresses, groups, where)
   if (tags.length > 0) throw new PolicyCompileError(`${where}: "${tags[0] ?? ''}" is not an address block`)
+  if (any || (addresses.length === 0 && groups.length === 0)) return ANY_SOURCE
   const table = new CidrTable<true>()
   for (const c of cidrs) table.add(c, true)
-  return { any: any || (addresses.length === 0 && groups.length === 0), table }
+  return { any: false, table }
 }
 
 function pattern(text: string, where: string): FqdnPattern {
@@ -259,14 +263,17 @@ export class Engine {
   }
 
   #decide(flow: Flow): DecisionPair {
-    const source = flow.sourceIp === undefined ? undefined : (parseIp(flow.sourceIp) ?? null)
-    const destination = flow.destinationIp === undefined ? undefined : parseIp(flow.destinationIp)
-    const bit = flowProtocolBit(flow)
+    // Each property of the flow is read once: flows built in different places have different
+    // shapes, and a property load that sees many shapes is slow.
+    const { protocol, destinationPort: port, host, sni, sourceIp, destinationIp, destinationTags } = flow
+    const source = sourceIp === undefined ? undefined : (parseIp(sourceIp) ?? null)
+    const destination = destinationIp === undefined ? undefined : parseIp(destinationIp)
+    const bit = flowProtocolBit(protocol)
 
     // 1. DNAT
     if (destination && this.#nat.length > 0) {
       for (const r of this.#nat) {
-        if ((r.protocols & bit) === 0 || r.port !== flow.destinationPort) continue
+        if ((r.protocols & bit) === 0 || r.port !== port) continue
         if (r.destination.v !== destination.v || r.destination.n !== destination.n) continue
         if (!sourceMatches(r.source, source)) continue
         return r.decision
@@ -275,50 +282,53 @@ export class Engine {
 
     // 2. Network rules: by address, by service tag, and by name (the CONNECT or Host name, else
     // the SNI) for FQDN destinations.
-    const isHttp = flow.protocol === 'http'
-    const isApp = isHttp || flow.protocol === 'https' || flow.protocol === 'mssql'
-    const netRaw = flow.host ?? flow.sni ?? undefined
+    const isHttp = protocol === 'http'
+    const isApp = isHttp || protocol === 'https' || protocol === 'mssql'
+    const netRaw = host ?? sni ?? undefined
     const netName = netRaw === undefined ? undefined : canonicalHost(netRaw)
+    // Every phase empties `scratch` before it returns; the checks below only guard against a
+    // throw mid-phase (a non-string tag) leaving lists behind, without a call per decision.
     if (this.#net.length > 0) {
       const lists = scratch
-      lists.length = 0
+      if (lists.length !== 0) lists.length = 0
       if (this.#netAny.length > 0) lists.push(this.#netAny)
       if (destination) this.#netCidrs.collect(destination, lists)
       if (netName !== undefined) this.#netNames.collect(netName, lists)
-      if (flow.destinationTags && this.#netTags.size > 0) {
-        for (const t of flow.destinationTags) {
+      if (destinationTags && this.#netTags.size > 0) {
+        for (const t of destinationTags) {
           const list = this.#netTags.get(t.toLowerCase())
           if (list) lists.push(list)
         }
       }
-      const found = this.#firstNetwork(lists, flow, bit, source)
-      lists.length = 0
+      const found = lists.length === 0 ? undefined : this.#firstNetwork(lists, port, bit, source)
+      if (lists.length !== 0) lists.length = 0
       if (found) return found.decision
     }
 
     // 3. Application rules: HTTP by Host, HTTPS and MSSQL by SNI.
     if (!isApp) return DEFAULT_DENY
-    const appRaw = isHttp || flow.sni === undefined ? flow.host : flow.sni
+    const appRaw = isHttp || sni === undefined ? host : sni
     if (appRaw === undefined || appRaw === null) return isHttp ? HOST_MISSING : SNI_MISSING
     const appName = appRaw === netRaw ? netName : canonicalHost(appRaw)
     const lists = scratch
-    lists.length = 0
+    if (lists.length !== 0) lists.length = 0
     if (appName !== undefined) this.#appNames.collect(appName, lists)
     else if (parseIp(appRaw)) this.#appNames.collectAny(lists)
     else return INVALID_HOST
-    const found = this.#firstApplication(lists, flow, source)
+    if (lists.length === 0) return DEFAULT_DENY
+    const found = this.#firstApplication(lists, isHttp ? 'Http' : protocol === 'https' ? 'Https' : 'Mssql', port, source)
     lists.length = 0
     return found ? found.decision : DEFAULT_DENY
   }
 
-  #firstNetwork(lists: readonly number[][], flow: Flow, bit: number, source: IpAddress | null | undefined): NetRule | undefined {
+  #firstNetwork(lists: readonly number[][], port: number, bit: number, source: IpAddress | null | undefined): NetRule | undefined {
     let best = Infinity
     for (const list of lists) {
       for (const ordinal of list) {
         if (ordinal >= best) break
         const r = this.#net[ordinal]!
         if ((r.protocols & bit) === 0) continue
-        if (r.ports !== null && bit !== P_ICMP && !portInRanges(flow.destinationPort, r.ports)) continue
+        if (r.ports !== null && bit !== P_ICMP && !portInRanges(port, r.ports)) continue
         if (!sourceMatches(r.source, source)) continue
         best = ordinal
         break
@@ -327,14 +337,13 @@ export class Engine {
     return best === Infinity ? undefined : this.#net[best]
   }
 
-  #firstApplication(lists: readonly number[][], flow: Flow, source: IpAddress | null | undefined): AppRule | undefined {
-    const type = flow.protocol === 'http' ? 'Http' : flow.protocol === 'https' ? 'Https' : 'Mssql'
+  #firstApplication(lists: readonly number[][], type: ApplicationProtocol['type'], port: number, source: IpAddress | null | undefined): AppRule | undefined {
     let best = Infinity
     for (const list of lists) {
       for (const ordinal of list) {
         if (ordinal >= best) break
         const r = this.#app[ordinal]!
-        if (!protocolMatches(r.protocols, type, flow.destinationPort)) continue
+        if (!protocolMatches(r.protocols, type, port)) continue
         if (!sourceMatches(r.source, source)) continue
         best = ordinal
         break
