@@ -114,7 +114,7 @@ export async function benchTcp(runs: number, seconds: number): Promise<L4BenchRe
     link(fw, 'f-inet', ['192.0.2.1/24'], inet, 'i0', ['192.0.2.2/24'])
     node.exec(['ip', 'route', 'add', 'default', 'via', '10.240.0.1'])
     fw.exec(['ip', 'route', 'add', 'default', 'via', '192.0.2.2'])
-    fw.exec(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
+    fw.exec(['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'])
     inet.exec(['ip', 'addr', 'add', '203.0.113.10/32', 'dev', 'lo'])
     server = inet.spawn(['iperf3', '-s', '-B', '203.0.113.10'], { stdio: 'ignore' })
     await new Promise((r) => setTimeout(r, 500))

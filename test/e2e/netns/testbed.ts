@@ -132,7 +132,7 @@ export class Testbed {
       link(fw, 'f-inet', [`${ADDR.fwPublic}/24`], inet, 'i0', [`${ADDR.internet}/24`])
       node.exec(['ip', 'route', 'add', 'default', 'via', ADDR.fwInside])
       fw.exec(['ip', 'route', 'add', 'default', 'via', ADDR.internet])
-      fw.exec(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
+      fw.exec(['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'])
       for (const a of [ADDR.apiServer, ADDR.hcp, ADDR.ntp, ADDR.kms, ADDR.mcr, ADDR.denied, ADDR.dns]) inet.exec(['ip', 'addr', 'add', `${a}/32`, 'dev', 'lo'])
       const bed = new Testbed(node, fw, inet, dir)
       const config = join(dir, 'internet.json')
