@@ -7,24 +7,24 @@
 // - tcp: iperf3 (1 stream) from `node` through `firewall` to `internet`, with the aks-egress table
 //   versus plain forwarding (no table; a return route instead of masquerade): the limit.
 // - dns: queries per second and latency of the DNS proxy versus the upstream asked directly, cached
-//   (one name over and over) and uncached (a new name each query), on loopback.
+//   (one name over and over) and uncached (a new name each query), on loopback; the upstream and
+//   the proxy run in processes of their own (bench/l4-dns-child.ts).
 // - apply: time to compile and `nft -f` a policy of 10,000 network rules into a fresh namespace,
 //   and to replace it (reload); time to learn 10,000 addresses into a set.
 // Runs are interleaved (run 1 of each variant, then run 2, ...) and medians reported, as
 // reference/bench-baselines.md §7 advises on this noisy 2-core machine.
 import { execFileSync, spawn } from 'node:child_process'
 import dgram from 'node:dgram'
+import { fileURLToPath } from 'node:url'
 import dnsPacket from 'dns-packet'
 import { compileNftables } from '../src/dataplane/nftables/compile-nftables.ts'
 import { FqdnSetIndex } from '../src/dataplane/nftables/fqdn-sets.ts'
 import { nftCommand } from '../src/dataplane/nftables/nft-runner.ts'
-import { DnsProxy } from '../src/dns/dns-proxy.ts'
 import { FqdnLearner } from '../src/dns/learner.ts'
 import { parseFqdnPattern } from '../src/policy/fqdn-pattern.ts'
 import type { NetworkRule, Policy } from '../src/policy/policy-model.ts'
 import { defaultPolicy2019 } from '../test/unit/dataplane/nftables-cases.ts'
 import { link, Netns, newGroup, sweepStaleNamespaces } from '../test/e2e/netns/netns.ts'
-import { startFakeDns } from '../test/support/fake-dns.ts'
 import type { BenchSuite } from './suite.ts'
 
 export interface L4BenchOptions {
@@ -193,18 +193,39 @@ async function dnsLoad(port: number, total: number, concurrency: number, name: (
   return { qps: Math.round(latencies.length / secs), p50Ms: Number((latencies[Math.floor(latencies.length * 0.5)] ?? 0).toFixed(3)), p99Ms: Number((latencies[Math.floor(latencies.length * 0.99)] ?? 0).toFixed(3)) }
 }
 
+/** Starts a child of bench/l4-dns-child.ts; resolves with it and its port. */
+async function dnsChild(args: readonly string[]): Promise<{ child: ReturnType<typeof spawn>; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./l4-dns-child.ts', import.meta.url)), ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout.setEncoding('utf8')
+    child.stdout.on('data', (d: string) => {
+      out += d
+      const m = /port (\d+)/.exec(out)
+      if (m) resolve(Number(m[1]))
+    })
+    child.once('exit', (code) => {
+      reject(new Error(`DNS bench child ${args.join(' ')} exited ${String(code)}`))
+    })
+  })
+  return { child, port }
+}
+
 export async function benchDns(runs: number, total: number): Promise<L4BenchResult['dns']> {
-  const upstream = await startFakeDns({ records: { 'cached.bench.test': [{ type: 'A', data: '192.0.2.7', ttl: 3600 }] } })
-  const proxy = new DnsProxy({ listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: upstream.port }, cacheEntries: 10_000 })
-  const { port } = await proxy.start()
+  const upstream = await dnsChild(['upstream'])
+  const proxy = await dnsChild(['proxy', String(upstream.port)]).catch((e: unknown) => {
+    upstream.child.kill('SIGKILL')
+    throw e
+  })
   try {
     const all: Record<'direct' | 'cached' | 'uncached', DnsLoad[]> = { direct: [], cached: [], uncached: [] }
-    let salt = 0
+    // Warm-up: JIT of all three processes.
+    await dnsLoad(upstream.port, 2000, 32, (i) => `w${i}.bench.test`)
+    await dnsLoad(proxy.port, 2000, 32, (i) => (i % 2 === 0 ? 'cached.bench.test' : `w${i}.bench.test`))
     for (let r = 0; r < runs; r++) {
       all.direct.push(await dnsLoad(upstream.port, total, 32, (i) => `u${r}-${i}.bench.test`))
-      all.cached.push(await dnsLoad(port, total, 32, () => 'cached.bench.test'))
-      const s = salt++
-      all.uncached.push(await dnsLoad(port, total, 32, (i) => `p${s}-${i}.bench.test`))
+      all.cached.push(await dnsLoad(proxy.port, total, 32, () => 'cached.bench.test'))
+      all.uncached.push(await dnsLoad(proxy.port, total, 32, (i) => `p${r}-${i}.bench.test`))
     }
     const pick = (list: DnsLoad[]): DnsLoad => ({ qps: median(list.map((x) => x.qps)), p50Ms: median(list.map((x) => x.p50Ms)), p99Ms: median(list.map((x) => x.p99Ms)) })
     const direct = pick(all.direct)
@@ -220,8 +241,8 @@ export async function benchDns(runs: number, total: number): Promise<L4BenchResu
       addedLatencyUncachedMs: Number((uncached.p50Ms - direct.p50Ms).toFixed(3)),
     }
   } finally {
-    await proxy.close()
-    await upstream.close()
+    proxy.child.kill('SIGKILL')
+    upstream.child.kill('SIGKILL')
   }
 }
 
