@@ -18,6 +18,7 @@ import type { BenchSuite, SuiteRecord } from './suite.ts'
 
 const SUITES: Readonly<Record<string, () => Promise<BenchSuite>>> = {
   engine: async () => (await import('./engine.ts')).suite,
+  l4: async () => (await import('./l4.ts')).suite,
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url))

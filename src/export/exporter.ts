@@ -42,6 +42,8 @@ export interface ExportOptions {
   readonly subnetName?: string
   /** Kubernetes: the namespace of a namespaced policy (cilium, calico: cluster-wide when absent). */
   readonly namespace?: string
+  /** nftables: the interface toward the internet, where outbound flows are masqueraded (default eth0). */
+  readonly egressInterface?: string
   /** How the policy was named to the user (file, or "the default policy of ..."), for the header. */
   readonly source?: string
 }

@@ -11,6 +11,7 @@ import type { Exporter } from './exporter.ts'
 import { calicoExporter } from './kubernetes/calico.ts'
 import { ciliumExporter } from './kubernetes/cilium.ts'
 import { networkPolicyExporter } from './kubernetes/network-policy.ts'
+import { nftablesExporter } from './nftables.ts'
 import { squidExporter } from './squid.ts'
 
 export const EXPORTERS: readonly Exporter[] = Object.freeze([
@@ -22,6 +23,7 @@ export const EXPORTERS: readonly Exporter[] = Object.freeze([
   ciliumExporter,
   calicoExporter,
   networkPolicyExporter,
+  nftablesExporter,
 ])
 
 export function findExporter(name: string): Exporter | undefined {

@@ -16,6 +16,8 @@
 //   the Cilium CRDs), plus a strict check that every key is a field those models know (their
 //   validators allow unknown keys), plus Cilium's own rules (one L3 selector per rule).
 // - calico: no model package exists; a JSON Schema written from Tigera's reference (schemas/).
+// - nftables: `nft -c -f` (parse and check against the kernel, change nothing) inside a network
+//   namespace made for the check and deleted after it (root only; skipped with the reason else).
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -616,6 +618,19 @@ const validateCalico: Validator = (text) => {
 }
 
 /** The validator of each target; a target without one is skipped by the suite, with that reason. */
+function validateNftables(text: string): Validation {
+  if (process.getuid?.() !== 0) return { skip: 'nft -c needs root (a network namespace of its own); CI runs as root' }
+  const ns = `aeg${process.pid}x${Math.floor(Math.random() * 0xffffff).toString(16)}-nftcheck`
+  const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' })
+  if (add.status !== 0) return { skip: `cannot make a network namespace: ${add.stderr.trim()}` }
+  try {
+    const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-c', '-f', '-'], { input: text, encoding: 'utf8', timeout: 60_000 })
+    return { problems: r.status === 0 ? [] : [r.stderr.trim() || `nft -c exited ${String(r.status)}`] }
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns])
+  }
+}
+
 export const VALIDATORS: Readonly<Record<string, Validator>> = {
   'azure-cli': validateAzureCli,
   arm: validateArm,
@@ -625,4 +640,5 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
   cilium: validateCilium,
   calico: validateCalico,
   networkpolicy: validateNetworkPolicy,
+  nftables: validateNftables,
 }

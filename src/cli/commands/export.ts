@@ -31,6 +31,7 @@ const TARGET_OPTIONS: Readonly<Record<string, { field: ExportOptionName; value: 
   'vnet-name': { field: 'vnetName', value: 'NAME', help: 'AKS VNet: with --subnet-name, the route table is associated (azure-cli)' },
   'subnet-name': { field: 'subnetName', value: 'NAME', help: 'AKS subnet (azure-cli)' },
   namespace: { field: 'namespace', value: 'NS', help: 'Namespace of the pods (cilium, calico: cluster-wide without it; networkpolicy: default)' },
+  'egress-interface': { field: 'egressInterface', value: 'IF', help: 'Interface toward the internet, masqueraded (nftables; default eth0)' },
 }
 
 const OPTIONS: OptionSpecs = {
@@ -96,6 +97,7 @@ export function runExport(argv: readonly string[], io: Io): number {
       continue
     }
     if (flag === 'namespace' && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v)) throw new UsageError(`--namespace "${v}" is not a Kubernetes namespace name`)
+    if (flag === 'egress-interface' && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(v)) throw new UsageError(`--egress-interface "${v}" is not an interface name`)
     if (['policy-name', 'route-table', 'firewall-name', 'resource-group', 'vnet-name', 'subnet-name'].includes(flag)) {
       const problem = checkAzureName(v)
       if (problem) throw new UsageError(`--${flag} "${v}" is not a valid Azure name: ${problem}`)

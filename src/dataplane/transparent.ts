@@ -1,0 +1,120 @@
+/**
+ * @module The transparent appliance's L4 and DNS half (DESIGN.md §4): the nftables table applied
+ * and kept in step with the policy, the DNS proxy started with learning into the table's sets.
+ * `serve --transparent` (issue 3's command) runs this beside its L7 listeners and passes their
+ * ports; until then `transparent-main.ts` runs it alone.
+ *
+ * Lifecycle: `start()` applies the table (atomically) and starts the DNS proxy; `reload(policy)`
+ * compiles the new policy and replaces the table in one transaction carrying the learned
+ * addresses: if the kernel refuses it the old table stays and the error is returned; `stop()`
+ * stops the DNS proxy and removes the table.
+ */
+import { fqdnTagsFor } from '../config/load-policy.ts'
+import { DnsProxy, type DnsProxyOptions } from '../dns/dns-proxy.ts'
+import type { DnsLogSink } from '../dns/dns-log.ts'
+import { DnsMetrics } from '../dns/dns-metrics.ts'
+import { FqdnLearner, type LearnerOptions } from '../dns/learner.ts'
+import { namePolicyFor } from '../dns/name-policy.ts'
+import type { UpstreamAddress } from '../dns/upstream.ts'
+import type { Policy } from '../policy/policy-model.ts'
+import { cleanupRuleset, compileNftables, type NftablesOptions, type NftablesRuleset } from './nftables/compile-nftables.ts'
+import { NftQueue, type NftRunner } from './nftables/nft-runner.ts'
+
+export interface TransparentOptions {
+  readonly nft: NftablesOptions
+  readonly dns: {
+    readonly listen: { readonly host: string; readonly port: number }
+    readonly upstream: UpstreamAddress
+  } & Partial<Omit<DnsProxyOptions, 'listen' | 'upstream' | 'names' | 'learn' | 'log' | 'metrics'>>
+  readonly learner?: LearnerOptions
+  readonly runner: NftRunner
+  readonly dnsLog?: DnsLogSink
+  /** Events worth a log line: applied, reloaded, learning errors. */
+  readonly onEvent?: (event: Record<string, unknown>) => void
+}
+
+/** Azure DNS, the default upstream on Azure (azure-facts §2.4). */
+export const AZURE_DNS: UpstreamAddress = Object.freeze({ host: '168.63.129.16', port: 53 })
+
+export class TransparentAppliance {
+  readonly metrics = new DnsMetrics()
+  readonly #o: TransparentOptions
+  readonly #queue: NftQueue
+  #policy: Policy
+  #ruleset: NftablesRuleset
+  readonly #learner: FqdnLearner
+  #dns: DnsProxy | undefined
+  #sweep: NodeJS.Timeout | undefined
+
+  constructor(policy: Policy, options: TransparentOptions) {
+    this.#o = options
+    this.#queue = new NftQueue(options.runner)
+    this.#policy = policy
+    this.#ruleset = compileNftables(policy, options.nft)
+    this.#learner = new FqdnLearner(this.#ruleset.sets, this.#queue, this.metrics, {
+      ...options.learner,
+      onError: (e) => options.onEvent?.({ msg: 'learn-error', error: e instanceof Error ? e.message : String(e) }),
+    })
+  }
+
+  get ruleset(): NftablesRuleset {
+    return this.#ruleset
+  }
+
+  get policy(): Policy {
+    return this.#policy
+  }
+
+  /** Applies the table, then starts the DNS proxy; returns the DNS address bound. */
+  async start(): Promise<{ dns: { host: string; port: number } }> {
+    await this.#queue.apply(this.#ruleset.text)
+    this.#o.onEvent?.({ msg: 'nftables-applied', rules: this.#ruleset.stats.lines, sets: this.#ruleset.sets.size, notes: this.#ruleset.notes })
+    const dnsOptions: DnsProxyOptions = {
+      ...this.#o.dns,
+      names: namePolicyFor(this.#policy, fqdnTagsFor(this.#policy)),
+      learn: (name, packet) => this.#learner.learn(name, packet),
+      metrics: this.metrics,
+      ...(this.#o.dnsLog ? { log: this.#o.dnsLog } : {}),
+    }
+    this.#dns = new DnsProxy(dnsOptions)
+    try {
+      const dns = await this.#dns.start()
+      this.#sweep = setInterval(() => {
+        this.#learner.sweep()
+      }, 60_000)
+      this.#sweep.unref()
+      return { dns }
+    } catch (e) {
+      await this.stop()
+      throw e
+    }
+  }
+
+  /** Replaces the table for a new policy; on failure the old table and policy stay. */
+  async reload(policy: Policy): Promise<void> {
+    const next = compileNftables(policy, this.#o.nft)
+    const planned = this.#learner.plan(next.sets)
+    const withLearned = compileNftables(policy, { ...this.#o.nft, learned: planned })
+    await this.#queue.apply(withLearned.text)
+    this.#learner.commit(withLearned.sets, planned)
+    this.#policy = policy
+    this.#ruleset = withLearned
+    this.#dns?.setNamePolicy(namePolicyFor(policy, fqdnTagsFor(policy)))
+    this.#o.onEvent?.({ msg: 'nftables-reloaded', rules: withLearned.stats.lines, sets: withLearned.sets.size, notes: withLearned.notes })
+  }
+
+  /** Stops the DNS proxy and removes the table (also when start failed half way). */
+  async stop(): Promise<void> {
+    if (this.#sweep) clearInterval(this.#sweep)
+    await this.#dns?.close()
+    this.#dns = undefined
+    await this.#queue.idle()
+    await this.#queue.apply(cleanupRuleset())
+    this.#o.onEvent?.({ msg: 'nftables-removed' })
+  }
+}
+
+/** Removes the table (`--cleanup`, e.g. after a crash). */
+export async function cleanupTransparent(runner: NftRunner): Promise<void> {
+  await runner.apply(cleanupRuleset())
+}
