@@ -64,7 +64,9 @@ interface SourceMatcher {
 
 interface NetRule {
   readonly ref: RuleRef
-  readonly decision: DecisionPair
+  readonly allow: boolean
+  /** Built on the first match (most rules of a large policy never match): see `decisionOf`. */
+  decision: DecisionPair | undefined
   readonly protocols: number
   /** null: every port. */
   readonly ports: readonly PortRange[] | null
@@ -73,14 +75,18 @@ interface NetRule {
 
 interface AppRule {
   readonly ref: RuleRef
-  readonly decision: DecisionPair
+  readonly allow: boolean
+  /** Built on the first match (most rules of a large policy never match): see `decisionOf`. */
+  decision: DecisionPair | undefined
   readonly protocols: readonly ApplicationProtocol[]
   readonly source: SourceMatcher
 }
 
 interface NatRuleC {
   readonly ref: RuleRef
-  readonly decision: DecisionPair
+  readonly allow: boolean
+  /** Built on the first match (most rules of a large policy never match): see `decisionOf`. */
+  decision: DecisionPair | undefined
   readonly protocols: number
   /** int32 IPv4 or bigint IPv6 (parseIpCompact). */
   readonly destination: number | bigint
@@ -189,6 +195,7 @@ export class Engine {
         const destination = must(parseIpCompact(rule.destinationAddress), `${where}: destinationAddress "${rule.destinationAddress}" is not an IP address`)
         this.#nat.push({
           ref,
+          allow: true,
           decision: ruleDecision(ref, true, {
             ...(rule.translatedAddress === undefined ? {} : { address: rule.translatedAddress }),
             ...(rule.translatedFqdn === undefined ? {} : { fqdn: rule.translatedFqdn }),
@@ -218,7 +225,8 @@ export class Engine {
         }
         this.#net.push({
           ref,
-          decision: ruleDecision(ref, collection.action === 'Allow'),
+          allow: collection.action === 'Allow',
+          decision: undefined,
           protocols: protocolBits(rule.ipProtocols),
           ports,
           source: sourceMatcher(this.policy, rule.sourceAddresses, rule.sourceIpGroups, where),
@@ -244,7 +252,8 @@ export class Engine {
         const ordinal = this.#app.length
         this.#app.push({
           ref,
-          decision: ruleDecision(ref, collection.action === 'Allow'),
+          allow: collection.action === 'Allow',
+          decision: undefined,
           protocols: rule.protocols,
           source: sourceMatcher(this.policy, rule.sourceAddresses, rule.sourceIpGroups, where),
         })
@@ -278,7 +287,7 @@ export class Engine {
         if ((r.protocols & bit) === 0 || r.port !== port) continue
         if (r.destination !== destination) continue
         if (!sourceMatches(r.source, source)) continue
-        return r.decision
+        return decisionOf(r)
       }
     }
 
@@ -304,7 +313,7 @@ export class Engine {
       }
       const found = lists.length === 0 ? undefined : this.#firstNetwork(lists, port, bit, source)
       if (lists.length !== 0) lists.length = 0
-      if (found) return found.decision
+      if (found) return decisionOf(found)
     }
 
     // 3. Application rules: HTTP by Host, HTTPS and MSSQL by SNI.
@@ -320,7 +329,7 @@ export class Engine {
     if (lists.length === 0) return DEFAULT_DENY
     const found = this.#firstApplication(lists, isHttp ? 'Http' : protocol === 'https' ? 'Https' : 'Mssql', port, source)
     lists.length = 0
-    return found ? found.decision : DEFAULT_DENY
+    return found ? decisionOf(found) : DEFAULT_DENY
   }
 
   #firstNetwork(lists: readonly number[][], port: number, bit: number, source: number | bigint | null | undefined): NetRule | undefined {
@@ -353,6 +362,11 @@ export class Engine {
     }
     return best === Infinity ? undefined : this.#app[best]
   }
+}
+
+/** A rule's decision, built once on its first match. */
+function decisionOf(r: { readonly ref: RuleRef; readonly allow: boolean; decision: DecisionPair | undefined }): DecisionPair {
+  return (r.decision ??= ruleDecision(r.ref, r.allow))
 }
 
 function protocolMatches(protocols: readonly ApplicationProtocol[], type: string, port: number): boolean {
