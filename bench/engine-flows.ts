@@ -8,7 +8,7 @@
  * Flows are built with their properties always in the same order, as a data plane building
  * them in one place would; which optional properties are present varies with the kind.
  */
-import type { Flow, FlowProtocol } from '../src/policy/flow.ts'
+import { makeFlow as makeEngineFlow, type Flow, type FlowProtocol } from '../src/policy/flow.ts'
 import type { ApplicationProtocol } from '../src/policy/policy-model.ts'
 import { formatIpv6Groups, randomDomain, randomLabel, type AppRuleInfo, type GeneratedPolicy, type NetRuleInfo, type PatternInfo, type RuleInfo } from './engine-policy.ts'
 import { Prng } from './prng.ts'
@@ -73,16 +73,17 @@ function flat(s: string): string {
   return Buffer.from(s, 'latin1').toString('latin1')
 }
 
-/** Builds the flow with its properties in one fixed order and its strings flat. */
+/** Builds the flow as the data plane does (one shape: `makeFlow`), with flat strings. */
 function makeFlow(f: FlowFields): Flow {
-  const o: FlowFields = { protocol: f.protocol, destinationPort: f.destinationPort }
-  if (f.host !== undefined) o.host = flat(f.host)
-  if (typeof f.sni === 'string') o.sni = flat(f.sni)
-  else if (f.sni === null) o.sni = null
-  if (f.destinationIp !== undefined) o.destinationIp = flat(f.destinationIp)
-  if (f.sourceIp !== undefined) o.sourceIp = flat(f.sourceIp)
-  if (f.destinationTags !== undefined) o.destinationTags = f.destinationTags
-  return o
+  return makeEngineFlow({
+    protocol: f.protocol,
+    destinationPort: f.destinationPort,
+    host: f.host === undefined ? undefined : flat(f.host),
+    sni: typeof f.sni === 'string' ? flat(f.sni) : f.sni,
+    destinationIp: f.destinationIp === undefined ? undefined : flat(f.destinationIp),
+    sourceIp: f.sourceIp === undefined ? undefined : flat(f.sourceIp),
+    destinationTags: f.destinationTags,
+  })
 }
 
 function v4Text(n: number): string {

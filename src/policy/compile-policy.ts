@@ -65,8 +65,8 @@ interface SourceMatcher {
 interface NetRule {
   readonly ref: RuleRef
   readonly allow: boolean
-  /** Built on the first match (most rules of a large policy never match): see `decisionOf`. */
-  decision: DecisionPair | undefined
+  /** In the engine's mode, built on the first match (most rules of a large policy never match). */
+  decision: Decision | undefined
   readonly protocols: number
   /** null: every port. */
   readonly ports: readonly PortRange[] | null
@@ -76,17 +76,23 @@ interface NetRule {
 interface AppRule {
   readonly ref: RuleRef
   readonly allow: boolean
-  /** Built on the first match (most rules of a large policy never match): see `decisionOf`. */
-  decision: DecisionPair | undefined
-  readonly protocols: readonly ApplicationProtocol[]
+  /** In the engine's mode, built on the first match (most rules of a large policy never match). */
+  decision: Decision | undefined
+  /**
+   * The rule's protocols as numbers `type << 16 | port` (Http 1, Https 2, Mssql 3): the first two
+   * inline, the rest in `moreProtocols`, so that checking a candidate reads one object.
+   */
+  readonly protocol0: number
+  readonly protocol1: number
+  readonly moreProtocols: readonly number[] | undefined
   readonly source: SourceMatcher
 }
 
 interface NatRuleC {
   readonly ref: RuleRef
   readonly allow: boolean
-  /** Built on the first match (most rules of a large policy never match): see `decisionOf`. */
-  decision: DecisionPair | undefined
+  /** In the engine's mode, built on the first match (most rules of a large policy never match). */
+  decision: Decision | undefined
   readonly protocols: number
   /** int32 IPv4 or bigint IPv6 (parseIpCompact). */
   readonly destination: number | bigint
@@ -162,6 +168,10 @@ export class Engine {
   readonly policy: Policy
   readonly stats: EngineStats
   readonly #report: boolean
+  readonly #defaultDeny: Decision
+  readonly #sniMissing: Decision
+  readonly #hostMissing: Decision
+  readonly #invalidHost: Decision
   readonly #nat: NatRuleC[] = []
   readonly #net: NetRule[] = []
   readonly #netNames = new FqdnTrie<number>()
@@ -174,6 +184,10 @@ export class Engine {
   constructor(policy: Policy, options: CompileOptions = {}) {
     this.policy = policy
     this.#report = policy.settings.mode === 'report'
+    this.#defaultDeny = this.#pick(DEFAULT_DENY)
+    this.#sniMissing = this.#pick(SNI_MISSING)
+    this.#hostMissing = this.#pick(HOST_MISSING)
+    this.#invalidHost = this.#pick(INVALID_HOST)
     this.#compileNat()
     this.#compileNetwork()
     this.#compileApplication(options.fqdnTags ?? {})
@@ -196,11 +210,11 @@ export class Engine {
         this.#nat.push({
           ref,
           allow: true,
-          decision: ruleDecision(ref, true, {
+          decision: this.#pick(ruleDecision(ref, true, {
             ...(rule.translatedAddress === undefined ? {} : { address: rule.translatedAddress }),
             ...(rule.translatedFqdn === undefined ? {} : { fqdn: rule.translatedFqdn }),
             port: rule.translatedPort,
-          }),
+          })),
           protocols: protocolBits(rule.ipProtocols),
           destination,
           port: rule.destinationPort,
@@ -254,7 +268,7 @@ export class Engine {
           ref,
           allow: collection.action === 'Allow',
           decision: undefined,
-          protocols: rule.protocols,
+          ...packProtocols(rule.protocols),
           source: sourceMatcher(this.policy, rule.sourceAddresses, rule.sourceIpGroups, where),
         })
         for (const f of rule.targetFqdns) this.#appNames.insert(pattern(f, where), ordinal)
@@ -268,11 +282,20 @@ export class Engine {
 
   /** Decides a flow. Pure: the same policy and flow always give the same decision. */
   decide(flow: Flow): Decision {
-    const pair = this.#decide(flow)
+    return this.#decide(flow)
+  }
+
+  /** A decision pair in the engine's mode. */
+  #pick(pair: DecisionPair): Decision {
     return this.#report ? pair.report : pair.enforce
   }
 
-  #decide(flow: Flow): DecisionPair {
+  /** A rule's decision, built once on its first match. */
+  #decisionOf(r: { readonly ref: RuleRef; readonly allow: boolean; decision: Decision | undefined }): Decision {
+    return (r.decision ??= this.#pick(ruleDecision(r.ref, r.allow)))
+  }
+
+  #decide(flow: Flow): Decision {
     // Each property of the flow is read once: flows built in different places have different
     // shapes, and a property load that sees many shapes is slow.
     const { protocol, destinationPort: port, host, sni, sourceIp, destinationIp, destinationTags } = flow
@@ -287,7 +310,7 @@ export class Engine {
         if ((r.protocols & bit) === 0 || r.port !== port) continue
         if (r.destination !== destination) continue
         if (!sourceMatches(r.source, source)) continue
-        return decisionOf(r)
+        return this.#decisionOf(r)
       }
     }
 
@@ -313,23 +336,23 @@ export class Engine {
       }
       const found = lists.length === 0 ? undefined : this.#firstNetwork(lists, port, bit, source)
       if (lists.length !== 0) lists.length = 0
-      if (found) return decisionOf(found)
+      if (found) return this.#decisionOf(found)
     }
 
     // 3. Application rules: HTTP by Host, HTTPS and MSSQL by SNI.
-    if (!isApp) return DEFAULT_DENY
+    if (!isApp) return this.#defaultDeny
     const appRaw = isHttp || sni === undefined ? host : sni
-    if (appRaw === undefined || appRaw === null) return isHttp ? HOST_MISSING : SNI_MISSING
+    if (appRaw === undefined || appRaw === null) return isHttp ? this.#hostMissing : this.#sniMissing
     const appName = appRaw === netRaw ? netName : canonicalHost(appRaw)
     const lists = scratch
     if (lists.length !== 0) lists.length = 0
     if (appName !== undefined) this.#appNames.collect(appName, lists)
     else if (parseIp(appRaw)) this.#appNames.collectAny(lists)
-    else return INVALID_HOST
-    if (lists.length === 0) return DEFAULT_DENY
-    const found = this.#firstApplication(lists, isHttp ? 'Http' : protocol === 'https' ? 'Https' : 'Mssql', port, source)
+    else return this.#invalidHost
+    if (lists.length === 0) return this.#defaultDeny
+    const found = this.#firstApplication(lists, isHttp ? PROTOCOL_CODE.Http : protocol === 'https' ? PROTOCOL_CODE.Https : PROTOCOL_CODE.Mssql, port, source)
     lists.length = 0
-    return found ? decisionOf(found) : DEFAULT_DENY
+    return found ? this.#decisionOf(found) : this.#defaultDeny
   }
 
   #firstNetwork(lists: readonly number[][], port: number, bit: number, source: number | bigint | null | undefined): NetRule | undefined {
@@ -348,13 +371,14 @@ export class Engine {
     return best === Infinity ? undefined : this.#net[best]
   }
 
-  #firstApplication(lists: readonly number[][], type: ApplicationProtocol['type'], port: number, source: number | bigint | null | undefined): AppRule | undefined {
+  #firstApplication(lists: readonly number[][], type: number, port: number, source: number | bigint | null | undefined): AppRule | undefined {
     let best = Infinity
     for (const list of lists) {
       for (const ordinal of list) {
         if (ordinal >= best) break
         const r = this.#app[ordinal]!
-        if (!protocolMatches(r.protocols, type, port)) continue
+        const key = (type << 16) | port
+        if (r.protocol0 !== key && r.protocol1 !== key && (r.moreProtocols === undefined || !r.moreProtocols.includes(key))) continue
         if (!sourceMatches(r.source, source)) continue
         best = ordinal
         break
@@ -364,14 +388,11 @@ export class Engine {
   }
 }
 
-/** A rule's decision, built once on its first match. */
-function decisionOf(r: { readonly ref: RuleRef; readonly allow: boolean; decision: DecisionPair | undefined }): DecisionPair {
-  return (r.decision ??= ruleDecision(r.ref, r.allow))
-}
+const PROTOCOL_CODE = { Http: 1, Https: 2, Mssql: 3 } as const
 
-function protocolMatches(protocols: readonly ApplicationProtocol[], type: string, port: number): boolean {
-  for (const p of protocols) if (p.type === type && p.port === port) return true
-  return false
+function packProtocols(protocols: readonly ApplicationProtocol[]): { protocol0: number; protocol1: number; moreProtocols: readonly number[] | undefined } {
+  const keys = protocols.map((p) => (PROTOCOL_CODE[p.type] << 16) | p.port)
+  return { protocol0: keys[0] ?? -1, protocol1: keys[1] ?? -1, moreProtocols: keys.length > 2 ? keys.slice(2) : undefined }
 }
 
 /** `source`: undefined = not given (not checked); null = given but not an address (matches `*` only). */

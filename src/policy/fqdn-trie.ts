@@ -8,8 +8,9 @@
  *   two labels. At the node for suffix `b.com`:
  *   - `subdomain` values of `*.b.com`, collected when at least one more label is left;
  *   - `tails`     values of `*xb.com`-style patterns (`*` then the end of a label, then `.com`),
- *                 as a trie of the tail's characters read backwards, so a lookup walks the label
- *                 from its end once, whatever the number of tails.
+ *                 hashed by the tail read backwards, so a lookup hashes the label from its end
+ *                 once, probing at most as many times as the node's longest tail has characters,
+ *                 whatever the number of tails.
  *   Children are keyed by a 31-bit hash of the label, computed from the name's characters in
  *   place (no substring per label), and confirmed by comparing the label.
  * - `*` is kept apart (`any`).
@@ -23,14 +24,31 @@ interface Node<T> {
   sibling: Node<T> | undefined
   children: Map<number, Node<T>> | undefined
   subdomain: T[] | undefined
-  tails: TailNode<T> | undefined
+  tails: Tails<T> | undefined
 }
 
-/** A node of the backwards character trie of tails: `values` of the tail that ends here. */
-interface TailNode<T> {
-  next: Map<number, TailNode<T>> | undefined
-  values: T[] | undefined
+/**
+ * The tails of one node (pattern `*ab.c.com` has tail `ab` at the node for `c.com`), in one map
+ * keyed by a hash of the tail read backwards, so a lookup hashes the label from its end,
+ * one character at a time, and probes once per character up to the longest tail of the node.
+ */
+interface Tails<T> {
+  readonly byHash: Map<number, TailEntry<T>>
+  maxLength: number
 }
+
+interface TailEntry<T> {
+  readonly tail: string
+  readonly values: T[]
+  /** Another tail of the node with the same hash. */
+  sibling: TailEntry<T> | undefined
+}
+
+/** FNV-1a over the characters of `s[start, end)` read from the end: the tail hash, step by step. */
+function tailHashStep(h: number, c: number): number {
+  return Math.imul(h ^ c, 0x01000193)
+}
+const TAIL_HASH_SEED = 0x811c9dc5
 
 function newNode<T>(label: string): Node<T> {
   return { label, sibling: undefined, children: undefined, subdomain: undefined, tails: undefined }
@@ -94,18 +112,17 @@ export class FqdnTrie<T> {
       }
       case 'suffix': {
         const node = this.#nodeFor(pattern.base)
-        let t = (node.tails ??= { next: undefined, values: undefined })
-        for (let i = pattern.tail.length - 1; i >= 0; i--) {
-          const next = (t.next ??= new Map<number, TailNode<T>>())
-          const c = pattern.tail.charCodeAt(i)
-          let n = next.get(c)
-          if (!n) {
-            n = { next: undefined, values: undefined }
-            next.set(c, n)
-          }
-          t = n
+        const tails = (node.tails ??= { byHash: new Map(), maxLength: 0 })
+        let h = TAIL_HASH_SEED
+        for (let i = pattern.tail.length - 1; i >= 0; i--) h = tailHashStep(h, pattern.tail.charCodeAt(i))
+        const key = h & 0x7fffffff
+        let entry = tails.byHash.get(key)
+        while (entry && entry.tail !== pattern.tail) entry = entry.sibling
+        if (entry) entry.values.push(value)
+        else {
+          tails.byHash.set(key, { tail: pattern.tail, values: [value], sibling: tails.byHash.get(key) })
+          tails.maxLength = Math.max(tails.maxLength, pattern.tail.length)
         }
-        ;(t.values ??= []).push(value)
         return
       }
     }
@@ -146,11 +163,19 @@ export class FqdnTrie<T> {
 }
 
 /** Pushes the values of every tail that `name[start, end)` (one label) ends with. */
-function collectTails<T>(root: TailNode<T>, name: string, start: number, end: number, out: T[][]): void {
-  let t: TailNode<T> | undefined = root
-  for (let i = end - 1; i >= start; i--) {
-    t = t.next?.get(name.charCodeAt(i))
-    if (!t) return
-    if (t.values) out.push(t.values)
+function collectTails<T>(tails: Tails<T>, name: string, start: number, end: number, out: T[][]): void {
+  const stop = Math.max(start, end - tails.maxLength)
+  let h = TAIL_HASH_SEED
+  for (let i = end - 1; i >= stop; i--) {
+    h = tailHashStep(h, name.charCodeAt(i))
+    let entry = tails.byHash.get(h & 0x7fffffff)
+    while (entry) {
+      const len = entry.tail.length
+      if (len === end - i && name.startsWith(entry.tail, i)) {
+        out.push(entry.values)
+        break
+      }
+      entry = entry.sibling
+    }
   }
 }
