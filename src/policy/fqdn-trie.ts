@@ -112,11 +112,11 @@ export class FqdnTrie<T> {
       }
       case 'suffix': {
         const node = this.#nodeFor(pattern.base)
-        const tails = (node.tails ??= { byHash: new Map(), maxLength: 0 })
+        const tails: Tails<T> = (node.tails ??= { byHash: new Map<number, TailEntry<T>>(), maxLength: 0 })
         let h = TAIL_HASH_SEED
         for (let i = pattern.tail.length - 1; i >= 0; i--) h = tailHashStep(h, pattern.tail.charCodeAt(i))
         const key = h & 0x7fffffff
-        let entry = tails.byHash.get(key)
+        let entry: TailEntry<T> | undefined = tails.byHash.get(key)
         while (entry && entry.tail !== pattern.tail) entry = entry.sibling
         if (entry) entry.values.push(value)
         else {
