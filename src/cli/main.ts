@@ -7,6 +7,7 @@ import { didYouMean } from '../util/did-you-mean.ts'
 import { runEndpoints } from './commands/endpoints.ts'
 import { runExplain } from './commands/explain.ts'
 import { runPolicy } from './commands/policy.ts'
+import { runServe } from './commands/serve.ts'
 import { EXIT_OK, EXIT_USAGE, InputError, UsageError, type Io } from './io.ts'
 
 type Command = (argv: readonly string[], io: Io) => number | Promise<number>
@@ -15,6 +16,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   endpoints: { run: runEndpoints, summary: 'List the ports and FQDNs a cluster profile needs' },
   policy: { run: runPolicy, summary: 'init, validate or print the schema of a policy file' },
   explain: { run: runExplain, summary: 'Decide flows with a policy and say which rule decided' },
+  serve: { run: runServe, summary: 'Run the egress firewall: explicit proxy and transparent TLS/HTTP listeners' },
 }
 
 function version(): string {
@@ -33,7 +35,7 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
   .join('\n')}
 
-PROFILE options (endpoints, policy init, explain):
+PROFILE options (endpoints, policy init, explain, serve):
   --cloud public|china|usgov  --location REGION  --catalog 2019-11|2026-06|latest
   --features NAME[,NAME...]   --no-recommended   --api-server IP  --node-cidr CIDR
 
