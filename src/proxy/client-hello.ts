@@ -52,9 +52,6 @@ export function parseClientHello(buf: Uint8Array, maxBytes: number): ClientHello
   if (buf.length === 0) return NEED_MORE
   if (buf[0] !== TLS_RECORD_HANDSHAKE) return NOT_TLS
   if (buf.length >= 2 && buf[1] !== 3) return NOT_TLS
-  if (buf.length > TLS_RECORD_HEADER_BYTES && buf[TLS_RECORD_HEADER_BYTES] !== TLS_HANDSHAKE_CLIENT_HELLO) {
-    return malformed(`first handshake message is type ${buf[TLS_RECORD_HEADER_BYTES]!}, not ClientHello`)
-  }
   // Walk whole records until the handshake message is complete.
   let pos = 0
   let collected = 0 // handshake bytes in the complete records walked
@@ -70,6 +67,10 @@ export function parseClientHello(buf: Uint8Array, maxBytes: number): ClientHello
     if (length === 0) return malformed('empty handshake record')
     if (length > TLS_MAX_FRAGMENT_BYTES) return malformed(`record length ${length} exceeds ${TLS_MAX_FRAGMENT_BYTES}`)
     const end = pos + TLS_RECORD_HEADER_BYTES + length
+    // Refuse a first record that does not start a ClientHello before waiting for all of it.
+    if (pos === 0 && buf.length > TLS_RECORD_HEADER_BYTES && buf[TLS_RECORD_HEADER_BYTES] !== TLS_HANDSHAKE_CLIENT_HELLO) {
+      return malformed(`first handshake message is type ${buf[TLS_RECORD_HEADER_BYTES]!}, not ClientHello`)
+    }
     if (end > maxBytes) return TOO_LARGE
     if (end > buf.length) return NEED_MORE
     fragments.push([pos + TLS_RECORD_HEADER_BYTES, end])

@@ -88,8 +88,8 @@ function isTchar(c: number): boolean {
 }
 
 /** Where the head ends (the index after the empty line), -1 when not yet; `from` skips bytes already scanned. */
-function findHeadEnd(buf: Uint8Array, start: number, from: number): number {
-  for (let i = Math.max(start, from); i < buf.length; i++) {
+function findHeadEnd(buf: Uint8Array, start: number, from: number, limit: number): number {
+  for (let i = Math.max(start, from); i < limit; i++) {
     if (buf[i] !== LF) continue
     // An empty line: LF preceded by CR LF, or (refused later) by a bare LF.
     if (i - start >= 2 && buf[i - 1] === CR && buf[i - 2] === LF) return i + 1
@@ -105,6 +105,7 @@ function findHeadEnd(buf: Uint8Array, start: number, from: number): number {
  * @example parseHttpHead(Buffer.from('CONNECT mcr.microsoft.com:443 HTTP/1.1\r\n\r\n'), 16384)
  */
 export function parseHttpHead(buf: Uint8Array, maxBytes: number, scannedBytes = 0): HttpHeadResult {
+  if (buf.length === 0) return NEED_MORE
   // Skip a few empty lines before the request line.
   let start = 0
   for (let n = 0; n < MAX_LEADING_EMPTY_LINES; n++) {
@@ -112,15 +113,17 @@ export function parseHttpHead(buf: Uint8Array, maxBytes: number, scannedBytes = 
     else if (buf[start] === LF) return bad('bare LF line terminator')
     else break
   }
-  if (start >= buf.length || (buf[start] === CR && start + 1 >= buf.length)) return start >= maxBytes ? TOO_LARGE : NEED_MORE
-  const end = findHeadEnd(buf, start, scannedBytes > 3 ? scannedBytes - 3 : 0)
-  if (end < 0 || end > maxBytes) {
+  if (start >= buf.length || (buf[start] === CR && start + 1 >= buf.length)) return buf.length > maxBytes ? TOO_LARGE : NEED_MORE
+  // Nothing past the bound is looked at.
+  const limit = Math.min(buf.length, maxBytes)
+  const end = findHeadEnd(buf, start, scannedBytes > 3 ? scannedBytes - 3 : 0, limit)
+  if (end < 0) {
     // A line break without CR, or a CR not before LF, can be refused early.
-    for (let i = Math.max(start, scannedBytes - 1); i < buf.length; i++) {
+    for (let i = Math.max(start, scannedBytes - 1); i < limit; i++) {
       if (buf[i] === LF && (i === 0 || buf[i - 1] !== CR)) return bad('bare LF line terminator')
       if (buf[i - 1] === CR && buf[i] !== LF) return bad('bare CR in the head')
     }
-    return buf.length >= maxBytes || end > maxBytes ? TOO_LARGE : NEED_MORE
+    return buf.length >= maxBytes ? TOO_LARGE : NEED_MORE
   }
   return parseLines(buf, start, end)
 }
