@@ -173,8 +173,11 @@ export async function startHttpOrigin(label: string, port = 80): Promise<Origin 
   return { label, address, port, connections: () => connections, alpnOffers: [], servernames: [], requests, close: closer(server, sockets) }
 }
 
-/** A raw TCP origin: echoes (default) or records what it receives. */
-export async function startRawOrigin(label: string, port: number, mode: 'echo' | 'capture'): Promise<Origin & { received: () => Buffer }> {
+/**
+ * A raw TCP origin: `echo` returns what it receives (and half-closes when the client does);
+ * `capture` records it; `banner` records it too, but first sends "hello" and half-closes at once.
+ */
+export async function startRawOrigin(label: string, port: number, mode: 'echo' | 'capture' | 'banner'): Promise<Origin & { received: () => Buffer }> {
   const sockets = new Set<Socket>()
   const chunks: Buffer[] = []
   let connections = 0
@@ -185,8 +188,11 @@ export async function startRawOrigin(label: string, port: number, mode: 'echo' |
     s.on('error', () => undefined)
     if (mode === 'echo') s.pipe(s)
     else {
+      if (mode === 'banner') s.end('hello')
       s.on('data', (c: Buffer) => chunks.push(c))
-      s.on('end', () => s.end())
+      s.on('end', () => {
+        if (mode === 'capture') s.end()
+      })
     }
   })
   const address = await listenOnRandomLoopback(server, port)
