@@ -16,6 +16,8 @@ import { parseAuthority, type Authority } from './authority.ts'
 export const MAX_HEADER_FIELDS = 100
 const MAX_LEADING_EMPTY_LINES = 4
 const MAX_CONTENT_LENGTH_DIGITS = 15
+/** The longest method name accepted (the longest registered one, UPDATEREDIRECTREF, has 17). */
+const MAX_METHOD_BYTES = 32
 
 export type TargetForm = 'origin' | 'absolute' | 'authority' | 'asterisk'
 
@@ -116,6 +118,12 @@ export function parseHttpHead(buf: Uint8Array, maxBytes: number, scannedBytes = 
   if (start >= buf.length || (buf[start] === CR && start + 1 >= buf.length)) return buf.length > maxBytes ? TOO_LARGE : NEED_MORE
   // Nothing past the bound is looked at.
   const limit = Math.min(buf.length, maxBytes)
+  // Bytes that cannot start a request line (a TLS ClientHello, binary noise) are refused at once.
+  for (let i = start; i < limit && i < start + MAX_METHOD_BYTES + 1; i++) {
+    const c = buf[i]!
+    if (c === SP && i > start) break
+    if (!isTchar(c) || i === start + MAX_METHOD_BYTES) return bad('malformed request line (method)')
+  }
   const end = findHeadEnd(buf, start, scannedBytes > 3 ? scannedBytes - 3 : 0, limit)
   if (end < 0) {
     // A line break without CR, or a CR not before LF, can be refused early.

@@ -319,8 +319,8 @@ export async function rawExchange(port: number, data: Buffer | string, timeoutMs
 }
 
 /** Opens a CONNECT tunnel through the explicit proxy; resolves with the socket and the response head. */
-export async function connectTunnel(proxyPort: number, authority: string, extraHead = ''): Promise<{ socket: Socket; status: number; head: string }> {
-  const socket = connect({ host: '127.0.0.1', port: proxyPort })
+export async function connectTunnel(proxyPort: number, authority: string, extraHead = '', allowHalfOpen = false): Promise<{ socket: Socket; status: number; head: string }> {
+  const socket = connect({ host: '127.0.0.1', port: proxyPort, allowHalfOpen })
   socket.on('error', () => undefined)
   await once(socket, 'connect')
   socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${extraHead}\r\n`)
