@@ -208,19 +208,6 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   }
   for (const w of warnings) io.stderr.write(`warning: ${w}\n`)
 
-  const s = state.engine.stats
-  const listeners = server.listeners
-    .map((l) => `${l.kind === 'tls' || l.kind === 'http' ? `${l.kind}:${l.originalPort ?? 0}` : l.kind} ${formatHostPort(l.address, l.port)}`)
-    .join(', ')
-  const dns = `${hosts ? `hosts ${hostsPath ?? ''} (${hosts.size} names), ` : ''}dns ${upstream.length > 0 ? upstream.join(',') : 'system'}`
-  io.stderr.write(
-    `aks-egress serve: ${listeners}; policy ${source.label} (${state.policy.settings.mode}): ${s.networkRules} network, ${s.applicationRules} application, ${s.dnatRules} DNAT rules; ${dns}\n`,
-  )
-  log.logger.info(
-    { event: 'start', policy: source.label, mode: state.policy.settings.mode, listeners: server.listeners, rules: { network: s.networkRules, application: s.applicationRules, dnat: s.dnatRules } },
-    'serving',
-  )
-
   const policyPath = str(values, 'policy')
   const reloader =
     policyPath === undefined
@@ -228,7 +215,8 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
       : new PolicyReloader({ server, path: resolve(io.cwd, policyPath), label: policyPath, log, stderr: io.stderr, debounceMs: SERVE_DEFAULTS.reloadDebounceMs })
   if (reloader && values['no-watch'] !== true) reloader.watch()
 
-  return new Promise<number>((done) => {
+  // Signal handlers go in before the startup lines: whoever reads them may signal at once.
+  const stopped = new Promise<number>((done) => {
     const onHup = (): void => {
       if (reloader) void reloader.reload('SIGHUP')
       else log.logger.info({ event: 'reload', trigger: 'SIGHUP', result: 'ok', note: 'no policy file; the profile default policy stays' }, 'nothing to reload')
@@ -263,4 +251,19 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     process.on('SIGTERM', onTerm)
     process.on('SIGINT', onInt)
   })
+
+  const s = state.engine.stats
+  const listeners = server.listeners
+    .map((l) => `${l.kind === 'tls' || l.kind === 'http' ? `${l.kind}:${l.originalPort ?? 0}` : l.kind} ${formatHostPort(l.address, l.port)}`)
+    .join(', ')
+  const dns = `${hosts ? `hosts ${hostsPath ?? ''} (${hosts.size} names), ` : ''}dns ${upstream.length > 0 ? upstream.join(',') : 'system'}`
+  io.stderr.write(
+    `aks-egress serve: ${listeners}; policy ${source.label} (${state.policy.settings.mode}): ${s.networkRules} network, ${s.applicationRules} application, ${s.dnatRules} DNAT rules; ${dns}\n`,
+  )
+  log.logger.info(
+    { event: 'start', policy: source.label, mode: state.policy.settings.mode, listeners: server.listeners, rules: { network: s.networkRules, application: s.applicationRules, dnat: s.dnatRules } },
+    'serving',
+  )
+
+  return stopped
 }
