@@ -71,11 +71,9 @@ export class ClientConnection {
     return Number(process.hrtime.bigint() - this.#startNs) / 1e6
   }
 
-  /** Records the end of the handshake (ClientHello or head read). */
+  /** Records the end of the handshake (the request head; for a CONNECT to a TLS port, the ClientHello after it). */
   handshakeDone(): void {
-    const ms = this.elapsedMs()
-    this.fields = { ...this.fields, handshakeMs: ms }
-    this.rt.metrics.handshakeSeconds.observe({ listener: this.listener }, ms / 1000)
+    this.fields = { ...this.fields, handshakeMs: this.elapsedMs() }
   }
 
   /** Logs and counts the connection's verdict; once per connection. */
@@ -96,6 +94,7 @@ export class ClientConnection {
       wouldDeny: verdict.wouldDeny,
     })
     this.rt.metrics.decisions.inc({ listener: this.listener, action: verdict.action, code: verdict.code, rule: verdict.rule ?? '' })
+    if (this.fields.handshakeMs !== undefined) this.rt.metrics.handshakeSeconds.observe({ listener: this.listener }, this.fields.handshakeMs / 1000)
   }
 
   /** Denies with an HTTP response and closes. */
