@@ -62,7 +62,13 @@ export async function readRequestHead(conn: ClientConnection): Promise<{ head: H
 /** The flow of a destination: IP literals as `tcp` by address, names by name. */
 function flowFor(conn: ClientConnection, host: string, port: number, protocol: 'https' | 'http' | 'tcp'): { flow: Flow; dialHost: string } | undefined {
   if (parseRawAddress(host)) {
-    return { flow: { protocol: protocol === 'https' ? 'tcp' : protocol, destinationIp: host, destinationPort: port, sourceIp: conn.srcIp }, dialHost: host }
+    // CONNECT to an address: network rules only. Plain HTTP to an address: network rules by
+    // address, and application rules whose target is `*` (the engine matches an IP Host so).
+    const flow: Flow =
+      protocol === 'http'
+        ? { protocol, host, destinationIp: host, destinationPort: port, sourceIp: conn.srcIp }
+        : { protocol: 'tcp', destinationIp: host, destinationPort: port, sourceIp: conn.srcIp }
+    return { flow, dialHost: host }
   }
   const name = canonicalHost(host)
   if (name === undefined) return undefined
