@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { createServer as createHttpServer, get as httpGet, type Server as HttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createNetServer, type Server as NetServer, type Socket, connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -415,10 +415,18 @@ export async function startServeChild(args: readonly string[]): Promise<ServeChi
   }
 }
 
-/** GET on the admin port. */
-export async function adminGet(port: number, path: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`)
-  return { status: res.status, body: await res.text() }
+/** GET on the admin port, on a connection of its own that closes after the answer (no keep-alive socket left in the child). */
+export function adminGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet({ host: '127.0.0.1', port, path, agent: false, headers: { Connection: 'close' } }, (res) => {
+      let body = ''
+      res.on('data', (c: Buffer) => (body += c.toString()))
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body })
+      })
+    })
+    req.on('error', reject)
+  })
 }
 
 /** A minimal DNS server on 127.0.0.1 (UDP): A records for the names given, NODATA for AAAA, NXDOMAIN otherwise. */
