@@ -58,9 +58,10 @@ export function relay(client: Socket, origin: Socket, options: RelayOptions): Pr
       closed++
       if (closed < 2) {
         // One side is gone entirely (not a half-close): nothing more can reach it, so the other
-        // side is ended gracefully once its pending writes are flushed.
-        if (client.destroyed && !origin.destroyed) origin.end()
-        if (origin.destroyed && !client.destroyed) client.end()
+        // is closed once its pending writes are flushed (an origin that ignores FIN must not
+        // keep the socket, or a drain, waiting for the idle bound).
+        if (client.destroyed && !origin.destroyed) origin.destroySoon()
+        if (origin.destroyed && !client.destroyed) client.destroySoon()
         return
       }
       client.setTimeout(0)

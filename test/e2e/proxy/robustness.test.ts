@@ -70,16 +70,16 @@ describe('hostile clients', () => {
     socket.on('error', () => undefined)
     const reply = readAll(socket)
     const t0 = Date.now()
-    const text = 'CONNECT echo.hcp.westeurope.azmk8s.io:9000 HTTP/1.1\r\nX-Slow: '
+    // 200 bytes, one every 20 ms: 4 s to send, against a 400 ms handshake bound.
+    const text = `CONNECT echo.hcp.westeurope.azmk8s.io:9000 HTTP/1.1\r\nX-Slow: ${'s'.repeat(140)}`
     for (const ch of text) {
-      if (socket.destroyed) break
+      if (socket.destroyed || socket.readableEnded) break
       socket.write(ch)
       await sleep(20)
-      if (Date.now() - t0 > 1500) break
     }
     const r = await reply
     assert.match(r, /^HTTP\/1\.1 408 Request Timeout\r\nX-Aks-Egress-Reason: HANDSHAKE_TIMEOUT\r\n/)
-    assert.ok(Date.now() - t0 < 1500, `took ${Date.now() - t0} ms`)
+    assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`)
     socket.destroy()
   })
 
@@ -104,7 +104,7 @@ describe('hostile clients', () => {
     const t0 = Date.now()
     socket.resume()
     await once(socket, 'close')
-    assert.ok(Date.now() - t0 < 2000)
+    assert.ok(Date.now() - t0 < 4000)
   })
 
   test('per-source connection cap: 429 once the source has too many open', async () => {
@@ -156,7 +156,7 @@ describe('relay', () => {
       const t0 = Date.now()
       t.socket.resume()
       await once(t.socket, 'close')
-      assert.ok(Date.now() - t0 >= 250 && Date.now() - t0 < 2000, `closed after ${Date.now() - t0} ms`)
+      assert.ok(Date.now() - t0 >= 250 && Date.now() - t0 < 4000, `closed after ${Date.now() - t0} ms`)
       const close = await idle.log.waitFor((l) => l['event'] === 'close')
       assert.equal(close['bytesUp'], 1)
       assert.equal(close['bytesDown'], 1)

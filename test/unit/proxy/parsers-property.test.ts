@@ -53,7 +53,7 @@ function checkHello(bytes: Buffer, max: number): void {
     const r = parseClientHello(bytes.subarray(0, cut), max)
     if (r.kind !== 'needMore' && r.kind !== 'tooLarge') assert.deepEqual(whole, r, `prefix ${cut}`)
   }
-  assert.ok(performance.now() - t0 < 200, 'parse took too long')
+  assert.ok(performance.now() - t0 < 1000, 'parse took too long')
 }
 
 function checkHead(bytes: Buffer, max: number): void {
@@ -71,7 +71,7 @@ function checkHead(bytes: Buffer, max: number): void {
   if (incremental.kind === 'needMore') incremental = parseHttpHead(bytes, max, scanned)
   if (incremental.kind === 'ok' && whole.kind === 'ok') assert.equal(incremental.head.headBytes, whole.head.headBytes)
   else assert.equal(incremental.kind, whole.kind)
-  assert.ok(performance.now() - t0 < 200, 'parse took too long')
+  assert.ok(performance.now() - t0 < 1000, 'parse took too long')
 }
 
 test('ClientHello parser: random bytes', () => {
@@ -135,5 +135,5 @@ test('the whole 16 KiB bound fed one byte at a time costs linear time', () => {
   let h = parseClientHello(hello.subarray(0, 0), 65536)
   for (let n = 1; n <= hello.length && h.kind === 'needMore'; n++) h = parseClientHello(hello.subarray(0, n), 65536)
   assert.equal(h.kind, 'sni')
-  assert.ok(performance.now() - t0 < 2000, `took ${performance.now() - t0} ms`)
+  assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`)
 })
