@@ -171,7 +171,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   const auth = authPath === undefined ? undefined : readAuth(resolve(io.cwd, authPath))
   const transparent = values['transparent'] === true
   const tAddress = str(values, 'transparent-address') ?? SERVE_DEFAULTS.transparentAddress
-  if (transparent && parseAuthority(tAddress.includes(':') ? `[${tAddress}]` : tAddress) === undefined) throw new UsageError(`--transparent-address "${tAddress}" is not an address`)
+  if (!parseRawAddress(tAddress)) throw new UsageError(`--transparent-address "${tAddress}" is not an IP address`, 'e.g. 0.0.0.0, 10.0.1.4 or ::')
   const tPorts = transparentPorts(str(values, 'transparent-port-offset'))
   if (!listen && !transparent) throw new UsageError('Nothing to serve: --listen none without --transparent')
 
