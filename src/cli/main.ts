@@ -11,6 +11,7 @@ import { runExplain } from './commands/explain.ts'
 import { runExport } from './commands/export.ts'
 import { runLogs } from './commands/logs.ts'
 import { runPolicy } from './commands/policy.ts'
+import { runServe } from './commands/serve.ts'
 import { EXIT_OK, EXIT_USAGE, InputError, UsageError, type Io } from './io.ts'
 
 type Command = (argv: readonly string[], io: Io) => number | Promise<number>
@@ -23,6 +24,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   audit: { run: runAudit, summary: 'Hold an Azure Firewall policy (ARM, az, Terraform) against a profile' },
   check: { run: runCheck, summary: 'Probe every endpoint from a node: DNS, TCP, TLS, HTTP, NTP' },
   logs: { run: runLogs, summary: 'Map firewall log denials to the catalog: what the cluster needed' },
+  serve: { run: runServe, summary: 'Run the egress firewall: explicit proxy and transparent TLS/HTTP listeners' },
 }
 
 function version(): string {
@@ -41,7 +43,7 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
   .join('\n')}
 
-PROFILE options (endpoints, policy init, explain, audit, check, logs):
+PROFILE options (endpoints, policy init, explain, serve, export, audit, check, logs):
   --cloud public|china|usgov  --location REGION  --catalog 2019-11|2026-06|latest
   --features NAME[,NAME...]   --no-recommended   --api-server IP  --node-cidr CIDR
 

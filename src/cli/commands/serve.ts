@@ -1,0 +1,269 @@
+/**
+ * @module `aks-egress serve [PROFILE | --policy FILE] ...`: the egress firewall's data plane
+ * (DESIGN.md §4, §8). Parses options, builds the pieces, runs until SIGTERM/SIGINT; the logic
+ * lives in src/proxy/ and src/net/.
+ */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parseRawAddress } from '../../net/classify-address.ts'
+import { parseHostsFile, type HostsTable, MAX_HOSTS_FILE_BYTES } from '../../net/hosts-file.ts'
+import { NameResolver } from '../../net/resolve.ts'
+import { parseAuthority, formatHostPort } from '../../proxy/authority.ts'
+import { createConnectionLog, type LogDestination } from '../../proxy/connection-log.ts'
+import type { TransparentPorts } from '../../proxy/listener-plan.ts'
+import { PolicyReloader } from '../../proxy/policy-reloader.ts'
+import { buildPolicyState } from '../../proxy/policy-state.ts'
+import { parseAuthFile, type ProxyAuth } from '../../proxy/proxy-auth.ts'
+import { ProxyServer, type HostPort } from '../../proxy/proxy-server.ts'
+import { DEFAULT_LIMITS, SERVE_DEFAULTS, type ServeLimits } from '../../proxy/serve-defaults.ts'
+import { EXIT_OK, EXIT_PROBLEM, UsageError, type Io } from '../io.ts'
+import { formatOptionHelp, parseOptions, PROFILE_OPTIONS, type OptionSpecs, type ParsedOptions } from '../parse-options.ts'
+import { policyFromOptions } from '../policy-source.ts'
+
+/** Limit options: option name → the ServeLimits field it sets. */
+const LIMIT_OPTIONS: ReadonlyArray<readonly [string, keyof ServeLimits, string]> = [
+  ['max-connections', 'maxConnections', 'Connections open at once, all listeners'],
+  ['max-connections-per-source', 'maxConnectionsPerSource', 'Connections open at once from one source address'],
+  ['max-header-bytes', 'maxHeaderBytes', 'Bytes of an HTTP request head'],
+  ['max-client-hello-bytes', 'maxClientHelloBytes', 'Bytes of a TLS ClientHello, record headers included'],
+  ['handshake-timeout-ms', 'handshakeTimeoutMs', 'Accept to a complete request head or ClientHello'],
+  ['idle-timeout-ms', 'idleTimeoutMs', 'A relayed connection idle this long is closed'],
+  ['dial-timeout-ms', 'dialTimeoutMs', 'One TCP connect attempt to an origin address'],
+  ['max-dial-attempts', 'maxDialAttempts', 'Addresses of a name tried in turn'],
+  ['dns-timeout-ms', 'dnsTimeoutMs', 'One name resolution (A and AAAA)'],
+  ['drain-timeout-ms', 'drainTimeoutMs', 'On SIGTERM, how long open connections may finish'],
+]
+
+const OPTIONS: OptionSpecs = {
+  policy: { type: 'string', value: 'FILE', help: 'The policy to enforce (default: the default policy of the PROFILE options); reloaded on SIGHUP and on change' },
+  listen: { type: 'string', value: 'ADDR:PORT', help: `Explicit proxy (HTTP forward and CONNECT), or "none" (default ${SERVE_DEFAULTS.listen})` },
+  admin: { type: 'string', value: 'ADDR:PORT', help: `/metrics, /healthz, /readyz, /listeners, or "none" (default ${SERVE_DEFAULTS.admin})` },
+  transparent: { type: 'boolean', help: 'Open a transparent TLS listener per Https rule port and an HTTP listener per Http rule port' },
+  'transparent-address': { type: 'string', value: 'ADDR', help: `Address of the transparent listeners (default ${SERVE_DEFAULTS.transparentAddress})` },
+  'transparent-port-offset': {
+    type: 'string',
+    value: 'N|ephemeral',
+    help: 'The listener of original port P listens on P+N (default 0: on P, as nftables "redirect" delivers); ephemeral: free ports, see /listeners',
+  },
+  hosts: { type: 'string', value: 'FILE', help: 'Static name overrides, /etc/hosts format (the addresses are still classified)' },
+  'dns-upstream': { type: 'string', multiple: true, value: 'ADDR[:PORT]', help: 'DNS server(s) for the proxy\'s own resolution (default: /etc/resolv.conf); repeatable' },
+  'proxy-auth-file': { type: 'string', value: 'FILE', help: 'Require Basic proxy authentication on the explicit proxy; FILE has user:password lines' },
+  log: { type: 'string', value: 'FILE|-', help: 'Decision log (JSON lines) destination (default - : standard output)' },
+  'log-level': { type: 'string', value: 'LEVEL', help: 'info (default: every decision), warn, error' },
+  'no-watch': { type: 'boolean', help: 'Do not reload the policy file when it changes (SIGHUP still does)' },
+  ...Object.fromEntries(LIMIT_OPTIONS.map(([name, field, help]) => [name, { type: 'string', value: 'N', help: `${help} (default ${DEFAULT_LIMITS[field]})` } as const])),
+  ...PROFILE_OPTIONS,
+}
+
+export const SERVE_HELP = `Usage: aks-egress serve [PROFILE | --policy FILE] [--listen ADDR:PORT] [--admin ADDR:PORT] [--transparent]
+                        [--hosts FILE] [--dns-upstream ADDR[:PORT]] [LIMITS...]
+
+The egress firewall's data plane: an explicit proxy (HTTP forward and CONNECT, for AKS
+httpProxyConfig) and, with --transparent, one TLS listener per Https rule port (decides by SNI)
+and one HTTP listener per Http rule port (decides by Host), for traffic a UDR and nftables
+redirect to the appliance. Every allowed name is resolved by the proxy itself and only a checked
+address is dialled: loopback, private, link-local (IMDS), CGNAT, multicast, IPv4-embedding IPv6
+and the proxy's own addresses are refused unless settings.unsafeAllowPrivateRanges opens them.
+
+Options:
+${formatOptionHelp(OPTIONS)}
+
+Logs: one JSON line per connection ("event":"decision") and one when it closes ("event":"close");
+docs/logging.md maps the fields to Azure Firewall's AZFWApplicationRule columns.
+Signals: SIGHUP reloads the policy file (an invalid one is refused, the old one stays);
+SIGTERM/SIGINT stop accepting, drain open connections (--drain-timeout-ms), exit 0.
+Exit codes: 0 stopped by a signal; 1 a listener could not be opened; 2 bad usage or a bad policy.
+`
+
+function str(values: ParsedOptions['values'], name: string): string | undefined {
+  const v = values[name]
+  return typeof v === 'string' ? v : undefined
+}
+
+/** `ADDR:PORT` (IPv6 in brackets), port 0 allowed (any free port); "none" → null. */
+export function parseListenOption(text: string, option: string): HostPort | null {
+  if (text === 'none') return null
+  if (text.endsWith(':0')) {
+    const a = parseAuthority(`${text.slice(0, -2)}:1`)
+    if (a) return { host: a.host, port: 0 }
+  }
+  const a = parseAuthority(text)
+  if (!a || a.port === undefined) throw new UsageError(`--${option} "${text}" is not ADDR:PORT`, 'write e.g. 127.0.0.1:3128 or [::1]:3128, or "none"')
+  return { host: a.host, port: a.port }
+}
+
+function parseCount(text: string, option: string, min: number): number {
+  let n = 0
+  if (text.length === 0 || text.length > 10) throw new UsageError(`--${option} "${text}" is not a whole number`)
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x30 || c > 0x39) throw new UsageError(`--${option} "${text}" is not a whole number`)
+    n = n * 10 + (c - 0x30)
+  }
+  if (n < min) throw new UsageError(`--${option} must be at least ${min}`)
+  return n
+}
+
+function readLimits(values: ParsedOptions['values']): ServeLimits {
+  const limits: Record<string, number> = { ...DEFAULT_LIMITS }
+  for (const [name, field] of LIMIT_OPTIONS) {
+    const v = str(values, name)
+    if (v !== undefined) limits[field] = parseCount(v, name, 1)
+  }
+  return limits as unknown as ServeLimits
+}
+
+function readSmallFile(path: string, option: string, maxBytes: number): string {
+  try {
+    const buf = readFileSync(path)
+    if (buf.length > maxBytes) throw new UsageError(`--${option} file "${path}" has ${buf.length} bytes; at most ${maxBytes} are read`)
+    return buf.toString('utf8')
+  } catch (e) {
+    if (e instanceof UsageError) throw e
+    throw new UsageError(`Cannot read --${option} file "${path}": ${e instanceof Error && 'code' in e ? String(e.code) : String(e)}`)
+  }
+}
+
+function readHosts(path: string): HostsTable {
+  const parsed = parseHostsFile(readSmallFile(path, 'hosts', MAX_HOSTS_FILE_BYTES))
+  const first = parsed.problems[0]
+  if (first) throw new UsageError(`--hosts ${path}:${first.line}: ${first.message}${parsed.problems.length > 1 ? ` (and ${parsed.problems.length - 1} more)` : ''}`)
+  return parsed.table
+}
+
+function readAuth(path: string): ProxyAuth {
+  const parsed = parseAuthFile(readSmallFile(path, 'proxy-auth-file', 1024 * 1024), SERVE_DEFAULTS.authRealm)
+  const first = parsed.problems[0]
+  if (first) throw new UsageError(`--proxy-auth-file ${path}:${first.line}: ${first.message}`)
+  return parsed.auth
+}
+
+function readUpstreams(list: string[]): string[] {
+  return list.map((u) => {
+    const a = parseAuthority(u)
+    if (!a || !parseRawAddress(a.host)) throw new UsageError(`--dns-upstream "${u}" is not ADDR[:PORT]`, 'give an IP address, e.g. 168.63.129.16 or 10.0.0.10:53')
+    return a.port === undefined ? (a.isIpv6 ? `[${a.host}]` : a.host) : formatHostPort(a.host, a.port)
+  })
+}
+
+function transparentPorts(text: string | undefined): TransparentPorts {
+  if (text === undefined) return { kind: 'offset', offset: SERVE_DEFAULTS.transparentPortOffset }
+  if (text === 'ephemeral') return { kind: 'ephemeral' }
+  return { kind: 'offset', offset: parseCount(text, 'transparent-port-offset', 0) }
+}
+
+export async function runServe(argv: readonly string[], io: Io): Promise<number> {
+  const { values } = parseOptions(argv, OPTIONS, false)
+  if (values['help'] === true) {
+    io.stdout.write(SERVE_HELP)
+    return EXIT_OK
+  }
+  const listen = parseListenOption(str(values, 'listen') ?? SERVE_DEFAULTS.listen, 'listen')
+  const admin = parseListenOption(str(values, 'admin') ?? SERVE_DEFAULTS.admin, 'admin')
+  const limits = readLimits(values)
+  const logLevel = str(values, 'log-level') ?? 'info'
+  if (!['info', 'warn', 'error', 'debug'].includes(logLevel)) throw new UsageError(`--log-level "${logLevel}" is not info, warn or error`)
+  const hostsPath = str(values, 'hosts')
+  const hosts = hostsPath === undefined ? undefined : readHosts(resolve(io.cwd, hostsPath))
+  const upstreamValue = values['dns-upstream']
+  const upstream = readUpstreams(Array.isArray(upstreamValue) ? upstreamValue : [])
+  const authPath = str(values, 'proxy-auth-file')
+  const auth = authPath === undefined ? undefined : readAuth(resolve(io.cwd, authPath))
+  const transparent = values['transparent'] === true
+  const tAddress = str(values, 'transparent-address') ?? SERVE_DEFAULTS.transparentAddress
+  if (!parseRawAddress(tAddress)) throw new UsageError(`--transparent-address "${tAddress}" is not an IP address`, 'e.g. 0.0.0.0, 10.0.1.4 or ::')
+  const tPorts = transparentPorts(str(values, 'transparent-port-offset'))
+  if (!listen && !transparent) throw new UsageError('Nothing to serve: --listen none without --transparent')
+
+  const source = policyFromOptions(values, io)
+  const logPath = str(values, 'log')
+  const destination: LogDestination = logPath === undefined || logPath === '-' ? { kind: 'stdout' } : { kind: 'file', path: resolve(io.cwd, logPath) }
+  const log = createConnectionLog(destination, logLevel)
+  const state = buildPolicyState(source.policy, source.label)
+  const resolver = new NameResolver({
+    ...(hosts ? { hosts } : {}),
+    upstream,
+    timeoutMs: limits.dnsTimeoutMs,
+    cacheMaxEntries: SERVE_DEFAULTS.dnsCacheMaxEntries,
+    cacheMaxTtlSeconds: SERVE_DEFAULTS.dnsCacheMaxTtlSeconds,
+  })
+  const server = new ProxyServer(state, {
+    listen,
+    admin,
+    transparent: transparent ? { address: tAddress, ports: tPorts } : null,
+    limits,
+    resolver,
+    log,
+    ...(auth ? { auth } : {}),
+    defaultMetrics: true,
+  })
+  let warnings: string[]
+  try {
+    ;({ warnings } = await server.start())
+  } catch (e) {
+    resolver.close()
+    io.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`)
+    log.flush()
+    return EXIT_PROBLEM
+  }
+  for (const w of warnings) io.stderr.write(`warning: ${w}\n`)
+
+  const policyPath = str(values, 'policy')
+  const reloader =
+    policyPath === undefined
+      ? undefined
+      : new PolicyReloader({ server, path: resolve(io.cwd, policyPath), label: policyPath, log, stderr: io.stderr, debounceMs: SERVE_DEFAULTS.reloadDebounceMs })
+  if (reloader && values['no-watch'] !== true) reloader.watch()
+
+  // Signal handlers go in before the startup lines: whoever reads them may signal at once.
+  const stopped = new Promise<number>((done) => {
+    const onHup = (): void => {
+      if (reloader) void reloader.reload('SIGHUP')
+      else log.logger.info({ event: 'reload', trigger: 'SIGHUP', result: 'ok', note: 'no policy file; the profile default policy stays' }, 'nothing to reload')
+    }
+    const onStop = (signal: string): void => {
+      process.removeListener('SIGHUP', onHup)
+      process.removeListener('SIGTERM', onTerm)
+      process.removeListener('SIGINT', onInt)
+      reloader?.close()
+      const open = server.openConnections
+      log.logger.info({ event: 'drain', signal, open, drainTimeoutMs: limits.drainTimeoutMs }, 'stopping: draining open connections')
+      server.stop(limits.drainTimeoutMs).then(
+        ({ closed }) => {
+          log.logger.info({ event: 'stop', closedAfterDrain: closed }, 'stopped')
+          log.flush()
+          done(EXIT_OK)
+        },
+        (e: unknown) => {
+          io.stderr.write(`error while stopping: ${String(e)}\n`)
+          log.flush()
+          done(EXIT_PROBLEM)
+        },
+      )
+    }
+    const onTerm = (): void => {
+      onStop('SIGTERM')
+    }
+    const onInt = (): void => {
+      onStop('SIGINT')
+    }
+    process.on('SIGHUP', onHup)
+    process.on('SIGTERM', onTerm)
+    process.on('SIGINT', onInt)
+  })
+
+  const s = state.engine.stats
+  const listeners = server.listeners
+    .map((l) => `${l.kind === 'tls' || l.kind === 'http' ? `${l.kind}:${l.originalPort ?? 0}` : l.kind} ${formatHostPort(l.address, l.port)}`)
+    .join(', ')
+  const dns = `${hosts ? `hosts ${hostsPath ?? ''} (${hosts.size} names), ` : ''}dns ${upstream.length > 0 ? upstream.join(',') : 'system'}`
+  io.stderr.write(
+    `aks-egress serve: ${listeners}; policy ${source.label} (${state.policy.settings.mode}): ${s.networkRules} network, ${s.applicationRules} application, ${s.dnatRules} DNAT rules; ${dns}\n`,
+  )
+  log.logger.info(
+    { event: 'start', policy: source.label, mode: state.policy.settings.mode, listeners: server.listeners, rules: { network: s.networkRules, application: s.applicationRules, dnat: s.dnatRules } },
+    'serving',
+  )
+
+  return stopped
+}

@@ -1,0 +1,44 @@
+// dialChecked: the next checked address is tried when one refuses; refused classes are reported;
+// a name no address of which may be dialled is never connected to.
+import assert from 'node:assert/strict'
+import { createServer, type AddressInfo } from 'node:net'
+import { test } from 'node:test'
+import { compileAllowedRanges, NO_ALLOWED_RANGES } from './classify-address.ts'
+import { dialChecked } from './dial-checked.ts'
+import { NameResolver } from './resolve.ts'
+
+const r = (): number => 16 + Math.floor(Math.random() * 200)
+
+test('an address that refuses is skipped for the next one of the name', async () => {
+  const server = createServer((s) => s.end())
+  const live = `127.${r()}.${r()}.${r()}`
+  const dead = `127.${r()}.${r()}.${r()}`
+  await new Promise<void>((resolve) => server.listen(0, live, resolve))
+  const port = (server.address() as AddressInfo).port
+  const resolver = new NameResolver({ hosts: new Map([['mcr.microsoft.com', [dead, '10.1.2.3', live]]]), timeoutMs: 1000, cacheMaxEntries: 0, cacheMaxTtlSeconds: 0 })
+  try {
+    const result = await dialChecked('mcr.microsoft.com', port, {
+      resolver,
+      classify: { allowed: compileAllowedRanges(['127.0.0.0/8']), listening: [], localAddresses: [] },
+      dialTimeoutMs: 1000,
+      maxAttempts: 4,
+    })
+    assert.equal(result.ok, true)
+    assert.equal(result.address, live)
+    assert.deepEqual(result.refused, [{ address: '10.1.2.3', cls: 'private' }])
+    result.socket.destroy()
+  } finally {
+    server.close()
+    resolver.close()
+  }
+})
+
+test('a name whose addresses are all refused is never dialled', async () => {
+  const resolver = new NameResolver({ hosts: new Map([['imds.example', ['169.254.169.254', '::ffff:127.0.0.1', '168.63.129.16']]]), timeoutMs: 1000, cacheMaxEntries: 0, cacheMaxTtlSeconds: 0 })
+  const result = await dialChecked('imds.example', 80, { resolver, classify: { allowed: NO_ALLOWED_RANGES, listening: [], localAddresses: [] }, dialTimeoutMs: 1000, maxAttempts: 4 })
+  resolver.close()
+  assert.equal(result.ok, false)
+  assert.equal(result.failure, 'DESTINATION_FORBIDDEN')
+  assert.equal(result.detail, 'imds.example resolves only to addresses the proxy may not dial (link-local, ipv4-mapped, azure-wireserver)')
+  assert.equal(result.connectMs, 0)
+})

@@ -1,0 +1,132 @@
+/**
+ * @module Resolve → classify → dial the exact address that was checked (smokescreen's
+ * `safeResolve`, DESIGN.md §4). The client's original destination is never an input here: the
+ * only way to an address is through the allowed name, so an allowed SNI paired with another IP
+ * (SNI spoofing) still reaches the allowed name's servers, and an answer that rebinds the name to
+ * a private address is refused.
+ *
+ * Addresses are tried in the resolver's order (A answers first, then AAAA), each with its own
+ * connect timeout, at most `maxAttempts` of them.
+ */
+import { connect, type Socket } from 'node:net'
+import { classifyAddress, type AddressClass, type ClassifyContext } from './classify-address.ts'
+import type { NameResolver, ResolveFailure } from './resolve.ts'
+
+export interface DialOptions {
+  readonly resolver: NameResolver
+  readonly classify: ClassifyContext
+  readonly dialTimeoutMs: number
+  readonly maxAttempts: number
+  /** Aborts resolution and the connect in progress (the client went away). */
+  readonly signal?: AbortSignal
+}
+
+export type DialFailure = 'DNS_FAILED' | 'DESTINATION_FORBIDDEN' | 'DIAL_FAILED' | 'ABORTED'
+
+export interface RefusedAddress {
+  readonly address: string
+  readonly cls: AddressClass
+}
+
+export type DialResult =
+  | {
+      readonly ok: true
+      readonly socket: Socket
+      readonly address: string
+      /** Addresses of the name refused by classification (others were tried). */
+      readonly refused: readonly RefusedAddress[]
+      readonly dnsMs: number
+      readonly connectMs: number
+    }
+  | {
+      readonly ok: false
+      readonly failure: DialFailure
+      readonly detail: string
+      readonly dnsFailure?: ResolveFailure
+      readonly refused: readonly RefusedAddress[]
+      readonly dnsMs: number
+      readonly connectMs: number
+    }
+
+function elapsedMs(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e6
+}
+
+/** Connects to one address, bounded; resolves with the socket or the error code. */
+export function connectOnce(address: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Socket | string> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve('ABORTED')
+      return
+    }
+    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true })
+    let settled = false
+    const finish = (result: Socket | string): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      socket.removeListener('connect', onConnect)
+      socket.removeListener('error', onError)
+      if (typeof result === 'string') socket.destroy()
+      resolve(result)
+    }
+    const onConnect = (): void => {
+      finish(socket)
+    }
+    const onError = (e: Error): void => {
+      finish('code' in e ? String(e.code) : e.message)
+    }
+    const onAbort = (): void => {
+      finish('ABORTED')
+    }
+    const timer = setTimeout(() => {
+      finish('ETIMEDOUT')
+    }, timeoutMs)
+    socket.once('connect', onConnect)
+    socket.once('error', onError)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/**
+ * Resolves `host` (a name in normal form or an IP literal), keeps the addresses the policy lets
+ * the proxy dial, and connects to the first that answers.
+ * @example await dialChecked('mcr.microsoft.com', 443, options) // { ok: true, socket, address: '20.61.x.y', ... }
+ */
+export async function dialChecked(host: string, port: number, options: DialOptions): Promise<DialResult> {
+  const t0 = process.hrtime.bigint()
+  const resolved = await options.resolver.resolve(host)
+  const dnsMs = elapsedMs(t0)
+  if (options.signal?.aborted) return { ok: false, failure: 'ABORTED', detail: 'the client went away', refused: [], dnsMs, connectMs: 0 }
+  if (!resolved.ok) {
+    return { ok: false, failure: 'DNS_FAILED', detail: resolved.detail, dnsFailure: resolved.failure, refused: [], dnsMs, connectMs: 0 }
+  }
+  const refused: RefusedAddress[] = []
+  const allowed: string[] = []
+  for (const a of resolved.addresses) {
+    const c = classifyAddress(a, port, options.classify)
+    if (c.allowed) allowed.push(a)
+    else refused.push({ address: a, cls: c.cls })
+  }
+  if (allowed.length === 0) {
+    const classes = [...new Set(refused.map((r) => r.cls))].join(', ')
+    return {
+      ok: false,
+      failure: 'DESTINATION_FORBIDDEN',
+      detail: `${host} resolves only to addresses the proxy may not dial (${classes})`,
+      refused,
+      dnsMs,
+      connectMs: 0,
+    }
+  }
+  const t1 = process.hrtime.bigint()
+  const errors: string[] = []
+  for (const address of allowed.slice(0, Math.max(1, options.maxAttempts))) {
+    const result = await connectOnce(address, port, options.dialTimeoutMs, options.signal)
+    if (typeof result !== 'string') return { ok: true, socket: result, address, refused, dnsMs, connectMs: elapsedMs(t1) }
+    if (result === 'ABORTED') return { ok: false, failure: 'ABORTED', detail: 'the client went away', refused, dnsMs, connectMs: elapsedMs(t1) }
+    errors.push(`${address}: ${result}`)
+  }
+  return { ok: false, failure: 'DIAL_FAILED', detail: `cannot connect to ${host}:${port} (${errors.join('; ')})`, refused, dnsMs, connectMs: elapsedMs(t1) }
+}

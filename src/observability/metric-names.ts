@@ -1,0 +1,31 @@
+/**
+ * @module Every Prometheus metric name aks-egress exposes, in one place (dashboards and alerts key
+ * on them: renaming one is a breaking change). Units are in the names (Prometheus conventions:
+ * `_seconds`, `_bytes`, `_total` for counters).
+ */
+export const METRIC = Object.freeze({
+  /** Counter{listener, action, code, rule}: one per connection verdict. */
+  decisions: 'aks_egress_decisions_total',
+  /** Gauge{listener}: client connections open (handshake and relay). */
+  connectionsOpen: 'aks_egress_connections_open',
+  /** Gauge: relayed connections (tunnels and forwarded requests) open to origins. */
+  tunnelsOpen: 'aks_egress_tunnels_open',
+  /** Counter{direction="up"|"down"}: bytes relayed to / from origins. */
+  bytes: 'aks_egress_relayed_bytes_total',
+  /** Histogram{listener}: accept → complete ClientHello or request head. */
+  handshakeSeconds: 'aks_egress_handshake_seconds',
+  /** Histogram: name resolution of allowed names. */
+  dnsSeconds: 'aks_egress_dns_seconds',
+  /** Histogram{result="ok"|"failed"}: TCP connect to origins, all attempts. */
+  dialSeconds: 'aks_egress_dial_seconds',
+  /** Counter{result="ok"|"rejected"}: policy reloads. */
+  reloads: 'aks_egress_policy_reloads_total',
+  /** Gauge: unix time of the last successful policy load. */
+  policyLoadedTime: 'aks_egress_policy_loaded_timestamp_seconds',
+  /** Gauge{type="network"|"application"|"dnat"}: rules of the policy in force. */
+  policyRules: 'aks_egress_policy_rules',
+  /** Counter{class}: resolved addresses refused by classification (classify-address.ts). */
+  refusedAddresses: 'aks_egress_refused_addresses_total',
+  /** Prefix of prom-client's process and Node.js default metrics. */
+  defaultPrefix: 'aks_egress_',
+})

@@ -1,0 +1,109 @@
+/**
+ * @module The decision log (pino, one JSON object per line): a `decision` line per connection and
+ * a `close` line when it ends, as smokescreen's CANONICAL-PROXY-DECISION and -CN-CLOSE do; plus
+ * `serve` events (startup, reload, drain). docs/logging.md maps the fields to Azure Firewall's
+ * AZFWApplicationRule columns.
+ */
+import { pino, type DestinationStream, type Logger } from 'pino'
+import type { OutcomeCode } from './outcome.ts'
+
+/** The fields of a decision line (docs/logging.md). */
+export interface DecisionRecord {
+  readonly conn: number
+  /** `explicit`, `tls:PORT` or `http:PORT` (the original port of a transparent listener). */
+  readonly listener: string
+  /** True on the explicit proxy (Azure: IsExplicitProxyRequest). */
+  readonly explicit: boolean
+  readonly srcIp: string
+  readonly srcPort: number
+  /** `https`, `http`, `tcp` (a CONNECT no application rule can match), or `unknown` before the first bytes. */
+  readonly protocol: 'https' | 'http' | 'tcp' | 'unknown'
+  /** The name or address asked for: the CONNECT host, the Host or the SNI. */
+  readonly host: string | null
+  readonly port: number | null
+  /** The ClientHello's server_name; null when absent, undefined when no ClientHello was read. */
+  readonly sni?: string | null
+  readonly alpn?: readonly string[]
+  /** HTTP: the method and the target URL. */
+  readonly method?: string
+  readonly url?: string
+  readonly action: 'allow' | 'deny'
+  readonly rule: string | null
+  readonly code: OutcomeCode
+  readonly reason: string
+  readonly wouldDeny: boolean
+  /** The address dialled (`ip:port`), when one was. */
+  readonly upstream?: string
+  readonly handshakeMs?: number
+  readonly dnsMs?: number
+  readonly connectMs?: number
+}
+
+export interface CloseRecord {
+  readonly conn: number
+  /** Bytes sent to the origin (client → origin, the replayed ClientHello or request head included). */
+  readonly bytesUp: number
+  /** Bytes received from the origin. */
+  readonly bytesDown: number
+  readonly durationMs: number
+}
+
+export interface ConnectionLog {
+  readonly logger: Logger
+  decision(record: DecisionRecord): void
+  close(record: CloseRecord): void
+  /** Writes what is buffered, synchronously (before exit). */
+  flush(): void
+}
+
+export type LogDestination = { readonly kind: 'stdout' } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stream'; readonly stream: DestinationStream }
+
+const round = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : Math.round(ms * 1000) / 1000)
+
+export function createConnectionLog(destination: LogDestination, level = 'info'): ConnectionLog {
+  let stream: DestinationStream
+  let flushSync: () => void = () => undefined
+  if (destination.kind === 'stream') {
+    stream = destination.stream
+  } else {
+    const boom = pino.destination({ dest: destination.kind === 'stdout' ? 1 : destination.path, sync: false, mkdir: destination.kind === 'file' })
+    stream = boom
+    flushSync = () => {
+      try {
+        boom.flushSync()
+      } catch {
+        // Nothing buffered, or the descriptor is gone: nothing more to write.
+      }
+    }
+  }
+  const logger = pino(
+    {
+      level,
+      base: null,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    stream,
+  )
+  return {
+    logger,
+    decision(r) {
+      logger.info(
+        {
+          event: 'decision',
+          ...r,
+          handshakeMs: round(r.handshakeMs),
+          dnsMs: round(r.dnsMs),
+          connectMs: round(r.connectMs),
+        },
+        r.action === 'allow' ? (r.wouldDeny ? 'would deny' : 'allow') : 'deny',
+      )
+    },
+    close(r) {
+      logger.info({ event: 'close', ...r, durationMs: round(r.durationMs) }, 'close')
+    },
+    flush() {
+      flushSync()
+    },
+  }
+}

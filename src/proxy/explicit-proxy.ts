@@ -1,0 +1,235 @@
+/**
+ * @module The explicit proxy (AKS httpProxyConfig): one port serving CONNECT tunnels and plain
+ * HTTP forward requests in absolute-form (DESIGN.md §4, issue 3).
+ *
+ * CONNECT host:port
+ * - an IP literal is decided as a `tcp` flow: only a network rule can allow it;
+ * - a name on 443 or on a port of an `Https` rule is decided as `https` by the name; after the
+ *   200, the ClientHello inside the tunnel is peeked: its SNI must be the CONNECT host (no domain
+ *   fronting through CONNECT). Without SNI, or with bytes that are not TLS, only a network rule
+ *   (which does not look at bytes, Azure semantics) lets the tunnel go on;
+ * - a name on another port is a `tcp` flow (network rules with destination FQDNs).
+ * In every case the proxy resolves the name itself and dials a checked address (dial-checked.ts).
+ * Denials before the tunnel: a status with `X-Aks-Egress-Reason`; after: a TLS alert.
+ */
+import { canonicalHost } from '../policy/fqdn.ts'
+import type { Flow } from '../policy/flow.ts'
+import { SNI_MISSING_REASON } from '../policy/decision.ts'
+import { parseRawAddress } from '../net/classify-address.ts'
+import { formatHostPort, type Authority } from './authority.ts'
+import { parseClientHello, type ClientHelloResult } from './client-hello.ts'
+import type { ClientConnection } from './client-connection.ts'
+import { originRequestHead, RequestBodyFilter } from './forward-http.ts'
+import { parseHttpHead, type HttpHeadResult, type HttpRequestHead } from './http-head.ts'
+import { deny, policyDeny, verdictOf, type Verdict } from './outcome.ts'
+import { isTlsPort } from './policy-state.ts'
+import { checkProxyAuth } from './proxy-auth.ts'
+import { readInitial } from './read-initial.ts'
+import { SERVE_DEFAULTS } from './serve-defaults.ts'
+
+const CONNECT_ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n'
+
+/** Reads a request head on `conn`; undefined when the connection was denied or closed meanwhile. */
+export async function readRequestHead(conn: ClientConnection): Promise<{ head: HttpRequestHead; rest: Buffer } | undefined> {
+  const limits = conn.rt.limits
+  const read = await readInitial<HttpHeadResult>(conn.socket, undefined, limits.handshakeTimeoutMs, (data, scanned) => {
+    const r = parseHttpHead(data, limits.maxHeaderBytes, scanned)
+    return r.kind === 'needMore' ? undefined : r
+  })
+  if (read.kind === 'timeout') {
+    conn.denyHttp(deny('HANDSHAKE_TIMEOUT', `No complete request head within ${limits.handshakeTimeoutMs} ms`))
+    return undefined
+  }
+  if (read.kind === 'closed') {
+    conn.decide(deny('CLIENT_CLOSED', 'The client closed the connection before a complete request head'))
+    conn.socket.destroy()
+    return undefined
+  }
+  const r = read.value
+  conn.handshakeDone()
+  if (r.kind === 'tooLarge') {
+    conn.denyHttp(deny('HEADER_TOO_LARGE', `The request head exceeds ${limits.maxHeaderBytes} bytes`))
+    return undefined
+  }
+  if (r.kind === 'malformed') {
+    conn.denyHttp(deny('BAD_REQUEST', `Malformed request: ${r.detail}`), r.status)
+    return undefined
+  }
+  if (r.kind !== 'ok') return undefined
+  return { head: r.head, rest: read.data.subarray(r.head.headBytes) }
+}
+
+/** The flow of a destination: IP literals as `tcp` by address, names by name. */
+function flowFor(conn: ClientConnection, host: string, port: number, protocol: 'https' | 'http' | 'tcp'): { flow: Flow; dialHost: string } | undefined {
+  if (parseRawAddress(host)) {
+    // CONNECT to an address: network rules only. Plain HTTP to an address: network rules by
+    // address, and application rules whose target is `*` (the engine matches an IP Host so).
+    const flow: Flow =
+      protocol === 'http'
+        ? { protocol, host, destinationIp: host, destinationPort: port, sourceIp: conn.srcIp }
+        : { protocol: 'tcp', destinationIp: host, destinationPort: port, sourceIp: conn.srcIp }
+    return { flow, dialHost: host }
+  }
+  const name = canonicalHost(host)
+  if (name === undefined) return undefined
+  return { flow: { protocol, host: name, destinationPort: port, sourceIp: conn.srcIp }, dialHost: name }
+}
+
+export async function handleExplicit(conn: ClientConnection): Promise<void> {
+  const got = await readRequestHead(conn)
+  if (!got) return
+  const { head, rest } = got
+  const auth = conn.rt.auth
+  if (auth) {
+    const result = checkProxyAuth(auth, head.proxyAuthorization)
+    if (result !== 'ok') {
+      const verdict =
+        result === 'missing' ? deny('AUTH_REQUIRED', 'Proxy authentication required') : deny('AUTH_FAILED', 'Proxy authentication failed')
+      conn.denyHttp(verdict, 407, [`Proxy-Authenticate: Basic realm="${auth.realm}"`])
+      return
+    }
+  }
+  if (head.method === 'CONNECT') await handleConnect(conn, head.targetAuthority!, rest)
+  else await handleForward(conn, head, rest)
+}
+
+async function handleConnect(conn: ClientConnection, target: Authority, rest: Buffer): Promise<void> {
+  const state = conn.state
+  const port = target.port!
+  const isIp = parseRawAddress(target.host) !== undefined
+  const tls = !isIp && isTlsPort(state, port)
+  const planned = flowFor(conn, target.host, port, tls ? 'https' : 'tcp')
+  conn.fields = { ...conn.fields, protocol: tls ? 'https' : 'tcp', host: target.host, port }
+  if (!planned) {
+    conn.denyHttp(deny('INVALID_HOST', `CONNECT host "${target.host}" is not a valid host name`))
+    return
+  }
+  const decision = state.engine.decide(planned.flow)
+  let verdict: Verdict = verdictOf(decision)
+  if (verdict.action === 'deny') {
+    conn.denyHttp(verdict)
+    return
+  }
+  const dialed = await conn.dial(planned.dialHost, port)
+  if (!dialed.ok) {
+    conn.denyHttp(dialed.verdict)
+    return
+  }
+  const origin = dialed.result.socket
+  if (conn.socket.destroyed) {
+    origin.destroy()
+    conn.decide(deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting'))
+    return
+  }
+  conn.socket.write(CONNECT_ESTABLISHED)
+  let firstBytes: Uint8Array = rest
+  if (tls) {
+    const name = planned.dialHost
+    const limits = conn.rt.limits
+    const hello = await readInitial<ClientHelloResult>(conn.socket, rest, limits.handshakeTimeoutMs, (data) => {
+      const r = parseClientHello(data, limits.maxClientHelloBytes)
+      return r.kind === 'needMore' ? undefined : r
+    })
+    conn.handshakeDone()
+    const byNetworkRule = decision.code === 'NETWORK_RULE_ALLOW'
+    let denied: Verdict | undefined
+    let alert = true
+    if (hello.kind === 'timeout') {
+      denied = deny('HANDSHAKE_TIMEOUT', `No complete ClientHello within ${limits.handshakeTimeoutMs} ms`)
+      alert = false
+    } else if (hello.kind === 'closed') {
+      denied = deny('CLIENT_CLOSED', 'The client closed the tunnel before a complete ClientHello')
+      alert = false
+    } else {
+      const r = hello.value
+      firstBytes = hello.data
+      switch (r.kind) {
+        case 'sni':
+          conn.fields = { ...conn.fields, sni: r.sni, alpn: r.alpn }
+          if (canonicalHost(r.sni) !== name) {
+            verdict = policyDeny('SNI_MISMATCH', `SNI "${r.sni}" does not match the CONNECT host ${name}`, state.reportMode, true, verdict.rule)
+          }
+          break
+        case 'noSni':
+          conn.fields = { ...conn.fields, sni: null, alpn: r.alpn }
+          if (!byNetworkRule) verdict = policyDeny('SNI_MISSING', SNI_MISSING_REASON, state.reportMode, true, verdict.rule)
+          break
+        case 'notTls':
+          alert = false
+          if (!byNetworkRule) verdict = policyDeny('NOT_TLS', `The tunnel to ${formatHostPort(name, port)} does not start with a TLS ClientHello`, state.reportMode, true, verdict.rule)
+          break
+        case 'malformed':
+          denied = deny('CLIENT_HELLO_MALFORMED', `Malformed ClientHello: ${r.detail}`)
+          break
+        case 'tooLarge':
+          denied = deny('CLIENT_HELLO_TOO_LARGE', `The ClientHello exceeds ${limits.maxClientHelloBytes} bytes`)
+          break
+        case 'needMore':
+          break
+      }
+      if (verdict.action === 'deny') denied = verdict
+    }
+    if (denied) {
+      origin.destroy()
+      conn.denyTls(denied, alert)
+      return
+    }
+  }
+  conn.decide(verdict)
+  await conn.relay(origin, firstBytes)
+}
+
+function sameAuthority(a: Authority, b: Authority, defaultPort: number): boolean {
+  return a.host.toLowerCase() === b.host.toLowerCase() && (a.port ?? defaultPort) === (b.port ?? defaultPort)
+}
+
+async function handleForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<void> {
+  conn.fields = { ...conn.fields, protocol: 'http', method: head.method }
+  if (head.form !== 'absolute') {
+    conn.denyHttp(deny('UNSUPPORTED_REQUEST', 'This is a proxy: send absolute-form requests (http://host/path) or CONNECT'))
+    return
+  }
+  const target = head.targetAuthority!
+  const port = target.port ?? 80
+  conn.fields = { ...conn.fields, host: target.host, port, url: head.target }
+  if (head.scheme !== 'http') {
+    conn.denyHttp(deny('UNSUPPORTED_REQUEST', `Scheme "${head.scheme ?? ''}" is not forwarded; use CONNECT for https`))
+    return
+  }
+  if (head.hostHeader && !sameAuthority(head.hostHeader, target, 80)) {
+    conn.denyHttp(deny('HOST_MISMATCH', 'The Host field does not match the request target'))
+    return
+  }
+  await decideAndForward(conn, head, rest, target.host, port)
+}
+
+/** Decides an HTTP request by its host, dials, forwards. Shared with the transparent HTTP listeners. */
+export async function decideAndForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer, host: string, port: number): Promise<void> {
+  const planned = flowFor(conn, host, port, 'http')
+  if (!planned) {
+    conn.denyHttp(deny('INVALID_HOST', `Host "${host}" is not a valid host name`))
+    return
+  }
+  const verdict = verdictOf(conn.state.engine.decide(planned.flow))
+  if (verdict.action === 'deny') {
+    conn.denyHttp(verdict)
+    return
+  }
+  const dialed = await conn.dial(planned.dialHost, port)
+  if (!dialed.ok) {
+    conn.denyHttp(dialed.verdict)
+    return
+  }
+  const origin = dialed.result.socket
+  if (conn.socket.destroyed) {
+    origin.destroy()
+    conn.decide(deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting'))
+    return
+  }
+  conn.decide(verdict)
+  const authority = port !== 80 ? formatHostPort(host, port) : host.includes(':') ? `[${host}]` : host
+  origin.write(originRequestHead(head, authority))
+  const filter = new RequestBodyFilter(head, SERVE_DEFAULTS.maxChunkLineBytes)
+  if (rest.length > 0) conn.socket.unshift(rest)
+  await conn.relay(origin, undefined, filter)
+}

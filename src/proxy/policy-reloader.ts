@@ -1,0 +1,132 @@
+/**
+ * @module Hot reload of the policy file (SIGHUP, and changes to the file, debounced). A new
+ * policy is read and checked exactly as at startup; one with an error is refused, its
+ * diagnostics logged (rendered to stderr, and as data in the JSON log) and the old policy stays in
+ * force. Open connections keep the policy they were accepted under.
+ *
+ * The file's directory is watched, not the file: editors and ConfigMap updates replace the file
+ * (rename or symlink swap), which a watch on the old inode would never see.
+ */
+import { watch, type FSWatcher } from 'node:fs'
+import { basename, dirname } from 'node:path'
+import { loadPolicyFile } from '../config/load-policy.ts'
+import { hasErrors } from '../diagnostics/diagnostic.ts'
+import { renderDiagnostics } from '../diagnostics/render-diagnostic.ts'
+import type { ConnectionLog } from './connection-log.ts'
+import { buildPolicyState } from './policy-state.ts'
+import type { ProxyServer } from './proxy-server.ts'
+
+export interface ReloaderOptions {
+  readonly server: ProxyServer
+  /** Absolute path of the policy file. */
+  readonly path: string
+  /** How diagnostics name it. */
+  readonly label: string
+  readonly log: ConnectionLog
+  readonly stderr: { write(text: string): unknown }
+  readonly debounceMs: number
+}
+
+export type ReloadOutcome = { readonly result: 'ok'; readonly warnings: readonly string[] } | { readonly result: 'rejected'; readonly errors: number }
+
+export class PolicyReloader {
+  readonly #o: ReloaderOptions
+  #watcher: FSWatcher | undefined
+  #timer: NodeJS.Timeout | undefined
+  /** Reloads run one at a time; a request during one runs once after it. */
+  #running: Promise<ReloadOutcome> | undefined
+  #again = false
+
+  constructor(options: ReloaderOptions) {
+    this.#o = options
+  }
+
+  /** Starts watching the file's directory. */
+  watch(): void {
+    const name = basename(this.#o.path)
+    try {
+      this.#watcher = watch(dirname(this.#o.path), { persistent: false }, (_event, file) => {
+        if (file !== null && file !== name && !file.startsWith('..')) return
+        clearTimeout(this.#timer)
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined
+          void this.reload('file-change')
+        }, this.#o.debounceMs)
+      })
+      this.#watcher.on('error', (e) => {
+        this.#o.log.logger.warn({ event: 'watch-error', error: e.message }, 'policy file watch failed; SIGHUP still reloads')
+      })
+    } catch (e) {
+      this.#o.log.logger.warn({ event: 'watch-error', error: e instanceof Error ? e.message : String(e) }, 'cannot watch the policy file; SIGHUP still reloads')
+    }
+  }
+
+  /** Reloads now (serialised with any reload in progress). Never rejects. */
+  async reload(trigger: string): Promise<ReloadOutcome> {
+    if (this.#running) {
+      this.#again = true
+      return this.#running
+    }
+    this.#running = this.#reloadOnce(trigger)
+    try {
+      return await this.#running
+    } finally {
+      this.#running = undefined
+      if (this.#again) {
+        this.#again = false
+        void this.reload(trigger)
+      }
+    }
+  }
+
+  async #reloadOnce(trigger: string): Promise<ReloadOutcome> {
+    const { server, path, label, log, stderr } = this.#o
+    const loaded = loadPolicyFile(path, label)
+    const sources = loaded.source ? new Map([[label, loaded.source]]) : undefined
+    const diagnostics = loaded.diagnostics.map((d) => {
+      const pos = d.span && loaded.source ? loaded.source.position(d.span.start) : undefined
+      return { code: d.code, severity: d.severity, message: d.message, ...(pos ? { line: pos.line, column: pos.column } : {}) }
+    })
+    if (hasErrors(loaded.diagnostics) || !loaded.policy) {
+      server.reloadRejected()
+      const errors = loaded.diagnostics.filter((d) => d.severity === 'error').length
+      stderr.write(`aks-egress serve: reload (${trigger}) refused, the policy in force stays:\n${renderDiagnostics(loaded.diagnostics, sources)}\n`)
+      log.logger.error({ event: 'reload', trigger, result: 'rejected', file: label, diagnostics }, 'policy reload refused; the old policy stays')
+      return { result: 'rejected', errors }
+    }
+    let state
+    try {
+      state = buildPolicyState(loaded.policy, label)
+    } catch (e) {
+      server.reloadRejected()
+      const message = e instanceof Error ? e.message : String(e)
+      stderr.write(`aks-egress serve: reload (${trigger}) refused, the policy in force stays: ${message}\n`)
+      log.logger.error({ event: 'reload', trigger, result: 'rejected', file: label, error: message }, 'policy reload refused; the old policy stays')
+      return { result: 'rejected', errors: 1 }
+    }
+    const warnings = await server.reload(state)
+    const s = state.engine.stats
+    log.logger.info(
+      {
+        event: 'reload',
+        trigger,
+        result: 'ok',
+        file: label,
+        mode: state.policy.settings.mode,
+        rules: { network: s.networkRules, application: s.applicationRules, dnat: s.dnatRules },
+        listeners: server.listeners,
+        warnings,
+        diagnostics,
+      },
+      'policy reloaded',
+    )
+    return { result: 'ok', warnings }
+  }
+
+  close(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#watcher?.close()
+    this.#watcher = undefined
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * @module The policy in force, compiled, with what the data plane derives from it: the report
+ * flag, the private blocks it opens, and the application-rule ports that get a transparent
+ * listener. Immutable: a reload builds a new one and swaps the reference; a connection keeps the
+ * state it was accepted under until it ends.
+ */
+import { engineFor } from '../config/load-policy.ts'
+import type { Engine } from '../policy/compile-policy.ts'
+import type { Policy } from '../policy/policy-model.ts'
+import { compileAllowedRanges, type AllowedRanges } from '../net/classify-address.ts'
+
+/** The HTTPS port a CONNECT peeks into even when no rule names it. */
+export const HTTPS_DEFAULT_PORT = 443
+
+export interface PolicyState {
+  readonly policy: Policy
+  readonly engine: Engine
+  /** The file, or "the default policy of ...". */
+  readonly label: string
+  readonly reportMode: boolean
+  readonly allowedRanges: AllowedRanges
+  /** Ports of `Https` application rules (a transparent TLS listener each). */
+  readonly httpsPorts: ReadonlySet<number>
+  /** Ports of `Http` application rules (a transparent HTTP listener each). */
+  readonly httpPorts: ReadonlySet<number>
+  readonly loadedAtMs: number
+}
+
+export function applicationPorts(policy: Policy): { https: Set<number>; http: Set<number> } {
+  const https = new Set<number>()
+  const http = new Set<number>()
+  for (const group of policy.ruleCollectionGroups) {
+    for (const collection of group.ruleCollections) {
+      if (collection.type !== 'application') continue
+      for (const rule of collection.rules) {
+        for (const p of rule.protocols) {
+          if (p.type === 'Https') https.add(p.port)
+          else if (p.type === 'Http') http.add(p.port)
+        }
+      }
+    }
+  }
+  return { https, http }
+}
+
+/** Compiles a checked policy. Throws PolicyCompileError (a validator gap), which a reload reports. */
+export function buildPolicyState(policy: Policy, label: string, nowMs: number = Date.now()): PolicyState {
+  const engine = engineFor(policy)
+  const { https, http } = applicationPorts(policy)
+  return Object.freeze({
+    policy,
+    engine,
+    label,
+    reportMode: policy.settings.mode === 'report',
+    allowedRanges: compileAllowedRanges(policy.settings.unsafeAllowPrivateRanges),
+    httpsPorts: https,
+    httpPorts: http,
+    loadedAtMs: nowMs,
+  })
+}
+
+/** Whether a CONNECT to `port` carries TLS the proxy must peek: 443 and every Https rule port. */
+export function isTlsPort(state: PolicyState, port: number): boolean {
+  return port === HTTPS_DEFAULT_PORT || state.httpsPorts.has(port)
+}

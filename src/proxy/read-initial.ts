@@ -1,0 +1,79 @@
+/**
+ * @module Reads a client's first bytes until a parser can decide (a complete ClientHello or
+ * request head), within a time bound, without losing any: the bytes are kept for replay to the
+ * origin. The buffer grows by doubling; the parsers stop it at their own byte bound.
+ */
+import type { Socket } from 'node:net'
+
+export type ReadInitialResult<T> =
+  | { readonly kind: 'done'; readonly value: T; readonly data: Buffer }
+  | { readonly kind: 'timeout'; readonly data: Buffer }
+  | { readonly kind: 'closed'; readonly data: Buffer }
+
+/**
+ * `step(data, scanned)` returns a value when it can decide, undefined to wait for more;
+ * `scanned` is the length `step` saw last time (parsers resume there).
+ * The socket is left paused, with no listener of this module.
+ */
+export function readInitial<T>(
+  socket: Socket,
+  initial: Uint8Array | undefined,
+  timeoutMs: number,
+  step: (data: Buffer, scanned: number) => T | undefined,
+): Promise<ReadInitialResult<T>> {
+  return new Promise((resolve) => {
+    let buf = Buffer.allocUnsafe(Math.max(4096, initial?.length ?? 0))
+    let length = 0
+    let scanned = 0
+    let settled = false
+    const append = (chunk: Uint8Array): void => {
+      if (length + chunk.length > buf.length) {
+        const next = Buffer.allocUnsafe(Math.max(buf.length * 2, length + chunk.length))
+        buf.copy(next, 0, 0, length)
+        buf = next
+      }
+      buf.set(chunk, length)
+      length += chunk.length
+    }
+    const finish = (result: ReadInitialResult<T>): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.pause()
+      socket.removeListener('data', onData)
+      socket.removeListener('end', onEnd)
+      socket.removeListener('close', onEnd)
+      resolve(result)
+    }
+    const attempt = (): boolean => {
+      const data = buf.subarray(0, length)
+      const value = step(data, scanned)
+      scanned = length
+      if (value === undefined) return false
+      finish({ kind: 'done', value, data })
+      return true
+    }
+    const onData = (chunk: Buffer): void => {
+      append(chunk)
+      attempt()
+    }
+    const onEnd = (): void => {
+      finish({ kind: 'closed', data: buf.subarray(0, length) })
+    }
+    const timer = setTimeout(() => {
+      finish({ kind: 'timeout', data: buf.subarray(0, length) })
+    }, timeoutMs)
+    if (initial && initial.length > 0) {
+      append(initial)
+      if (attempt()) return
+    }
+    if (socket.destroyed || socket.readableEnded) {
+      onEnd()
+      return
+    }
+    socket.on('data', onData)
+    socket.once('end', onEnd)
+    socket.once('close', onEnd)
+    socket.resume()
+  })
+}

@@ -1,0 +1,62 @@
+/**
+ * @module Every default of `aks-egress serve`, with its unit in its name, in one frozen object.
+ * Each is a bound: the proxy holds no buffer, timer or count that is not capped by one of these.
+ * `serve --help` prints them; each has a command-line option.
+ */
+
+export interface ServeLimits {
+  /** Connections open at once across all listeners; more are refused at accept. */
+  readonly maxConnections: number
+  /** Connections open at once from one source address. */
+  readonly maxConnectionsPerSource: number
+  /** Bytes of an HTTP request head (request line and fields). */
+  readonly maxHeaderBytes: number
+  /** Bytes of a TLS ClientHello, record headers included (Envoy tls_inspector's default is 64 KiB). */
+  readonly maxClientHelloBytes: number
+  /** From accept to a complete request head or ClientHello (slowloris bound). */
+  readonly handshakeTimeoutMs: number
+  /** A relayed connection with no byte either way for this long is closed (Azure Firewall: 4 min). */
+  readonly idleTimeoutMs: number
+  /** One TCP connect attempt to an origin address. */
+  readonly dialTimeoutMs: number
+  /** Addresses of a name tried in turn when a connect fails. */
+  readonly maxDialAttempts: number
+  /** One name resolution (A and AAAA in parallel). */
+  readonly dnsTimeoutMs: number
+  /** On SIGTERM, how long open connections may finish before they are closed. */
+  readonly drainTimeoutMs: number
+}
+
+export const DEFAULT_LIMITS: ServeLimits = Object.freeze({
+  maxConnections: 10_000,
+  maxConnectionsPerSource: 2_000,
+  maxHeaderBytes: 16 * 1024,
+  maxClientHelloBytes: 64 * 1024,
+  handshakeTimeoutMs: 10_000,
+  idleTimeoutMs: 240_000,
+  dialTimeoutMs: 5_000,
+  maxDialAttempts: 4,
+  dnsTimeoutMs: 5_000,
+  drainTimeoutMs: 30_000,
+})
+
+export const SERVE_DEFAULTS = Object.freeze({
+  /** The explicit proxy (AKS httpProxyConfig points here). */
+  listen: '127.0.0.1:3128',
+  /** Metrics, health and readiness. */
+  admin: '127.0.0.1:9901',
+  /** Transparent listeners: nftables `redirect` sends to the address of the incoming interface. */
+  transparentAddress: '0.0.0.0',
+  /** Transparent listener of original port P listens on P + offset (0: on P itself). */
+  transparentPortOffset: 0,
+  /** Policy file changes are applied this long after the last change event. */
+  reloadDebounceMs: 250,
+  /** Positive DNS answers are cached for their TTL, at most this long. */
+  dnsCacheMaxTtlSeconds: 300,
+  /** Names held in the DNS cache. */
+  dnsCacheMaxEntries: 10_000,
+  /** A chunk extension or trailer line of a chunked request body. */
+  maxChunkLineBytes: 4096,
+  /** Basic-auth realm of the explicit proxy. */
+  authRealm: 'aks-egress',
+})

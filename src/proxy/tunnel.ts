@@ -1,0 +1,106 @@
+/**
+ * @module The relay between a client and an origin: bytes both ways through `pipe` (backpressure,
+ * no copies), half-close carried in both directions (a FIN from one side ends the other side's
+ * writable half only; the other direction goes on), an idle bound, and both sockets released
+ * when both directions are done or on the first error.
+ *
+ * Both sockets must have been made with `allowHalfOpen: true`, or Node would end a socket's
+ * writable side as soon as its readable side ends.
+ */
+import type { Socket } from 'node:net'
+import type { Transform } from 'node:stream'
+
+export interface RelayResult {
+  /** Bytes written to the origin (the replayed first bytes included). */
+  readonly bytesUp: number
+  /** Bytes read from the origin. */
+  readonly bytesDown: number
+  /** How it ended: both sides closed cleanly, idle bound, or an error on either side. */
+  readonly end: 'closed' | 'idle' | 'error'
+}
+
+export interface RelayOptions {
+  readonly idleTimeoutMs: number
+  /** Bytes the proxy read from the client before the relay (peeked ClientHello, request head), sent first. */
+  readonly firstBytes?: Uint8Array
+  /**
+   * Client → origin bytes go through this transform instead of straight through, and never end
+   * the origin's writable side (HTTP forwarding: the transform passes exactly one request body).
+   * When the origin's response ends, the client's socket is ended and, after `lingerMs` without
+   * its close, destroyed.
+   */
+  readonly requestFilter?: Transform
+  readonly lingerMs?: number
+}
+
+/**
+ * Relays until both directions are done. Never rejects.
+ * @example const { bytesUp, bytesDown } = await relay(client, origin, { idleTimeoutMs: 240_000, firstBytes: hello })
+ */
+export function relay(client: Socket, origin: Socket, options: RelayOptions): Promise<RelayResult> {
+  return new Promise((resolve) => {
+    let end: RelayResult['end'] = 'closed'
+    // A socket that closed before the relay began counts as closed already.
+    let closed = (client.closed ? 1 : 0) + (origin.closed ? 1 : 0)
+    const destroyBoth = (): void => {
+      client.destroy()
+      origin.destroy()
+    }
+    const onError = (): void => {
+      if (end === 'closed') end = 'error'
+      destroyBoth()
+    }
+    const onTimeout = (): void => {
+      if (end === 'closed') end = 'idle'
+      destroyBoth()
+    }
+    const onClose = (): void => {
+      closed++
+      if (closed < 2) {
+        // One side is gone entirely (not a half-close): nothing more can reach it, so the other
+        // is closed once its pending writes are flushed (an origin that ignores FIN must not
+        // keep the socket, or a drain, waiting for the idle bound).
+        if (client.destroyed && !origin.destroyed) origin.destroySoon()
+        if (origin.destroyed && !client.destroyed) client.destroySoon()
+        return
+      }
+      client.setTimeout(0)
+      origin.setTimeout(0)
+      client.removeListener('error', onError)
+      origin.removeListener('error', onError)
+      client.removeListener('timeout', onTimeout)
+      origin.removeListener('timeout', onTimeout)
+      filter?.removeListener('error', onError)
+      resolve({ bytesUp: origin.bytesWritten, bytesDown: origin.bytesRead, end })
+    }
+    client.on('error', onError)
+    origin.on('error', onError)
+    const filter = options.requestFilter
+    filter?.on('error', onError)
+    client.setTimeout(options.idleTimeoutMs, onTimeout)
+    origin.setTimeout(options.idleTimeoutMs, onTimeout)
+    if (!client.closed) client.once('close', onClose)
+    if (!origin.closed) origin.once('close', onClose)
+    if (client.destroyed || origin.destroyed) {
+      end = 'error'
+      destroyBoth()
+      if (closed === 2) onClose()
+      return
+    }
+    if (options.firstBytes && options.firstBytes.length > 0) origin.write(options.firstBytes)
+    if (filter) {
+      client.pipe(filter).pipe(origin, { end: false })
+      const linger = options.lingerMs ?? 5000
+      client.once('finish', () => {
+        client.resume()
+        client.setTimeout(linger, () => client.destroy())
+      })
+    } else if (client.readableEnded) {
+      // The client half-closed while the proxy was reading its first bytes: its 'end' is gone, so pipe would never end the origin.
+      origin.end()
+    } else {
+      client.pipe(origin)
+    }
+    origin.pipe(client)
+  })
+}

@@ -1,0 +1,259 @@
+// `aks-egress serve` as its own process: startup summary, admin endpoint, hot reload (file
+// change and SIGHUP, valid and invalid) with open tunnels, SIGTERM drain, 1,000 concurrent
+// tunnels and the process's file descriptors afterwards, and the profile's default policy.
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { connect as tlsConnect, type TLSSocket } from 'node:tls'
+import { after, before, describe, test } from 'node:test'
+import { adminGet, connectTunnel, hostsText, makePki, startHttpsOrigin, startRawOrigin, startServeChild, type Origin, type Pki, type ServeChild } from './harness.ts'
+
+let pki: Pki
+let mcr: Origin
+let echo: Awaited<ReturnType<typeof startRawOrigin>>
+let dir: string
+const children: ServeChild[] = []
+
+function policy(appRules: string): string {
+  return `apiVersion: aks-egress/v1
+name: e2e-operations
+settings:
+  unsafeAllowPrivateRanges: ["127.0.0.0/8"]
+ruleCollectionGroups:
+  - name: aks
+    priority: 200
+    ruleCollections:
+      - name: net
+        type: network
+        priority: 100
+        action: Allow
+        rules:
+          - name: tunnel
+            sourceAddresses: ["*"]
+            ipProtocols: [TCP]
+            destinationFqdns: ["*.hcp.westeurope.azmk8s.io"]
+            destinationPorts: ["9000"]
+      - name: app
+        type: application
+        priority: 200
+        action: Allow
+        rules:
+${appRules}`
+}
+
+const MCR_RULE = `          - name: mcr
+            sourceAddresses: ["*"]
+            protocols: [Https:443]
+            targetFqdns: [mcr.microsoft.com]
+`
+const DATA_8443_RULE = `          - name: mcr-data-8443
+            sourceAddresses: ["*"]
+            protocols: [Https:8443]
+            targetFqdns: ["*.data.mcr.microsoft.com"]
+`
+
+/** Replaces a file the way editors and ConfigMap updates do: write aside, rename over. */
+function replaceFile(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text)
+  renameSync(`${path}.tmp`, path)
+}
+
+async function serve(name: string, extra: readonly string[] = [], policyText = policy(MCR_RULE)): Promise<{ child: ServeChild; policyPath: string }> {
+  const policyPath = join(dir, `${name}.yaml`)
+  writeFileSync(policyPath, policyText)
+  const child = await startServeChild([
+    '--policy',
+    policyPath,
+    '--listen',
+    '127.0.0.1:0',
+    '--admin',
+    '127.0.0.1:0',
+    '--hosts',
+    join(dir, 'hosts'),
+    '--dns-upstream',
+    '127.0.0.1:9',
+    ...extra,
+  ])
+  children.push(child)
+  return { child, policyPath }
+}
+
+async function httpsOverTunnel(port: number): Promise<TLSSocket> {
+  const t = await connectTunnel(port, 'mcr.microsoft.com:443')
+  assert.equal(t.status, 200)
+  const tls = tlsConnect({ socket: t.socket, servername: 'mcr.microsoft.com', ca: pki.ca })
+  await once(tls, 'secureConnect')
+  return tls
+}
+
+async function get(tls: TLSSocket, path: string): Promise<string> {
+  tls.write(`GET ${path} HTTP/1.1\r\nHost: mcr.microsoft.com\r\n\r\n`)
+  const [chunk] = (await once(tls, 'data')) as [Buffer]
+  return chunk.toString()
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'aks-egress-ops-'))
+  pki = await makePki(['mcr.microsoft.com'])
+  mcr = await startHttpsOrigin(pki, 'mcr')
+  echo = await startRawOrigin('echo', 9000, 'echo')
+  writeFileSync(join(dir, 'hosts'), hostsText({ 'mcr.microsoft.com': mcr.address, 'echo.hcp.westeurope.azmk8s.io': echo.address }))
+})
+
+after(async () => {
+  for (const c of children) await c.kill()
+  await Promise.all([mcr.close(), echo.close()])
+  pki.cleanup()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('admin and startup', () => {
+  test('one-line summary; /healthz, /readyz, /metrics, /listeners', async () => {
+    const { child } = await serve('admin', ['--transparent', '--transparent-address', '127.0.0.1', '--transparent-port-offset', 'ephemeral'])
+    assert.match(
+      child.summary,
+      /^aks-egress serve: explicit 127\.0\.0\.1:\d+, tls:443 127\.0\.0\.1:\d+, admin 127\.0\.0\.1:\d+; policy \S+admin\.yaml \(enforce\): 1 network, 1 application, 0 DNAT rules; hosts \S+ \(2 names\), dns 127\.0\.0\.1:9$/,
+    )
+    assert.deepEqual(await adminGet(child.adminPort, '/healthz'), { status: 200, body: 'ok\n' })
+    assert.deepEqual(await adminGet(child.adminPort, '/readyz'), { status: 200, body: 'ready\n' })
+    const t = await connectTunnel(child.explicitPort, 'echo.hcp.westeurope.azmk8s.io:9000')
+    t.socket.write('x')
+    await once(t.socket, 'data')
+    const denied = await connectTunnel(child.explicitPort, 'evil.example.com:443')
+    denied.socket.destroy()
+    let metrics = (await adminGet(child.adminPort, '/metrics')).body
+    for (let i = 0; i < 40 && !/^aks_egress_connections_open\{listener="explicit"\} 1$/m.test(metrics); i++) {
+      await sleep(50) // the proxy sees the denied client's close a moment later
+      metrics = (await adminGet(child.adminPort, '/metrics')).body
+    }
+    assert.match(metrics, /^aks_egress_decisions_total\{listener="explicit",action="allow",code="NETWORK_RULE_ALLOW",rule="aks\/net\/tunnel"\} 1$/m)
+    assert.match(metrics, /^aks_egress_decisions_total\{listener="explicit",action="deny",code="DEFAULT_DENY",rule=""\} 1$/m)
+    assert.match(metrics, /^aks_egress_tunnels_open 1$/m)
+    assert.match(metrics, /^aks_egress_connections_open\{listener="explicit"\} 1$/m)
+    assert.match(metrics, /^aks_egress_policy_rules\{type="application"\} 1$/m)
+    assert.match(metrics, /^aks_egress_dial_seconds_count\{result="ok"\} 1$/m)
+    assert.match(metrics, /^aks_egress_handshake_seconds_bucket\{le="\+Inf",listener="explicit"\} 2$/m)
+    assert.match(metrics, /^aks_egress_process_cpu_seconds_total /m)
+    t.socket.destroy()
+    const listeners = JSON.parse((await adminGet(child.adminPort, '/listeners')).body) as Array<{ kind: string; originalPort?: number }>
+    assert.deepEqual(listeners.map((l) => `${l.kind}${l.originalPort === undefined ? '' : `:${l.originalPort}`}`), ['explicit', 'tls:443', 'admin'])
+  })
+})
+
+describe('reload', () => {
+  test('a changed policy file applies to new connections; open tunnels keep running; listeners follow the ports', async () => {
+    const { child, policyPath } = await serve('reload', ['--transparent', '--transparent-address', '127.0.0.1', '--transparent-port-offset', 'ephemeral'])
+    const open = await httpsOverTunnel(child.explicitPort)
+    assert.match(await get(open, '/before'), /origin=mcr GET \/before/)
+    replaceFile(policyPath, policy(DATA_8443_RULE))
+    const reload = await child.log.waitFor((l) => l['event'] === 'reload' && l['result'] === 'ok')
+    assert.equal(reload['trigger'], 'file-change')
+    const denied = await connectTunnel(child.explicitPort, 'mcr.microsoft.com:443')
+    assert.equal(denied.status, 403)
+    denied.socket.destroy()
+    assert.match(await get(open, '/after'), /origin=mcr GET \/after/, 'the tunnel opened under the old policy still works')
+    open.destroy()
+    const listeners = JSON.parse((await adminGet(child.adminPort, '/listeners')).body) as Array<{ kind: string; originalPort?: number }>
+    assert.deepEqual(listeners.filter((l) => l.kind === 'tls').map((l) => l.originalPort), [8443])
+  })
+
+  test('an invalid policy is refused with its diagnostics; the old one stays in force', async () => {
+    const { child, policyPath } = await serve('invalid', ['--no-watch'])
+    replaceFile(policyPath, policy(MCR_RULE).replace('priority: 200\n    ruleCollections', 'priority: 5\n    ruleCollections'))
+    child.child.kill('SIGHUP')
+    const r = await child.log.waitFor((l) => l['event'] === 'reload').catch((e: unknown) => {
+      throw new Error(`${String(e)} exit=${String(child.child.exitCode)} signal=${String(child.child.signalCode)} stderr=${child.stderr()}`)
+    })
+    assert.equal(r['result'], 'rejected')
+    assert.equal(r['trigger'], 'SIGHUP')
+    assert.deepEqual(r['diagnostics'], [
+      { code: 'PRIORITY_RANGE', severity: 'error', message: 'ruleCollectionGroups[0].priority is 5; it must be between 100 and 65000', line: 7, column: 15 },
+    ])
+    assert.match(child.stderr(), /reload \(SIGHUP\) refused, the policy in force stays:\n\S+invalid\.yaml:7:15 - error PRIORITY_RANGE/)
+    const t = await httpsOverTunnel(child.explicitPort)
+    assert.match(await get(t, '/still'), /origin=mcr GET \/still/)
+    t.destroy()
+    assert.match((await adminGet(child.adminPort, '/metrics')).body, /^aks_egress_policy_reloads_total\{result="rejected"\} 1$/m)
+  })
+})
+
+describe('drain and scale', () => {
+  test('SIGTERM: stop accepting, not ready, open tunnels finish, exit 0', async () => {
+    const { child } = await serve('drain', ['--drain-timeout-ms', '20000'])
+    const t = await connectTunnel(child.explicitPort, 'echo.hcp.westeurope.azmk8s.io:9000')
+    child.child.kill('SIGTERM')
+    await child.log.waitFor((l) => l['event'] === 'drain')
+    assert.equal((await adminGet(child.adminPort, '/readyz')).status, 503)
+    const refused = connect({ host: '127.0.0.1', port: child.explicitPort })
+    const [err] = (await once(refused, 'error')) as [NodeJS.ErrnoException]
+    assert.equal(err.code, 'ECONNREFUSED')
+    t.socket.write('still-open')
+    const [echoed] = (await once(t.socket, 'data')) as [Buffer]
+    assert.equal(echoed.toString(), 'still-open')
+    const t0 = Date.now()
+    t.socket.end()
+    assert.equal(await child.exited, 0)
+    assert.ok(Date.now() - t0 < 5000)
+    assert.equal((await child.log.waitFor((l) => l['event'] === 'stop'))['closedAfterDrain'], 0)
+  })
+
+  test('SIGTERM: connections still open at the drain bound are closed, exit 0', async () => {
+    const { child } = await serve('drain-bound', ['--drain-timeout-ms', '300'])
+    const t = await connectTunnel(child.explicitPort, 'echo.hcp.westeurope.azmk8s.io:9000')
+    t.socket.resume()
+    const closed = once(t.socket, 'close')
+    child.child.kill('SIGTERM')
+    assert.equal(await child.exited, 0)
+    await closed
+    assert.equal((await child.log.waitFor((l) => l['event'] === 'stop'))['closedAfterDrain'], 1)
+  })
+
+  test('1,000 concurrent tunnels, then the process is back to its file descriptors', async () => {
+    const { child } = await serve('scale')
+    await sleep(200)
+    const fdsBefore = child.fdCount()
+    const tunnels: Array<Awaited<ReturnType<typeof connectTunnel>>> = []
+    for (let batch = 0; batch < 10; batch++) {
+      tunnels.push(...(await Promise.all(Array.from({ length: 100 }, () => connectTunnel(child.explicitPort, 'echo.hcp.westeurope.azmk8s.io:9000')))))
+    }
+    assert.equal(tunnels.filter((t) => t.status === 200).length, 1000)
+    const metrics = (await adminGet(child.adminPort, '/metrics')).body
+    assert.match(metrics, /^aks_egress_tunnels_open 1000$/m)
+    const echoes = await Promise.all(
+      tunnels.map(async (t, i) => {
+        t.socket.write(`t${i}`)
+        const [c] = (await once(t.socket, 'data')) as [Buffer]
+        return c.toString() === `t${i}`
+      }),
+    )
+    assert.equal(echoes.filter(Boolean).length, 1000)
+    assert.ok(child.fdCount() >= fdsBefore + 2000, `${child.fdCount()} fds with 1,000 tunnels open`)
+    for (const t of tunnels) t.socket.destroy()
+    let fds = child.fdCount()
+    for (let i = 0; i < 100 && fds > fdsBefore; i++) {
+      await sleep(50)
+      fds = child.fdCount()
+    }
+    assert.equal(fds, fdsBefore)
+    assert.match((await adminGet(child.adminPort, '/metrics')).body, /^aks_egress_tunnels_open 0$/m)
+  })
+})
+
+describe('profile', () => {
+  test('serve --cloud public --location westeurope: the default policy, which refuses loopback origins', async () => {
+    const child = await startServeChild(['--cloud', 'public', '--location', 'westeurope', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--hosts', join(dir, 'hosts'), '--dns-upstream', '127.0.0.1:9'])
+    children.push(child)
+    assert.match(child.summary, /policy the default policy of public\/westeurope \(catalog 2026-06\) \(enforce\): \d+ network, \d+ application, 0 DNAT rules/)
+    const mcrTunnel = await connectTunnel(child.explicitPort, 'mcr.microsoft.com:443')
+    assert.equal(mcrTunnel.status, 403)
+    assert.match(mcrTunnel.head, /X-Aks-Egress-Reason: DESTINATION_FORBIDDEN/)
+    mcrTunnel.socket.destroy()
+    const evil = await connectTunnel(child.explicitPort, 'evil.example.com:443')
+    assert.match(evil.head, /X-Aks-Egress-Reason: DEFAULT_DENY/)
+    evil.socket.destroy()
+  })
+})

@@ -1,0 +1,223 @@
+// The transparent listeners, as nftables will feed them (the next issue): a client whose
+// connection was redirected arrives at the listener of its original port. curl --connect-to
+// stands for the redirect. The proxy decides by SNI / Host and dials the name's address itself.
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { connect, type Socket } from 'node:net'
+import { Duplex } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { connect as tlsConnect } from 'node:tls'
+import { after, before, describe, test } from 'node:test'
+import { TLS_ALERT_ACCESS_DENIED } from '../../../src/proxy/deny-response.ts'
+import { buildClientHello } from '../../helpers/client-hello-builder.ts'
+import { makePki, rawExchange, run, startHttpOrigin, startHttpsOrigin, startProxy, startRawOrigin, type Origin, type Pki, type ProxyHandle } from './harness.ts'
+
+const POLICY = `apiVersion: aks-egress/v1
+name: e2e-transparent
+settings:
+  unsafeAllowPrivateRanges: ["127.0.0.0/8"]
+ruleCollectionGroups:
+  - name: aks
+    priority: 200
+    ruleCollections:
+      - name: app
+        type: application
+        priority: 200
+        action: Allow
+        rules:
+          - name: hcp
+            sourceAddresses: ["*"]
+            protocols: [Https:443]
+            targetFqdns: ["*.hcp.westeurope.azmk8s.io"]
+          - name: mcr
+            sourceAddresses: ["*"]
+            protocols: [Https:443]
+            targetFqdns: [mcr.microsoft.com]
+          - name: ubuntu
+            sourceAddresses: ["*"]
+            protocols: [Http:80]
+            targetFqdns: [security.ubuntu.com]
+`
+
+let pki: Pki
+let mcr: Origin
+let evil: Origin
+let ubuntu: Awaited<ReturnType<typeof startHttpOrigin>>
+let big: Awaited<ReturnType<typeof startRawOrigin>>
+let proxy: ProxyHandle
+let hosts: Record<string, string>
+
+const tlsPort = (): number => proxy.transparentPort('tls', 443)
+const httpPort = (): number => proxy.transparentPort('http', 80)
+
+before(async () => {
+  pki = await makePki(['mcr.microsoft.com', 'evil.example.com', 'x.hcp.westeurope.azmk8s.io'])
+  ;[mcr, evil] = await Promise.all([startHttpsOrigin(pki, 'mcr'), startHttpsOrigin(pki, 'evil')])
+  ubuntu = await startHttpOrigin('ubuntu')
+  big = await startRawOrigin('big', 443, 'capture')
+  hosts = {
+    'mcr.microsoft.com': mcr.address,
+    'evil.example.com': evil.address,
+    'security.ubuntu.com': ubuntu.address,
+    'big.hcp.westeurope.azmk8s.io': big.address,
+  }
+  proxy = await startProxy({ policy: POLICY, hosts, transparent: true })
+})
+
+after(async () => {
+  await proxy.close()
+  await Promise.all([mcr, evil, ubuntu, big].map((o) => o.close()))
+  pki.cleanup()
+})
+
+const curl = (...args: string[]): ReturnType<typeof run> => run('curl', ['-sS', '--max-time', '10', '--cacert', pki.caPath, ...args])
+
+describe('TLS listener', () => {
+  test('one listener per Https port and one per Http port, each knowing its original port', () => {
+    const kinds = proxy.server.listeners.filter((l) => l.kind === 'tls' || l.kind === 'http').map((l) => `${l.kind}:${l.originalPort ?? 0}`)
+    assert.deepEqual(kinds, ['tls:443', 'http:80'])
+  })
+
+  test('an allowed SNI is spliced to its origin', async () => {
+    const r = await curl('--connect-to', `mcr.microsoft.com:443:127.0.0.1:${tlsPort()}`, 'https://mcr.microsoft.com/t')
+    assert.equal(r.stdout, 'origin=mcr GET /t host=mcr.microsoft.com')
+    const d = await proxy.log.waitFor((l) => l['listener'] === 'tls:443' && l['sni'] === 'mcr.microsoft.com')
+    assert.equal(d['explicit'], false)
+    assert.equal(d['code'], 'APPLICATION_RULE_ALLOW')
+  })
+
+  test('SNI spoofing: a connection meant for a denied address with an allowed SNI reaches the allowed name\'s origin', async () => {
+    // The client resolved mcr.microsoft.com to the attacker's address (evil's); the redirect brings
+    // the connection to the proxy, which ignores that destination and dials mcr.microsoft.com.
+    const before = evil.connections()
+    const r = await curl('--connect-to', `mcr.microsoft.com:443:127.0.0.1:${tlsPort()}`, '--resolve', `mcr.microsoft.com:443:${evil.address}`, 'https://mcr.microsoft.com/spoof')
+    assert.equal(r.stdout, 'origin=mcr GET /spoof host=mcr.microsoft.com')
+    assert.equal(evil.connections(), before)
+  })
+
+  test('a denied SNI gets a TLS access_denied alert, and its origin is never contacted', async () => {
+    const before = evil.connections()
+    const r = await curl('--connect-to', `evil.example.com:443:127.0.0.1:${tlsPort()}`, 'https://evil.example.com/')
+    assert.match(r.stderr, /alert access denied/)
+    assert.equal(evil.connections(), before)
+    const raw = await rawExchange(tlsPort(), buildClientHello({ sni: 'evil.example.com' }))
+    assert.deepEqual(raw.reply, TLS_ALERT_ACCESS_DENIED)
+  })
+
+  test('no SNI: denied with "SNI TLS extension was missing"', async () => {
+    const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${tlsPort()}`, '-noservername'], { timeoutMs: 10_000 })
+    assert.match(r.stdout + r.stderr, /alert access denied/)
+    const d = await proxy.log.waitFor((l) => l['listener'] === 'tls:443' && l['code'] === 'SNI_MISSING')
+    assert.equal(d['reason'], 'SNI TLS extension was missing')
+    assert.equal(d['action'], 'deny')
+  })
+
+  test('bytes that are not TLS are refused and the connection closed without a reply', async () => {
+    const r = await rawExchange(tlsPort(), 'GET / HTTP/1.1\r\nHost: mcr.microsoft.com\r\n\r\n')
+    assert.equal(r.reply.length, 0)
+    await proxy.log.waitFor((l) => l['listener'] === 'tls:443' && l['code'] === 'NOT_TLS')
+  })
+
+  test('a malformed ClientHello is refused with an alert', async () => {
+    const r = await rawExchange(tlsPort(), buildClientHello({ sni: 'mcr.microsoft.com', extensions: [[43, new Uint8Array([2, 3, 4])]] }))
+    assert.deepEqual(r.reply, TLS_ALERT_ACCESS_DENIED)
+    const d = await proxy.log.waitFor((l) => l['code'] === 'CLIENT_HELLO_MALFORMED')
+    assert.equal(d['reason'], 'Malformed ClientHello: extension 43 appears twice')
+  })
+
+  test('a ClientHello sent one byte per TCP segment still completes a real handshake', async () => {
+    const socket = connect({ host: '127.0.0.1', port: tlsPort(), noDelay: true })
+    await once(socket, 'connect')
+    const tls = tlsConnect({ socket: dribble(socket), servername: 'mcr.microsoft.com', ca: pki.ca, ALPNProtocols: ['http/1.1'] })
+    await once(tls, 'secureConnect')
+    tls.write('GET /dribble HTTP/1.1\r\nHost: mcr.microsoft.com\r\nConnection: close\r\n\r\n')
+    let body = ''
+    tls.on('data', (c: Buffer) => (body += c.toString()))
+    await once(tls, 'end')
+    assert.match(body, /origin=mcr GET \/dribble host=mcr\.microsoft\.com$/)
+    socket.destroy()
+  })
+
+  test('a 17 KiB ClientHello in two records is relayed byte for byte', async () => {
+    const hello = buildClientHello({ sni: 'big.hcp.westeurope.azmk8s.io', paddingBytes: 17_000 })
+    const socket = connect({ host: '127.0.0.1', port: tlsPort() })
+    await once(socket, 'connect')
+    socket.end(hello)
+    socket.resume()
+    await once(socket, 'close')
+    assert.deepEqual(big.received(), hello)
+  })
+
+  test('a ClientHello over the bound is refused', async () => {
+    const small = await startProxy({ policy: POLICY, hosts, transparent: true, limits: { maxClientHelloBytes: 16 * 1024 } })
+    try {
+      const r = await rawExchange(small.transparentPort('tls', 443), buildClientHello({ sni: 'big.hcp.westeurope.azmk8s.io', paddingBytes: 17_000 }))
+      assert.deepEqual(r.reply, TLS_ALERT_ACCESS_DENIED)
+      const d = await small.log.waitFor((l) => l['event'] === 'decision')
+      assert.equal(d['code'], 'CLIENT_HELLO_TOO_LARGE')
+    } finally {
+      await small.close()
+    }
+  })
+})
+
+describe('HTTP listener', () => {
+  test('an allowed Host is forwarded; a denied one gets 403 with the reason', async () => {
+    const ok = await curl('--connect-to', `security.ubuntu.com:80:127.0.0.1:${httpPort()}`, 'http://security.ubuntu.com/ubuntu/')
+    assert.equal(ok.stdout, 'origin=ubuntu GET /ubuntu/ host=security.ubuntu.com body=')
+    const denied = await curl('-i', '--connect-to', `evil.example.com:80:127.0.0.1:${httpPort()}`, 'http://evil.example.com/')
+    assert.match(denied.stdout, /^HTTP\/1\.1 403 Forbidden\r\nX-Aks-Egress-Reason: DEFAULT_DENY\r\n/)
+  })
+
+  test('a Host whose port is not the connection\'s original port is refused (Azure: dropped)', async () => {
+    const r = await curl('-i', '--connect-to', `security.ubuntu.com:8080:127.0.0.1:${httpPort()}`, 'http://security.ubuntu.com:8080/')
+    assert.match(r.stdout, /X-Aks-Egress-Reason: HOST_MISMATCH/)
+  })
+
+  test('a request without Host is refused', async () => {
+    const r = await rawExchange(httpPort(), 'GET / HTTP/1.0\r\n\r\n')
+    assert.match(r.reply.toString(), /^HTTP\/1\.1 403 Forbidden\r\nX-Aks-Egress-Reason: HOST_MISSING\r\n/)
+  })
+
+  test('a smuggled second request after the body never reaches the origin', async () => {
+    const before = ubuntu.requests.length
+    const r = await rawExchange(
+      httpPort(),
+      'POST /one HTTP/1.1\r\nHost: security.ubuntu.com\r\nContent-Length: 3\r\n\r\nabcGET /two HTTP/1.1\r\nHost: security.ubuntu.com\r\n\r\n',
+    )
+    assert.match(r.reply.toString(), /origin=ubuntu POST \/one host=security\.ubuntu\.com body=abc$/)
+    const reqs = ubuntu.requests.slice(before)
+    assert.deepEqual(reqs.map((q) => q.url), ['/one'])
+  })
+})
+
+/** A Duplex over `socket` that writes each byte of the first 4 KiB as its own TCP segment. */
+function dribble(socket: Socket): Duplex {
+  let sent = 0
+  const d = new Duplex({
+    write(chunk: Buffer, _enc, callback) {
+      void (async () => {
+        for (const byte of chunk) {
+          if (sent >= 4096) {
+            socket.write(chunk.subarray(chunk.indexOf(byte)))
+            break
+          }
+          socket.write(Buffer.from([byte]))
+          sent++
+          if (sent % 4 === 0) await sleep(1)
+        }
+        callback()
+      })()
+    },
+    read() {
+      // data is pushed from the socket
+    },
+    final(callback) {
+      socket.end()
+      callback()
+    },
+  })
+  socket.on('data', (c: Buffer) => d.push(c))
+  socket.on('end', () => d.push(null))
+  return d
+}

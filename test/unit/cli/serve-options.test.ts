@@ -1,0 +1,57 @@
+// `serve` option handling: help, and bad usage refused with exit 2 and a message naming the
+// option, before anything listens.
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { test } from 'node:test'
+import { main } from '../../../src/cli/main.ts'
+import { parseListenOption } from '../../../src/cli/commands/serve.ts'
+
+async function cli(args: string[], cwd = process.cwd()): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  const code = await main(args, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, stdin: Readable.from([]), cwd })
+  return { code, stdout, stderr }
+}
+
+test('serve --help lists every option with its default', async () => {
+  const r = await cli(['serve', '--help'])
+  assert.equal(r.code, 0)
+  for (const o of ['--listen ADDR:PORT', '--admin ADDR:PORT', '--transparent ', '--hosts FILE', '--dns-upstream ADDR[:PORT]', '--proxy-auth-file FILE', '--max-client-hello-bytes N', '--drain-timeout-ms N']) {
+    assert.ok(r.stdout.includes(o), o)
+  }
+  assert.match(r.stdout, /--handshake-timeout-ms N +Accept to a complete request head or ClientHello \(default 10000\)/)
+})
+
+test('bad usage exits 2 with the option named', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aks-egress-serve-cli-'))
+  try {
+    writeFileSync(join(dir, 'hosts'), '127.0.0.2 mcr.microsoft.com\n300.0.0.1 bad.example\n')
+    const cases: Array<[string[], RegExp]> = [
+      [['serve', '--listen', 'nonsense'], /--listen "nonsense" is not ADDR:PORT/],
+      [['serve', '--max-connections', '0'], /--max-connections must be at least 1/],
+      [['serve', '--idle-timeout-ms', '5s'], /--idle-timeout-ms "5s" is not a whole number/],
+      [['serve', '--hosts', 'hosts'], /--hosts .*hosts:2: "300\.0\.0\.1" is not an IPv4 or IPv6 address/],
+      [['serve', '--dns-upstream', 'dns.example'], /--dns-upstream "dns\.example" is not ADDR\[:PORT\]/],
+      [['serve', '--listen', 'none'], /Nothing to serve/],
+      [['serve', '--transparent-port-offset', 'x'], /--transparent-port-offset "x" is not a whole number/],
+      [['serve', '--policy', 'p.yaml', '--cloud', 'public'], /Give either --policy FILE or PROFILE options, not both/],
+    ]
+    for (const [args, message] of cases) {
+      const r = await cli(args, dir)
+      assert.equal(r.code, 2, args.join(' '))
+      assert.match(r.stderr, message, args.join(' '))
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('listen addresses: IPv4, IPv6 in brackets, port 0, none', () => {
+  assert.deepEqual(parseListenOption('127.0.0.1:3128', 'listen'), { host: '127.0.0.1', port: 3128 })
+  assert.deepEqual(parseListenOption('[::1]:0', 'listen'), { host: '::1', port: 0 })
+  assert.equal(parseListenOption('none', 'listen'), null)
+  assert.throws(() => parseListenOption('127.0.0.1', 'listen'), /is not ADDR:PORT/)
+})
