@@ -30,7 +30,7 @@
  */
 import { parseAddressBlock, type Cidr } from '../policy/cidr.ts'
 import { CidrTable } from '../policy/cidr-table.ts'
-import { parseIpv4, parseIpv6, type IpAddress } from '../policy/ip-address.ts'
+import { compactIp, parseIpv4, parseIpv6, type IpAddress } from '../policy/ip-address.ts'
 
 export type AddressClass =
   | 'public'
@@ -180,7 +180,7 @@ export const NO_ALLOWED_RANGES: AllowedRanges = compileAllowedRanges([])
 export function addressClassOf(addr: RawAddress): AddressClass {
   if (addr.mapped) return 'ipv4-mapped'
   const found: Entry[][] = []
-  TABLE.collect(addr.ip, found)
+  TABLE.collect(compactIp(addr.ip), found)
   let best: Entry | undefined
   for (const list of found) for (const e of list) if (!best || e.prefix > best.prefix) best = e
   return best ? best.cls : 'public'
@@ -225,5 +225,5 @@ export function classifyAddress(text: string, port: number, ctx: ClassifyContext
   const cls = addressClassOf(addr)
   if (cls === 'public') return { cls, allowed: true }
   if (cls === 'unspecified' || cls === 'ipv4-mapped') return { cls, allowed: false }
-  return { cls, allowed: ctx.allowed.size > 0 && ctx.allowed.table.has(addr.ip) }
+  return { cls, allowed: ctx.allowed.size > 0 && ctx.allowed.table.has(compactIp(addr.ip)) }
 }

@@ -167,3 +167,8 @@ export function parseIpCompact(text: string): number | bigint | undefined {
   if (v6 >> 32n === 0xffffn) return Number(v6 & 0xffffffffn) | 0
   return v6
 }
+
+/** The compact form of a parsed address (int32 IPv4, bigint IPv6), as `CidrTable` takes it. */
+export function compactIp(ip: IpAddress): number | bigint {
+  return ip.v === 4 ? ip.n | 0 : ip.n
+}
