@@ -20,11 +20,11 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   endpoints: { run: runEndpoints, summary: 'List the ports and FQDNs a cluster profile needs' },
   policy: { run: runPolicy, summary: 'init, validate or print the schema of a policy file' },
   explain: { run: runExplain, summary: 'Decide flows with a policy and say which rule decided' },
+  serve: { run: runServe, summary: 'Run the egress firewall: explicit proxy and transparent TLS/HTTP listeners' },
   export: { run: runExport, summary: 'Write the policy for a target: az script, ARM, Bicep, Terraform, Squid, Cilium, ...' },
   audit: { run: runAudit, summary: 'Hold an Azure Firewall policy (ARM, az, Terraform) against a profile' },
   check: { run: runCheck, summary: 'Probe every endpoint from a node: DNS, TCP, TLS, HTTP, NTP' },
   logs: { run: runLogs, summary: 'Map firewall log denials to the catalog: what the cluster needed' },
-  serve: { run: runServe, summary: 'Run the egress firewall: explicit proxy and transparent TLS/HTTP listeners' },
 }
 
 function version(): string {
