@@ -123,6 +123,17 @@ export function checkProfile(input: ProfileInput, locator: FieldLocator): { prof
     ;(input.features ?? []).forEach((f, i) => {
       if (names.includes(f)) {
         if (!features.includes(f)) features.push(f)
+        if (cloud && !edition.entries.some((e) => e.feature === f && e.clouds.includes(cloud))) {
+          // The source lists no endpoints of this add-on for this cloud (2026-06 has no 21Vianet
+          // table for Key Vault or cluster extensions): say so rather than add nothing silently.
+          diagnostics.push(
+            diagnostic('FEATURE_NOT_IN_CLOUD', {
+              message: `Feature "${f}" of ${locator.label('features')} has no endpoints for the ${cloud} cloud in catalog edition ${catalog}: the source lists none, so it adds no rule`,
+              fix: 'check the add-on\'s documentation for this cloud, and add its endpoints to the policy by hand if it needs any',
+              ...at(locator, 'features', i),
+            }),
+          )
+        }
         return
       }
       const guess = didYouMean(f, names)

@@ -37,6 +37,7 @@ export const DIAGNOSTIC_CODES = {
   REGION_UNKNOWN: { severity: 'error', summary: 'A region name the cloud does not have' },
   CATALOG_UNKNOWN: { severity: 'error', summary: 'A catalog edition that does not exist' },
   FEATURE_UNKNOWN: { severity: 'error', summary: 'An add-on or recommended set the catalog edition does not have' },
+  FEATURE_NOT_IN_CLOUD: { severity: 'warning', summary: 'An add-on the catalog edition lists no endpoints for in the profile\'s cloud' },
   PARAMETER_MISSING: { severity: 'warning', summary: 'A catalog entry needs a profile parameter that was not given' },
   FLOW_INVALID: { severity: 'error', summary: 'A flow that cannot be parsed (explain)' },
   USAGE: { severity: 'error', summary: 'Bad command-line usage' },
