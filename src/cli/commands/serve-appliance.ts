@@ -96,7 +96,7 @@ export function readApplianceOptions(values: ParsedOptions['values'], transparen
   if (!Number.isInteger(grace) || grace > 86_400) throw new UsageError(`--learn-grace "${graceText}" is not whole seconds, 0-86400`)
   try {
     if (readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '0') {
-      warnings.push('IPv4 forwarding is off (net.ipv4.ip_forward = 0): the nodes\' traffic is not forwarded; docs/appliance.md says how to turn it on')
+      warnings.push('IPv4 forwarding is off (net.ipv4.ip_forward = 0): nothing is forwarded until it is turned on (docs/appliance.md, sections 3 and 7)')
     }
   } catch {
     // Not Linux, or /proc not mounted: nft will say more.
