@@ -51,6 +51,7 @@ const EVENT_MESSAGES: Readonly<Record<string, string>> = {
 export class Appliance implements ReloadTarget {
   readonly #server: ProxyServer
   readonly #l4: TransparentAppliance
+  #stopping = false
 
   constructor(options: ApplianceOptions) {
     const { server, logger } = options
@@ -79,10 +80,6 @@ export class Appliance implements ReloadTarget {
     return this.#server.listeners
   }
 
-  get openConnections(): number {
-    return this.#server.openConnections
-  }
-
   /** Applies the table and starts the DNS proxy; on failure, nothing of it is left. */
   async start(): Promise<{ dns: { host: string; port: number } }> {
     return this.#l4.start()
@@ -90,6 +87,7 @@ export class Appliance implements ReloadTarget {
 
   /** Puts a checked policy in force in the proxy and the kernel together (see the module comment). */
   async reload(state: PolicyState): Promise<readonly string[]> {
+    if (this.#stopping) throw new Error('the appliance is stopping')
     const prepared = await this.#server.prepareReload(state)
     if (prepared.failed.length > 0) {
       prepared.abort()
@@ -112,6 +110,7 @@ export class Appliance implements ReloadTarget {
 
   /** Drains the proxy, then stops the DNS proxy and removes the table. */
   async stop(drainMs: number): Promise<{ closed: number }> {
+    this.#stopping = true
     try {
       return await this.#server.stop(drainMs)
     } finally {

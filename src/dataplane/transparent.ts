@@ -45,7 +45,6 @@ export class TransparentAppliance {
   #ruleset: NftablesRuleset
   readonly #learner: FqdnLearner
   #dns: DnsProxy | undefined
-  #dnsAddress: { host: string; port: number } | undefined
   #sweep: NodeJS.Timeout | undefined
   #applied = false
 
@@ -74,16 +73,6 @@ export class TransparentAppliance {
     return this.#applied && this.#dns !== undefined
   }
 
-  /** Where the DNS proxy listens (after `start()`). */
-  get dnsAddress(): { host: string; port: number } | undefined {
-    return this.#dnsAddress
-  }
-
-  /** Learned addresses in the sets now (as far as the learner knows). */
-  get learnedAddresses(): number {
-    return this.#learner.elementCount()
-  }
-
   /** Applies the table, then starts the DNS proxy; returns the DNS address bound. */
   async start(): Promise<{ dns: { host: string; port: number } }> {
     await this.#queue.apply(this.#ruleset.text)
@@ -100,7 +89,6 @@ export class TransparentAppliance {
     try {
       const dns = await proxy.start()
       this.#dns = proxy
-      this.#dnsAddress = dns
       this.#sweep = setInterval(() => {
         this.#learner.sweep()
       }, 60_000)
