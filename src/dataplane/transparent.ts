@@ -1,13 +1,13 @@
 /**
  * @module The transparent appliance's L4 and DNS half (DESIGN.md §4): the nftables table applied
  * and kept in step with the policy, the DNS proxy started with learning into the table's sets.
- * `serve --transparent` (issue 3's command) runs this beside its L7 listeners and passes their
- * ports; until then `transparent-main.ts` runs it alone.
+ * `serve --transparent` runs it beside the L7 listeners (dataplane/appliance.ts), which give it
+ * the ports they are bound to.
  *
- * Lifecycle: `start()` applies the table (atomically) and starts the DNS proxy; `reload(policy)`
- * compiles the new policy and replaces the table in one transaction carrying the learned
- * addresses: if the kernel refuses it the old table stays and the error is returned; `stop()`
- * stops the DNS proxy and removes the table.
+ * Lifecycle: `start()` applies the table (atomically) and starts the DNS proxy; `reload(policy,
+ * listenerPorts)` compiles the new policy and replaces the table in one transaction carrying the
+ * learned addresses: if the kernel refuses it the old table stays and the promise rejects;
+ * `stop()` stops the DNS proxy and removes the table.
  */
 import { fqdnTagsFor } from '../config/load-policy.ts'
 import { DnsProxy, type DnsProxyOptions } from '../dns/dns-proxy.ts'
@@ -17,7 +17,7 @@ import { FqdnLearner, type LearnerOptions } from '../dns/learner.ts'
 import { namePolicyFor } from '../dns/name-policy.ts'
 import type { UpstreamAddress } from '../dns/upstream.ts'
 import type { Policy } from '../policy/policy-model.ts'
-import { cleanupRuleset, compileNftables, type NftablesOptions, type NftablesRuleset } from './nftables/compile-nftables.ts'
+import { cleanupRuleset, compileNftables, TABLE, type NftablesOptions, type NftablesRuleset } from './nftables/compile-nftables.ts'
 import { NftQueue, type NftRunner } from './nftables/nft-runner.ts'
 
 export interface TransparentOptions {
@@ -29,8 +29,8 @@ export interface TransparentOptions {
   readonly learner?: LearnerOptions
   readonly runner: NftRunner
   readonly dnsLog?: DnsLogSink
-  /** Events worth a log line: applied, reloaded, learning errors. */
-  readonly onEvent?: (event: Record<string, unknown>) => void
+  /** Events worth a log line (`event`: nftables-applied, nftables-reloaded, nftables-removed, learn-error). */
+  readonly onEvent?: (event: { readonly event: string } & Record<string, unknown>) => void
 }
 
 /** Azure DNS, the default upstream on Azure (azure-facts §2.4). */
@@ -39,21 +39,24 @@ export const AZURE_DNS: UpstreamAddress = Object.freeze({ host: '168.63.129.16',
 export class TransparentAppliance {
   readonly metrics = new DnsMetrics()
   readonly #o: TransparentOptions
+  #nft: NftablesOptions
   readonly #queue: NftQueue
   #policy: Policy
   #ruleset: NftablesRuleset
   readonly #learner: FqdnLearner
   #dns: DnsProxy | undefined
   #sweep: NodeJS.Timeout | undefined
+  #applied = false
 
   constructor(policy: Policy, options: TransparentOptions) {
     this.#o = options
+    this.#nft = options.nft
     this.#queue = new NftQueue(options.runner)
     this.#policy = policy
     this.#ruleset = compileNftables(policy, options.nft)
     this.#learner = new FqdnLearner(this.#ruleset.sets, this.#queue, this.metrics, {
       ...options.learner,
-      onError: (e) => options.onEvent?.({ msg: 'learn-error', error: e instanceof Error ? e.message : String(e) }),
+      onError: (e) => options.onEvent?.({ event: 'learn-error', error: e instanceof Error ? e.message : String(e) }),
     })
   }
 
@@ -65,10 +68,16 @@ export class TransparentAppliance {
     return this.#policy
   }
 
+  /** The table is applied and the DNS proxy answers. */
+  get ready(): boolean {
+    return this.#applied && this.#dns !== undefined
+  }
+
   /** Applies the table, then starts the DNS proxy; returns the DNS address bound. */
   async start(): Promise<{ dns: { host: string; port: number } }> {
     await this.#queue.apply(this.#ruleset.text)
-    this.#o.onEvent?.({ msg: 'nftables-applied', rules: this.#ruleset.stats.lines, sets: this.#ruleset.sets.size, notes: this.#ruleset.notes })
+    this.#applied = true
+    this.#o.onEvent?.({ event: 'nftables-applied', table: TABLE, rules: this.#ruleset.stats.lines, sets: this.#ruleset.sets.size, notes: this.#ruleset.notes })
     const dnsOptions: DnsProxyOptions = {
       ...this.#o.dns,
       names: namePolicyFor(this.#policy, fqdnTagsFor(this.#policy)),
@@ -76,31 +85,38 @@ export class TransparentAppliance {
       metrics: this.metrics,
       ...(this.#o.dnsLog ? { log: this.#o.dnsLog } : {}),
     }
-    this.#dns = new DnsProxy(dnsOptions)
+    const proxy = new DnsProxy(dnsOptions)
     try {
-      const dns = await this.#dns.start()
+      const dns = await proxy.start()
+      this.#dns = proxy
       this.#sweep = setInterval(() => {
         this.#learner.sweep()
       }, 60_000)
       this.#sweep.unref()
       return { dns }
     } catch (e) {
+      await proxy.close()
       await this.stop()
       throw e
     }
   }
 
-  /** Replaces the table for a new policy; on failure the old table and policy stay. */
-  async reload(policy: Policy): Promise<void> {
-    const next = compileNftables(policy, this.#o.nft)
+  /**
+   * Replaces the table for a new policy (and, when given, the listeners' new ports); on failure
+   * the old table, policy and ports stay and the promise rejects.
+   */
+  async reload(policy: Policy, listenerPorts?: ReadonlyMap<number, number>): Promise<void> {
+    const nft: NftablesOptions = listenerPorts ? { ...this.#nft, listenerPorts } : this.#nft
+    const next = compileNftables(policy, nft)
     const planned = this.#learner.plan(next.sets)
-    const withLearned = compileNftables(policy, { ...this.#o.nft, learned: planned })
+    const withLearned = compileNftables(policy, { ...nft, learned: planned })
     await this.#queue.apply(withLearned.text)
     this.#learner.commit(withLearned.sets, planned)
+    this.#nft = nft
     this.#policy = policy
     this.#ruleset = withLearned
     this.#dns?.setNamePolicy(namePolicyFor(policy, fqdnTagsFor(policy)))
-    this.#o.onEvent?.({ msg: 'nftables-reloaded', rules: withLearned.stats.lines, sets: withLearned.sets.size, notes: withLearned.notes })
+    this.#o.onEvent?.({ event: 'nftables-reloaded', table: TABLE, rules: withLearned.stats.lines, sets: withLearned.sets.size, carried: this.#learner.elementCount(), notes: withLearned.notes })
   }
 
   /** Stops the DNS proxy and removes the table (also when start failed half way). */
@@ -110,11 +126,12 @@ export class TransparentAppliance {
     this.#dns = undefined
     await this.#queue.idle()
     await this.#queue.apply(cleanupRuleset())
-    this.#o.onEvent?.({ msg: 'nftables-removed' })
+    this.#applied = false
+    this.#o.onEvent?.({ event: 'nftables-removed', table: TABLE })
   }
 }
 
-/** Removes the table (`--cleanup`, e.g. after a crash). */
+/** Removes the table (`serve --cleanup`, e.g. after a crash). */
 export async function cleanupTransparent(runner: NftRunner): Promise<void> {
   await runner.apply(cleanupRuleset())
 }

@@ -1,12 +1,13 @@
 /**
  * @module The DNS query log: one JSON line per query, its fields named after Azure Firewall's
  * AZFWDnsQuery table (azure-facts §2.10) so the same queries work on both; `docs/logging.md`
- * documents each field. `time` and `msg` lead, as in the proxy's decision log.
+ * documents each field. The line is written by `serve`'s logger (`pinoDnsSink`), in the same
+ * stream as the proxy's decision lines and with their envelope: `level`, `time` (when the answer
+ * was sent), `event: "dns"`, ..., `msg: "dns"`.
  */
+import type { Logger } from 'pino'
 
 export interface DnsQueryLog {
-  readonly time: string
-  readonly msg: 'dns'
   readonly SourceIp: string
   readonly SourcePort: number
   readonly QueryId: number
@@ -34,9 +35,9 @@ export type DnsLogSink = (record: DnsQueryLog) => void
 /** ErrorNumber values (Azure logs carry a number and a message for failed upstream queries). */
 export const DNS_ERROR = { NONE: 0, UPSTREAM_TIMEOUT: 1, UPSTREAM_NETWORK: 2, OVERLOAD: 3, REFUSED_BY_POLICY: 4, NOT_SERVED: 5 } as const
 
-/** A sink writing one JSON line per record to a stream (stdout by default). */
-export function jsonLineSink(stream: { write(text: string): unknown } = process.stdout): DnsLogSink {
+/** A sink writing one line per record through a pino logger (`serve`'s decision log). */
+export function pinoDnsSink(logger: Logger): DnsLogSink {
   return (record) => {
-    stream.write(`${JSON.stringify(record)}\n`)
+    logger.info({ event: 'dns', ...record }, 'dns')
   }
 }

@@ -1,8 +1,11 @@
 /**
- * @module The DNS proxy's counters, exposed through a small interface the admin server (/metrics,
- * issue 3) reads: a snapshot of named values, and the Prometheus text of them. Counters only go
- * up; gauges are read at snapshot time.
+ * @module The DNS proxy's counters: plain numbers the proxy bumps on its hot path, read into the
+ * admin server's Prometheus registry (`serve`'s one /metrics) by `registerDnsMetrics`, at scrape
+ * time. Counters only go up; gauges are read when scraped. Names are `aks_egress_dns_<counter>`
+ * (observability/metric-names.ts).
  */
+import { Counter, Gauge, type Registry } from 'prom-client'
+import { METRIC } from '../observability/metric-names.ts'
 
 export const DNS_COUNTERS = [
   'queries_udp_total',
@@ -29,12 +32,23 @@ export const DNS_COUNTERS = [
 
 export type DnsCounter = (typeof DNS_COUNTERS)[number]
 
+/** Gauges the DNS proxy registers (read at scrape time). */
+export const DNS_GAUGES = ['inflight', 'cache_entries', 'tcp_connections'] as const
+
 export interface DnsMetricsSource {
   /** Counters, responses by rcode (`responses_total{rcode="NOERROR"}`) and gauges. */
   snapshot(): Readonly<Record<string, number>>
 }
 
-const HELP: Partial<Record<DnsCounter, string>> = {
+const HELP: Partial<Record<DnsCounter | (typeof DNS_GAUGES)[number], string>> = {
+  queries_udp_total: 'DNS queries received over UDP',
+  queries_tcp_total: 'DNS queries received over TCP',
+  cache_hits_total: 'Queries answered from the cache',
+  upstream_queries_total: 'Queries forwarded to the upstream resolver',
+  learned_addresses_total: 'Addresses added to or refreshed in nftables sets of FQDN network rules',
+  inflight: 'Queries waiting for the upstream',
+  cache_entries: 'Answers in the cache',
+  tcp_connections: 'Client TCP connections open',
   malformed_queries_total: 'Client messages dropped because they did not decode',
   malformed_upstream_total: 'Upstream answers ignored: malformed or not matching the query',
   refused_total: 'Queries answered REFUSED (dnsPolicy allowed-only)',
@@ -76,21 +90,46 @@ export class DnsMetrics implements DnsMetricsSource {
   }
 }
 
-/** Prometheus text exposition of a snapshot, names prefixed `aks_egress_dns_`. */
-export function dnsPrometheusText(source: DnsMetricsSource): string {
-  const lines: string[] = []
-  const seen = new Set<string>()
-  for (const [key, value] of Object.entries(source.snapshot())) {
-    const brace = key.indexOf('{')
-    const base = brace === -1 ? key : key.slice(0, brace)
-    const name = `aks_egress_dns_${base}`
-    if (!seen.has(name)) {
-      seen.add(name)
-      const help = HELP[base as DnsCounter]
-      if (help) lines.push(`# HELP ${name} ${help}`)
-      lines.push(`# TYPE ${name} ${base.endsWith('_total') ? 'counter' : 'gauge'}`)
-    }
-    lines.push(`${name}${brace === -1 ? '' : key.slice(brace)} ${value}`)
+const RESPONSE_KEY = 'responses_total{rcode="'
+
+/**
+ * Registers the DNS proxy's counters and gauges on a prom-client registry (the admin server's), as
+ * `aks_egress_dns_*`; values are read from `source` at each scrape.
+ */
+export function registerDnsMetrics(registry: Registry, source: DnsMetrics): void {
+  const name = (base: string): string => `${METRIC.dnsProxyPrefix}${base}`
+  const help = (base: string): string => HELP[base as DnsCounter] ?? `DNS proxy: ${base.replace(/_/g, ' ')}`
+  for (const base of DNS_COUNTERS) {
+    new Counter({
+      name: name(base),
+      help: help(base),
+      registers: [registry],
+      collect() {
+        this.reset()
+        this.inc(source.get(base))
+      },
+    })
   }
-  return `${lines.join('\n')}\n`
+  new Counter({
+    name: name('responses_total'),
+    help: 'Answers sent, by response code',
+    labelNames: ['rcode'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [key, value] of Object.entries(source.snapshot())) {
+        if (key.startsWith(RESPONSE_KEY)) this.inc({ rcode: key.slice(RESPONSE_KEY.length, -2) }, value)
+      }
+    },
+  })
+  for (const base of DNS_GAUGES) {
+    new Gauge({
+      name: name(base),
+      help: help(base),
+      registers: [registry],
+      collect() {
+        this.set(source.get(base))
+      },
+    })
+  }
 }

@@ -244,8 +244,6 @@ export class DnsProxy {
     if (this.#log) {
       const q = info?.question ?? decoded.packet.questions?.[0]
       const record: DnsQueryLog = {
-        time: new Date().toISOString(),
-        msg: 'dns',
         SourceIp: sourceIp,
         SourcePort: sourcePort,
         QueryId: header.id,

@@ -26,6 +26,11 @@ export const METRIC = Object.freeze({
   policyRules: 'aks_egress_policy_rules',
   /** Counter{class}: resolved addresses refused by classification (classify-address.ts). */
   refusedAddresses: 'aks_egress_refused_addresses_total',
+  /**
+   * Prefix of the DNS proxy's counters and gauges (`serve --transparent`; dns/dns-metrics.ts:
+   * `aks_egress_dns_queries_udp_total`, `aks_egress_dns_responses_total{rcode}`, ...).
+   */
+  dnsProxyPrefix: 'aks_egress_dns_',
   /** Prefix of prom-client's process and Node.js default metrics. */
   defaultPrefix: 'aks_egress_',
 })

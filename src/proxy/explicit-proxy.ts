@@ -13,7 +13,7 @@
  * Denials before the tunnel: a status with `X-Aks-Egress-Reason`; after: a TLS alert.
  */
 import { canonicalHost } from '../policy/fqdn.ts'
-import type { Flow } from '../policy/flow.ts'
+import { makeFlow, type Flow } from '../policy/flow.ts'
 import { SNI_MISSING_REASON } from '../policy/decision.ts'
 import { parseRawAddress } from '../net/classify-address.ts'
 import { formatHostPort, type Authority } from './authority.ts'
@@ -66,13 +66,13 @@ function flowFor(conn: ClientConnection, host: string, port: number, protocol: '
     // address, and application rules whose target is `*` (the engine matches an IP Host so).
     const flow: Flow =
       protocol === 'http'
-        ? { protocol, host, destinationIp: host, destinationPort: port, sourceIp: conn.srcIp }
-        : { protocol: 'tcp', destinationIp: host, destinationPort: port, sourceIp: conn.srcIp }
+        ? makeFlow({ protocol, host, destinationIp: host, destinationPort: port, sourceIp: conn.srcIp })
+        : makeFlow({ protocol: 'tcp', destinationIp: host, destinationPort: port, sourceIp: conn.srcIp })
     return { flow, dialHost: host }
   }
   const name = canonicalHost(host)
   if (name === undefined) return undefined
-  return { flow: { protocol, host: name, destinationPort: port, sourceIp: conn.srcIp }, dialHost: name }
+  return { flow: makeFlow({ protocol, host: name, destinationPort: port, sourceIp: conn.srcIp }), dialHost: name }
 }
 
 export async function handleExplicit(conn: ClientConnection): Promise<void> {

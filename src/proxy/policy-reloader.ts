@@ -6,6 +6,10 @@
  *
  * The file's directory is watched, not the file: editors and ConfigMap updates replace the file
  * (rename or symlink swap), which a watch on the old inode would never see.
+ *
+ * What the new policy is put into is a `ReloadTarget`: the proxy server alone, or the appliance
+ * (dataplane/appliance.ts), which also replaces its nftables table. A target that cannot put the
+ * policy in force rejects with nothing changed; the reload is then refused like an invalid policy.
  */
 import { watch, type FSWatcher } from 'node:fs'
 import { basename, dirname } from 'node:path'
@@ -13,11 +17,20 @@ import { loadPolicyFile } from '../config/load-policy.ts'
 import { hasErrors } from '../diagnostics/diagnostic.ts'
 import { renderDiagnostics } from '../diagnostics/render-diagnostic.ts'
 import type { ConnectionLog } from './connection-log.ts'
-import { buildPolicyState } from './policy-state.ts'
-import type { ProxyServer } from './proxy-server.ts'
+import { buildPolicyState, type PolicyState } from './policy-state.ts'
+import type { ListenerInfo } from './proxy-server.ts'
+
+/** What a reload puts the new policy into (ProxyServer, or the appliance). */
+export interface ReloadTarget {
+  /** Puts `state` in force; resolves with warnings. Rejects with nothing changed. */
+  reload(state: PolicyState): Promise<readonly string[]>
+  /** Counts a refused reload. */
+  reloadRejected(): void
+  readonly listeners: readonly ListenerInfo[]
+}
 
 export interface ReloaderOptions {
-  readonly server: ProxyServer
+  readonly server: ReloadTarget
   /** Absolute path of the policy file. */
   readonly path: string
   /** How diagnostics name it. */
@@ -104,7 +117,16 @@ export class PolicyReloader {
       log.logger.error({ event: 'reload', trigger, result: 'rejected', file: label, error: message }, 'policy reload refused; the old policy stays')
       return { result: 'rejected', errors: 1 }
     }
-    const warnings = await server.reload(state)
+    let warnings: readonly string[]
+    try {
+      warnings = await server.reload(state)
+    } catch (e) {
+      server.reloadRejected()
+      const message = e instanceof Error ? e.message : String(e)
+      stderr.write(`aks-egress serve: reload (${trigger}) refused, the policy in force stays: ${message}\n`)
+      log.logger.error({ event: 'reload', trigger, result: 'rejected', file: label, error: message }, 'policy reload refused; the old policy stays')
+      return { result: 'rejected', errors: 1 }
+    }
     const s = state.engine.stats
     log.logger.info(
       {

@@ -7,6 +7,13 @@
  * theirs) and opens/closes transparent listeners so that they match the new policy's ports;
  * closing a listener stops accepting and leaves its open connections alone. `stop()` closes every
  * listener, waits for open connections up to the drain bound, then destroys what is left.
+ *
+ * A reload is two steps, so that the appliance can put the nftables redirect in between
+ * (dataplane/appliance.ts): `prepareReload(state)` opens the listeners the new policy needs (the
+ * old ones keep serving, the old state stays in force) and tells their bound ports; `commit()`
+ * swaps the state and closes the listeners no longer needed, `abort()` closes the new ones and
+ * changes nothing. Transparent listeners are keyed by their original port: a port whose rule
+ * turns from Http to Https keeps its socket, and its handler follows the state in force.
  */
 import { createServer, type Server, type Socket } from 'node:net'
 import { networkInterfaces } from 'node:os'
@@ -59,6 +66,29 @@ interface OpenListener {
   readonly server: Server
 }
 
+/** An open transparent listener; `kind` follows the policy in force (set at commit). */
+interface TransparentListener {
+  kind: 'tls' | 'http'
+  readonly originalPort: number
+  readonly address: string
+  readonly port: number
+  readonly server: Server
+}
+
+/** A reload's first step done (`prepareReload`): commit or abort it, once. */
+export interface PreparedReload {
+  /** Original port → the port its listener is bound to, for every listener of the new policy. */
+  readonly listenerPorts: ReadonlyMap<number, number>
+  /** Plan warnings and listeners that could not be opened. */
+  readonly warnings: readonly string[]
+  /** Listeners of the new policy that could not be opened (`warnings` has the reasons). */
+  readonly failed: readonly number[]
+  /** Puts the new state in force; closes the listeners it does not need. */
+  commit(): void
+  /** Closes the listeners opened for it; nothing else changes. */
+  abort(): void
+}
+
 function listen(server: Server, host: string, port: number): Promise<HostPort> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error): void => {
@@ -80,17 +110,15 @@ function localInterfaceAddresses(): string[] {
   return out
 }
 
-function listenerKey(kind: string, originalPort: number): string {
-  return `${kind}:${originalPort}`
-}
-
 export class ProxyServer {
   readonly metrics: ProxyMetrics
   readonly #options: ProxyServerOptions
   #state: PolicyState
   readonly #runtime: ProxyRuntime
   #explicit: OpenListener | undefined
-  readonly #transparent = new Map<string, OpenListener>()
+  /** Original port → its listener. */
+  readonly #transparent = new Map<number, TransparentListener>()
+  readonly #readinessChecks: Array<() => boolean> = []
   #admin: AdminServer | undefined
   readonly #sockets = new Set<Socket>()
   readonly #perSource = new Map<string, number>()
@@ -126,14 +154,26 @@ export class ProxyServer {
   }
 
   get ready(): boolean {
-    return this.#started && !this.#stopping
+    return this.#started && !this.#stopping && this.#readinessChecks.every((check) => check())
+  }
+
+  /** Makes `/readyz` depend on something else too (the appliance's table and DNS proxy). */
+  addReadinessCheck(check: () => boolean): void {
+    this.#readinessChecks.push(check)
+  }
+
+  /** Original port → bound port of every transparent listener open now. */
+  get transparentPorts(): ReadonlyMap<number, number> {
+    return new Map([...this.#transparent].map(([p, l]) => [p, l.port]))
   }
 
   /** Every listener open now. */
   get listeners(): ListenerInfo[] {
     const out: ListenerInfo[] = []
     if (this.#explicit) out.push(this.#explicit.info)
-    for (const l of this.#transparent.values()) out.push(l.info)
+    for (const l of [...this.#transparent.values()].sort((a, b) => (a.kind === b.kind ? a.originalPort - b.originalPort : a.kind === 'tls' ? -1 : 1))) {
+      out.push({ kind: l.kind, originalPort: l.originalPort, address: l.address, port: l.port })
+    }
     const admin = this.#admin?.address
     if (admin) out.push({ kind: 'admin', address: admin.host, port: admin.port })
     return out
@@ -149,11 +189,17 @@ export class ProxyServer {
     const warnings: string[] = []
     try {
       if (o.listen) {
-        const server = this.#makeServer('explicit', (c) => handleExplicit(c), true)
+        const server = this.#makeServer(() => ({ label: 'explicit', handler: (c) => handleExplicit(c) }), true)
         const a = await listen(server, o.listen.host, o.listen.port)
         this.#explicit = { info: { kind: 'explicit', address: a.host, port: a.port }, server }
       }
-      if (o.transparent) warnings.push(...(await this.#reconcileTransparent(true)))
+      const prepared = await this.#prepare(this.#state)
+      if (prepared.failed.length > 0) {
+        prepared.abort()
+        throw new Error(prepared.warnings.join('; '))
+      }
+      prepared.commit()
+      warnings.push(...prepared.warnings)
       if (o.admin) {
         this.#admin = new AdminServer(this)
         await this.#admin.start(o.admin.host, o.admin.port)
@@ -167,13 +213,15 @@ export class ProxyServer {
     return { warnings }
   }
 
-  #makeServer(label: string, handler: (conn: ClientConnection) => Promise<void>, explicit: boolean): Server {
+  /** A listener whose label and handler are chosen at each accept (a transparent port's kind follows the policy). */
+  #makeServer(route: () => { label: string; handler: (conn: ClientConnection) => Promise<void> }, explicit: boolean): Server {
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
     server.on('connection', (socket) => {
+      const { label, handler } = route()
       this.#accept(socket, label, handler, explicit)
     })
     server.on('error', (e) => {
-      this.#options.log.logger.error({ event: 'listener-error', listener: label, error: e.message }, 'listener error')
+      this.#options.log.logger.error({ event: 'listener-error', listener: route().label, error: e.message }, 'listener error')
     })
     return server
   }
@@ -218,36 +266,80 @@ export class ProxyServer {
     })
   }
 
-  /** Opens and closes transparent listeners to match the policy's ports; returns warnings. */
-  async #reconcileTransparent(failHard: boolean): Promise<string[]> {
+  /**
+   * Opens the transparent listeners `state` needs that are not open yet; the listeners open now
+   * keep serving under the state in force until `commit()`.
+   */
+  async #prepare(state: PolicyState): Promise<PreparedReload> {
     const t = this.#options.transparent
-    if (!t) return []
-    const plan = planTransparentListeners(this.#state, t.ports)
+    const plan = t ? planTransparentListeners(state, t.ports) : { listeners: [], warnings: [] }
     const warnings = [...plan.warnings]
-    const wanted = new Map<string, PlannedListener>()
-    for (const p of plan.listeners) wanted.set(listenerKey(p.kind, p.originalPort), p)
-    for (const [key, open] of this.#transparent) {
-      if (wanted.has(key)) continue
-      open.server.close()
-      this.#transparent.delete(key)
+    const failed: number[] = []
+    const opened = new Map<number, TransparentListener>()
+    const kinds = new Map<number, 'tls' | 'http'>()
+    for (const p of plan.listeners) {
+      kinds.set(p.originalPort, p.kind)
+      if (this.#transparent.has(p.originalPort) || !t) continue
+      const open = await this.#openTransparent(p, t.address)
+      if (typeof open === 'string') {
+        warnings.push(open)
+        failed.push(p.originalPort)
+      } else opened.set(p.originalPort, open)
     }
-    for (const [key, p] of wanted) {
-      if (this.#transparent.has(key)) continue
-      const label = listenerKey(p.kind, p.originalPort)
-      const server =
-        p.kind === 'tls'
-          ? this.#makeServer(label, (c) => handleTransparentTls(c, p.originalPort), false)
-          : this.#makeServer(label, (c) => handleTransparentHttp(c, p.originalPort), false)
-      try {
-        const a = await listen(server, t.address, p.listenPort)
-        this.#transparent.set(key, { info: { kind: p.kind, originalPort: p.originalPort, address: a.host, port: a.port }, server })
-      } catch (e) {
-        const message = `cannot open the ${label} listener on ${formatHostPort(t.address, p.listenPort)}: ${e instanceof Error ? e.message : String(e)}`
-        if (failHard) throw new Error(message, { cause: e })
-        warnings.push(message)
+    const listenerPorts = new Map<number, number>()
+    for (const p of plan.listeners) {
+      const l = this.#transparent.get(p.originalPort) ?? opened.get(p.originalPort)
+      if (l) listenerPorts.set(p.originalPort, l.port)
+    }
+    let done = false
+    return {
+      listenerPorts,
+      warnings,
+      failed,
+      commit: () => {
+        if (done) return
+        done = true
+        if (this.#stopping) {
+          for (const l of opened.values()) l.server.close()
+          return
+        }
+        this.#state = state
+        this.#recordPolicy(state)
+        for (const [port, l] of this.#transparent) {
+          const kind = kinds.get(port)
+          if (kind === undefined) {
+            l.server.close()
+            this.#transparent.delete(port)
+          } else l.kind = kind
+        }
+        for (const [port, l] of opened) this.#transparent.set(port, l)
+      },
+      abort: () => {
+        if (done) return
+        done = true
+        for (const l of opened.values()) l.server.close()
+      },
+    }
+  }
+
+  /** Opens the listener of a planned port; a string says why it could not. */
+  async #openTransparent(p: PlannedListener, address: string): Promise<TransparentListener | string> {
+    let record: TransparentListener | undefined
+    const server = this.#makeServer(() => {
+      const kind = record?.kind ?? p.kind
+      const originalPort = p.originalPort
+      return {
+        label: `${kind}:${originalPort}`,
+        handler: kind === 'tls' ? (c) => handleTransparentTls(c, originalPort) : (c) => handleTransparentHttp(c, originalPort),
       }
+    }, false)
+    try {
+      const a = await listen(server, address, p.listenPort)
+      record = { kind: p.kind, originalPort: p.originalPort, address: a.host, port: a.port, server }
+      return record
+    } catch (e) {
+      return `cannot open the ${p.kind}:${p.originalPort} listener on ${formatHostPort(address, p.listenPort)}: ${e instanceof Error ? e.message : String(e)}`
     }
-    return warnings
   }
 
   #recordPolicy(state: PolicyState): void {
@@ -258,13 +350,25 @@ export class ProxyServer {
     this.metrics.policyLoadedTime.set(state.loadedAtMs / 1000)
   }
 
+  /**
+   * A reload's first step: opens the listeners `state` needs (the state in force does not change
+   * until `commit()`). The appliance applies its nftables table in between.
+   */
+  async prepareReload(state: PolicyState): Promise<PreparedReload> {
+    return this.#prepare(state)
+  }
+
+  /** Counts a reload that was put in force. */
+  reloadApplied(): void {
+    this.metrics.reloads.inc({ result: 'ok' })
+  }
+
   /** Puts a new policy in force; returns warnings (a transparent listener that could not open). */
   async reload(state: PolicyState): Promise<string[]> {
-    this.#state = state
-    this.#recordPolicy(state)
-    this.metrics.reloads.inc({ result: 'ok' })
-    if (this.#stopping) return []
-    return this.#reconcileTransparent(false)
+    const prepared = await this.#prepare(state)
+    prepared.commit()
+    this.reloadApplied()
+    return [...prepared.warnings]
   }
 
   /** Counts a reload that was refused (the old policy stays). */

@@ -3,6 +3,7 @@
  * Each is a bound: the proxy holds no buffer, timer or count that is not capped by one of these.
  * `serve --help` prints them; each has a command-line option.
  */
+import { DEFAULT_LISTENER_PORT_OFFSET } from './listener-plan.ts'
 
 export interface ServeLimits {
   /** Connections open at once across all listeners; more are refused at accept. */
@@ -47,8 +48,11 @@ export const SERVE_DEFAULTS = Object.freeze({
   admin: '127.0.0.1:9901',
   /** Transparent listeners: nftables `redirect` sends to the address of the incoming interface. */
   transparentAddress: '0.0.0.0',
-  /** Transparent listener of original port P listens on P + offset (0: on P itself). */
-  transparentPortOffset: 0,
+  /**
+   * Transparent listener of original port P listens on P + offset (listener-plan.ts: above 65535,
+   * a free port from 10000), where the appliance's table redirects P; 0: on P itself.
+   */
+  transparentPortOffset: DEFAULT_LISTENER_PORT_OFFSET,
   /** Policy file changes are applied this long after the last change event. */
   reloadDebounceMs: 250,
   /** Positive DNS answers are cached for their TTL, at most this long. */

@@ -25,6 +25,24 @@ function num(v: unknown): number | undefined {
   return n !== undefined && Number.isInteger(n) ? n : undefined
 }
 
+/**
+ * Whether a line of the aks-egress log is not a connection nor a DNS query: a `close` line, or a
+ * process event (`start`, `reload`, `drain`, `stop`, `nftables-applied`, ...). pino writes every
+ * line with `level` and `event`.
+ */
+export function isOwnEventLine(row: Row): boolean {
+  const event = row['event']
+  return typeof event === 'string' && event !== 'decision' && event !== 'dns' && typeof row['level'] === 'string'
+}
+
+/**
+ * A DNS query line of `serve --transparent` (`event: "dns"`): its fields are AZFWDnsQuery's
+ * (dns/dns-log.ts), so it is read as a row of that table.
+ */
+export function asAzureDnsRow(row: Row): Row | undefined {
+  return row['event'] === 'dns' && typeof row['QueryName'] === 'string' ? { ...row, Type: 'AZFWDnsQuery' } : undefined
+}
+
 /** Whether a JSON object is an aks-egress decision line (or another line of that log). */
 export function isOwnDecisionLog(row: Row): boolean {
   if (row['event'] === 'decision' || row['event'] === 'close' || row['event'] === 'serve') return true

@@ -81,16 +81,43 @@ export async function startFakeDns(zone: Zone, host = '127.0.0.1', port = 0): Pr
     if (zone.delayMs) setTimeout(fn, zone.delayMs)
     else fn()
   }
-  const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4')
+  // UDP and TCP on one port: with port 0 the UDP port is free for UDP only, and the same TCP
+  // port may be taken (another process's ephemeral port): try again with a new one.
+  let udp: dgram.Socket
+  let tcp: net.Server
+  let bound = 0
+  const sockets = new Set<net.Socket>()
+  for (let attempt = 0; ; attempt++) {
+    udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4')
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject)
+      udp.bind(port, host, () => {
+        udp.off('error', reject)
+        resolve()
+      })
+    })
+    bound = udp.address().port
+    tcp = net.createServer((s) => {
+      serveTcp(s)
+    })
+    const ok = await new Promise<boolean>((resolve) => {
+      tcp.once('error', () => {
+        resolve(false)
+      })
+      tcp.listen(bound, host, () => {
+        resolve(true)
+      })
+    })
+    if (ok) break
+    udp.close()
+    if (port !== 0 || attempt >= 20) throw new Error(`fake DNS: cannot listen on TCP ${host}:${bound}`)
+  }
   udp.on('message', (msg, rinfo) => {
     queries.udp++
     const out = answerFor(zone, msg, false)
     if (out) later(() => { udp.send(out, rinfo.port, rinfo.address); })
   })
-  await new Promise<void>((resolve) => udp.bind(port, host, resolve))
-  const bound = udp.address().port
-  const sockets = new Set<net.Socket>()
-  const tcp = net.createServer((s) => {
+  function serveTcp(s: net.Socket): void {
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
     s.on('error', () => undefined)
@@ -110,8 +137,7 @@ export async function startFakeDns(zone: Zone, host = '127.0.0.1', port = 0): Pr
         }
       }
     })
-  })
-  await new Promise<void>((resolve) => tcp.listen(bound, host, resolve))
+  }
   return {
     port: bound,
     queries,

@@ -20,7 +20,7 @@ import { parseAzureMessage, parseAzureRow } from '../../verify/azure-firewall-lo
 import { LogAnalysis, type DenialGroup } from '../../verify/log-analysis.ts'
 import { detectLogFormat, readLogRows, type LogFormat, type ReadProgress } from '../../verify/log-reader.ts'
 import type { LogRecord } from '../../verify/log-record.ts'
-import { isOwnDecisionLog, parseOwnDecision } from '../../verify/own-decision-log.ts'
+import { asAzureDnsRow, isOwnDecisionLog, isOwnEventLine, parseOwnDecision } from '../../verify/own-decision-log.ts'
 import { formatTable } from '../format-table.ts'
 import { EXIT_OK, EXIT_PROBLEM, InputError, UsageError, type Io } from '../io.ts'
 import { formatOptionHelp, parseOptions, PROFILE_OPTIONS, profileInputOf, type OptionSpecs } from '../parse-options.ts'
@@ -66,13 +66,15 @@ interface FileReport {
 
 function toRecord(value: Readonly<Record<string, unknown>> | string): LogRecord | undefined {
   if (typeof value === 'string') return parseAzureMessage(value)
+  const dns = asAzureDnsRow(value)
+  if (dns) return parseAzureRow(dns)
   if (isOwnDecisionLog(value)) return parseOwnDecision(value)
   return parseAzureRow(value)
 }
 
 function isSkippable(value: Readonly<Record<string, unknown>> | string): boolean {
-  // aks-egress close and serve lines are not connections.
-  return typeof value !== 'string' && (value['event'] === 'close' || value['event'] === 'serve')
+  // aks-egress close lines and process events are not connections.
+  return typeof value !== 'string' && (value['event'] === 'close' || value['event'] === 'serve' || isOwnEventLine(value))
 }
 
 export async function runLogs(argv: readonly string[], io: Io): Promise<number> {

@@ -1,13 +1,16 @@
 /**
  * @module `aks-egress serve [PROFILE | --policy FILE] ...`: the egress firewall's data plane
  * (DESIGN.md §4, §8). Parses options, builds the pieces, runs until SIGTERM/SIGINT; the logic
- * lives in src/proxy/ and src/net/.
+ * lives in src/proxy/, src/net/ and, for `--transparent` (the appliance), src/dataplane/.
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseRawAddress } from '../../net/classify-address.ts'
 import { parseHostsFile, type HostsTable, MAX_HOSTS_FILE_BYTES } from '../../net/hosts-file.ts'
 import { NameResolver } from '../../net/resolve.ts'
+import { Appliance } from '../../dataplane/appliance.ts'
+import { formatNote, TABLE } from '../../dataplane/nftables/compile-nftables.ts'
+import { nftCommand } from '../../dataplane/nftables/nft-runner.ts'
 import { parseAuthority, formatHostPort } from '../../proxy/authority.ts'
 import { createConnectionLog, type LogDestination } from '../../proxy/connection-log.ts'
 import type { TransparentPorts } from '../../proxy/listener-plan.ts'
@@ -19,6 +22,7 @@ import { DEFAULT_LIMITS, SERVE_DEFAULTS, type ServeLimits } from '../../proxy/se
 import { EXIT_OK, EXIT_PROBLEM, UsageError, type Io } from '../io.ts'
 import { formatOptionHelp, parseOptions, PROFILE_OPTIONS, type OptionSpecs, type ParsedOptions } from '../parse-options.ts'
 import { policyFromOptions } from '../policy-source.ts'
+import { APPLIANCE_OPTIONS, readApplianceOptions, resolverUpstream, runCleanup, serviceTcpPorts, type ApplianceConfig } from './serve-appliance.ts'
 
 /** Limit options: option name → the ServeLimits field it sets. */
 const LIMIT_OPTIONS: ReadonlyArray<readonly [string, keyof ServeLimits, string]> = [
@@ -38,15 +42,24 @@ const OPTIONS: OptionSpecs = {
   policy: { type: 'string', value: 'FILE', help: 'The policy to enforce (default: the default policy of the PROFILE options); reloaded on SIGHUP and on change' },
   listen: { type: 'string', value: 'ADDR:PORT', help: `Explicit proxy (HTTP forward and CONNECT), or "none" (default ${SERVE_DEFAULTS.listen})` },
   admin: { type: 'string', value: 'ADDR:PORT', help: `/metrics, /healthz, /readyz, /listeners, or "none" (default ${SERVE_DEFAULTS.admin})` },
-  transparent: { type: 'boolean', help: 'Open a transparent TLS listener per Https rule port and an HTTP listener per Http rule port' },
+  transparent: {
+    type: 'boolean',
+    help: `The appliance (Linux, root): the nftables table ${TABLE}, the DNS proxy, and a transparent TLS listener per Https rule port and HTTP listener per Http rule port`,
+  },
   'transparent-address': { type: 'string', value: 'ADDR', help: `Address of the transparent listeners (default ${SERVE_DEFAULTS.transparentAddress})` },
   'transparent-port-offset': {
     type: 'string',
     value: 'N|ephemeral',
-    help: 'The listener of original port P listens on P+N (default 0: on P, as nftables "redirect" delivers); ephemeral: free ports, see /listeners',
+    help: `The listener of original port P listens on P+N (default ${SERVE_DEFAULTS.transparentPortOffset}; the table redirects P there); ephemeral: free ports, see /listeners`,
   },
-  hosts: { type: 'string', value: 'FILE', help: 'Static name overrides, /etc/hosts format (the addresses are still classified)' },
-  'dns-upstream': { type: 'string', multiple: true, value: 'ADDR[:PORT]', help: 'DNS server(s) for the proxy\'s own resolution (default: /etc/resolv.conf); repeatable' },
+  ...APPLIANCE_OPTIONS,
+  hosts: { type: 'string', value: 'FILE', help: 'Static name overrides for the proxy\'s own resolution, /etc/hosts format (the addresses are still classified)' },
+  'dns-upstream': {
+    type: 'string',
+    multiple: true,
+    value: 'ADDR[:PORT]',
+    help: 'The resolver: with --transparent one, for the DNS proxy and the proxy\'s own resolution (default Azure DNS 168.63.129.16); else repeatable (default /etc/resolv.conf)',
+  },
   'proxy-auth-file': { type: 'string', value: 'FILE', help: 'Require Basic proxy authentication on the explicit proxy; FILE has user:password lines' },
   log: { type: 'string', value: 'FILE|-', help: 'Decision log (JSON lines) destination (default - : standard output)' },
   'log-level': { type: 'string', value: 'LEVEL', help: 'info (default: every decision), warn, error' },
@@ -55,24 +68,32 @@ const OPTIONS: OptionSpecs = {
   ...PROFILE_OPTIONS,
 }
 
-export const SERVE_HELP = `Usage: aks-egress serve [PROFILE | --policy FILE] [--listen ADDR:PORT] [--admin ADDR:PORT] [--transparent]
-                        [--hosts FILE] [--dns-upstream ADDR[:PORT]] [LIMITS...]
+export const SERVE_HELP = `Usage: aks-egress serve [PROFILE | --policy FILE] [--listen ADDR:PORT] [--admin ADDR:PORT]
+                        [--transparent --egress-interface IF [--dns-listen ADDR:PORT] [--ssh-from CIDR]...]
+                        [--dns-upstream ADDR[:PORT]] [--hosts FILE] [LIMITS...]
+       aks-egress serve --cleanup
 
 The egress firewall's data plane: an explicit proxy (HTTP forward and CONNECT, for AKS
-httpProxyConfig) and, with --transparent, one TLS listener per Https rule port (decides by SNI)
-and one HTTP listener per Http rule port (decides by Host), for traffic a UDR and nftables
-redirect to the appliance. Every allowed name is resolved by the proxy itself and only a checked
-address is dialled: loopback, private, link-local (IMDS), CGNAT, multicast, IPv4-embedding IPv6
-and the proxy's own addresses are refused unless settings.unsafeAllowPrivateRanges opens them.
+httpProxyConfig) and, with --transparent, the appliance a UDR sends the nodes' traffic to
+(docs/appliance.md): the nftables table ${TABLE} (network rules, DNAT, masquerade, and the
+redirect of every Http/Https rule port to its L7 listener), the DNS proxy (--dns-listen, learning
+the addresses of FQDN network rules), one TLS listener per Https rule port (decides by SNI) and
+one HTTP listener per Http rule port (decides by Host). Every allowed name is resolved by the
+proxy itself and only a checked address is dialled: loopback, private, link-local (IMDS), CGNAT,
+multicast, IPv4-embedding IPv6 and the proxy's own addresses are refused unless
+settings.unsafeAllowPrivateRanges opens them.
 
 Options:
 ${formatOptionHelp(OPTIONS)}
 
 Logs: one JSON line per connection ("event":"decision") and one when it closes ("event":"close");
-docs/logging.md maps the fields to Azure Firewall's AZFWApplicationRule columns.
-Signals: SIGHUP reloads the policy file (an invalid one is refused, the old one stays);
-SIGTERM/SIGINT stop accepting, drain open connections (--drain-timeout-ms), exit 0.
-Exit codes: 0 stopped by a signal; 1 a listener could not be opened; 2 bad usage or a bad policy.
+with --transparent one per DNS query ("event":"dns"); docs/logging.md maps the fields to Azure
+Firewall's AZFWApplicationRule and AZFWDnsQuery columns.
+Signals: SIGHUP reloads the policy file, the listeners and the table together (an invalid policy,
+or a table the kernel refuses, is refused and the old one stays); SIGTERM/SIGINT stop accepting,
+drain open connections (--drain-timeout-ms), then stop the DNS proxy, remove the table, exit 0.
+Exit codes: 0 stopped by a signal (or --cleanup done); 1 a listener, the table or the DNS proxy
+could not be set up; 2 bad usage or a bad policy.
 `
 
 function str(values: ParsedOptions['values'], name: string): string | undefined {
@@ -158,6 +179,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     io.stdout.write(SERVE_HELP)
     return EXIT_OK
   }
+  if (values['cleanup'] === true) return runCleanup(io)
   const listen = parseListenOption(str(values, 'listen') ?? SERVE_DEFAULTS.listen, 'listen')
   const admin = parseListenOption(str(values, 'admin') ?? SERVE_DEFAULTS.admin, 'admin')
   const limits = readLimits(values)
@@ -165,8 +187,6 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   if (!['info', 'warn', 'error', 'debug'].includes(logLevel)) throw new UsageError(`--log-level "${logLevel}" is not info, warn or error`)
   const hostsPath = str(values, 'hosts')
   const hosts = hostsPath === undefined ? undefined : readHosts(resolve(io.cwd, hostsPath))
-  const upstreamValue = values['dns-upstream']
-  const upstream = readUpstreams(Array.isArray(upstreamValue) ? upstreamValue : [])
   const authPath = str(values, 'proxy-auth-file')
   const auth = authPath === undefined ? undefined : readAuth(resolve(io.cwd, authPath))
   const transparent = values['transparent'] === true
@@ -174,6 +194,12 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   if (!parseRawAddress(tAddress)) throw new UsageError(`--transparent-address "${tAddress}" is not an IP address`, 'e.g. 0.0.0.0, 10.0.1.4 or ::')
   const tPorts = transparentPorts(str(values, 'transparent-port-offset'))
   if (!listen && !transparent) throw new UsageError('Nothing to serve: --listen none without --transparent')
+  const applianceOnly = ['egress-interface', 'dns-listen', 'ssh-from', 'learn-grace'].find((o) => values[o] !== undefined)
+  if (!transparent && (applianceOnly !== undefined || values['no-nftables'] === true)) throw new UsageError(`--${applianceOnly ?? 'no-nftables'} goes with --transparent`)
+  if (values['no-nftables'] === true && applianceOnly !== undefined) throw new UsageError(`--${applianceOnly} has no effect with --no-nftables (no table, no DNS proxy)`)
+  const applianceConfig: ApplianceConfig | undefined = transparent && values['no-nftables'] !== true ? readApplianceOptions(values, tAddress) : undefined
+  const upstreamValue = values['dns-upstream']
+  const upstream = applianceConfig ? [resolverUpstream(applianceConfig.upstream)] : readUpstreams(Array.isArray(upstreamValue) ? upstreamValue : [])
 
   const source = policyFromOptions(values, io)
   const logPath = str(values, 'log')
@@ -208,11 +234,40 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   }
   for (const w of warnings) io.stderr.write(`warning: ${w}\n`)
 
+  let appliance: Appliance | undefined
+  let dnsAddress: { host: string; port: number } | undefined
+  if (applianceConfig) {
+    for (const w of applianceConfig.warnings) io.stderr.write(`warning: ${w}\n`)
+    appliance = new Appliance({
+      server,
+      nft: {
+        egressInterface: applianceConfig.egressInterface,
+        sshFrom: applianceConfig.sshFrom,
+        dnsPort: applianceConfig.dnsListen.port,
+        serviceTcpPorts: serviceTcpPorts(server.listeners),
+      },
+      dns: { listen: applianceConfig.dnsListen, upstream: applianceConfig.upstream },
+      learner: { graceSec: applianceConfig.learnGraceSec },
+      runner: nftCommand(),
+      logger: log.logger,
+    })
+    for (const n of appliance.ruleset.notes) io.stderr.write(`${n.severity} UNSUPPORTED_BY_TARGET: nftables: ${formatNote(n)}\n`)
+    try {
+      ;({ dns: dnsAddress } = await appliance.start())
+    } catch (e) {
+      await server.stop(0)
+      io.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`)
+      log.flush()
+      return EXIT_PROBLEM
+    }
+  }
+  const target = appliance ?? server
+
   const policyPath = str(values, 'policy')
   const reloader =
     policyPath === undefined
       ? undefined
-      : new PolicyReloader({ server, path: resolve(io.cwd, policyPath), label: policyPath, log, stderr: io.stderr, debounceMs: SERVE_DEFAULTS.reloadDebounceMs })
+      : new PolicyReloader({ server: target, path: resolve(io.cwd, policyPath), label: policyPath, log, stderr: io.stderr, debounceMs: SERVE_DEFAULTS.reloadDebounceMs })
   if (reloader && values['no-watch'] !== true) reloader.watch()
 
   // Signal handlers go in before the startup lines: whoever reads them may signal at once.
@@ -228,7 +283,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
       reloader?.close()
       const open = server.openConnections
       log.logger.info({ event: 'drain', signal, open, drainTimeoutMs: limits.drainTimeoutMs }, 'stopping: draining open connections')
-      server.stop(limits.drainTimeoutMs).then(
+      target.stop(limits.drainTimeoutMs).then(
         ({ closed }) => {
           log.logger.info({ event: 'stop', closedAfterDrain: closed }, 'stopped')
           log.flush()
@@ -257,11 +312,32 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     .map((l) => `${l.kind === 'tls' || l.kind === 'http' ? `${l.kind}:${l.originalPort ?? 0}` : l.kind} ${formatHostPort(l.address, l.port)}`)
     .join(', ')
   const dns = `${hosts ? `hosts ${hostsPath ?? ''} (${hosts.size} names), ` : ''}dns ${upstream.length > 0 ? upstream.join(',') : 'system'}`
+  const table = appliance?.ruleset
+  const applianceSummary =
+    appliance && applianceConfig && table && dnsAddress
+      ? `; table ${TABLE} (${table.stats.lines} lines, ${table.sets.size} FQDN sets, egress ${applianceConfig.egressInterface}), DNS proxy ${formatHostPort(dnsAddress.host, dnsAddress.port)}`
+      : ''
   io.stderr.write(
-    `aks-egress serve: ${listeners}; policy ${source.label} (${state.policy.settings.mode}): ${s.networkRules} network, ${s.applicationRules} application, ${s.dnatRules} DNAT rules; ${dns}\n`,
+    `aks-egress serve: ${listeners}; policy ${source.label} (${state.policy.settings.mode}): ${s.networkRules} network, ${s.applicationRules} application, ${s.dnatRules} DNAT rules; ${dns}${applianceSummary}\n`,
   )
   log.logger.info(
-    { event: 'start', policy: source.label, mode: state.policy.settings.mode, listeners: server.listeners, rules: { network: s.networkRules, application: s.applicationRules, dnat: s.dnatRules } },
+    {
+      event: 'start',
+      policy: source.label,
+      mode: state.policy.settings.mode,
+      listeners: server.listeners,
+      rules: { network: s.networkRules, application: s.applicationRules, dnat: s.dnatRules },
+      ...(appliance && applianceConfig && dnsAddress
+        ? {
+            appliance: {
+              table: TABLE,
+              egressInterface: applianceConfig.egressInterface,
+              dnsListen: formatHostPort(dnsAddress.host, dnsAddress.port),
+              dnsUpstream: resolverUpstream(applianceConfig.upstream),
+            },
+          }
+        : {}),
+    },
     'serving',
   )
 

@@ -40,6 +40,7 @@ import type { NetworkProtocol, NetworkRule, Policy } from '../../policy/policy-m
 import { rulePath } from '../../policy/policy-model.ts'
 import { parsePortSpec, type PortRange } from '../../policy/port-range.ts'
 import { collectionsInOrder } from '../../policy/processing-order.ts'
+import { DEFAULT_LISTENER_PORT_OFFSET, listenPortsFor } from '../../proxy/listener-plan.ts'
 import { FqdnSetIndex, type FqdnSet } from './fqdn-sets.ts'
 import { addressElements, nftComment, portElements, setExpression } from './nft-syntax.ts'
 
@@ -74,7 +75,11 @@ export interface NftablesOptions {
   readonly nodeCidrs?: readonly string[]
   /** The interface toward the internet, where outbound flows are masqueraded. Default `eth0`. */
   readonly egressInterface?: string
-  /** Listener port per application-rule port; default `15000 + port` (above 50535: the first free port from 10000). */
+  /**
+   * Listener port per application-rule port: the ports the running listeners are bound to. Ports
+   * missing from a given map are not redirected. Default: the listener plan's default offset,
+   * `15000 + port` (above 50535: the first free port from 10000; proxy/listener-plan.ts).
+   */
   readonly listenerPorts?: ReadonlyMap<number, number>
   /** The DNS proxy's port on the appliance (accepted from the node subnets). Default 53. */
   readonly dnsPort?: number
@@ -345,25 +350,26 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
         }
         const known = appPorts.get(p.port)
         if (known !== undefined && known !== p.type) {
-          notes.push({ rule: `${group.name}/${collection.name}/${rule.name}`, construct: `${p.type}:${p.port} where another rule has ${known}:${p.port}`, outcome: `the ${known} listener serves port ${p.port}`, severity: 'warning' })
+          // As the listener plan (proxy/listener-plan.ts): the port's listener reads TLS.
+          notes.push({ rule: `${group.name}/${collection.name}/${rule.name}`, construct: `${p.type}:${p.port} where another rule has ${known}:${p.port}`, outcome: `the Https listener serves port ${p.port}`, severity: 'warning' })
+          appPorts.set(p.port, 'Https')
           continue
         }
         appPorts.set(p.port, p.type)
       }
     }
   }
-  // Listener ports: given, else 15000 + port, else (a port above 50535) the first free one from
-  // 10000 up. Deterministic, so the export shows what serve applies.
+  // Listener ports: those of the running listeners when given (serve --transparent binds them
+  // first), else the listener plan's default offset (listener-plan.ts), so that the export shows
+  // what serve applies. An application port without a listener is not redirected: its flows fall
+  // to the network rules (fail closed), never to a port something else may listen on.
   const listeners: ListenerPort[] = []
-  const sorted = [...appPorts].sort((a, b) => a[0] - b[0])
-  const taken = new Set<number>([...sorted.map(([p]) => options.listenerPorts?.get(p) ?? 15000 + p).filter((p) => p <= 65535), ...sorted.map(([p]) => p)])
-  let spare = 10000
-  for (const [port, kind] of sorted) {
-    let listenerPort = options.listenerPorts?.get(port) ?? 15000 + port
-    if (listenerPort > 65535) {
-      while (taken.has(spare)) spare++
-      listenerPort = spare
-      taken.add(spare)
+  const defaults = listenPortsFor(appPorts.keys(), DEFAULT_LISTENER_PORT_OFFSET)
+  for (const [port, kind] of [...appPorts].sort((a, b) => a[0] - b[0])) {
+    const listenerPort = options.listenerPorts ? options.listenerPorts.get(port) : defaults.get(port)
+    if (listenerPort === undefined) {
+      notes.push({ rule: undefined, construct: `${kind}:${port} (no L7 listener is open for it)`, outcome: 'not redirected: such flows fall to the network rules', severity: 'error' })
+      continue
     }
     listeners.push({ kind, originalPort: port, listenerPort })
   }

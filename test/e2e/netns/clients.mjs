@@ -5,8 +5,13 @@
 //   node clients.mjs serve HOST PORT       a greeting echo server
 //   node clients.mjs tcp HOST PORT [HOLD]  connect, read the greeting, echo a line; HOLD ms: keep
 //                                          the connection, then echo again (survives reload/expiry?)
+//   node clients.mjs https NAME IP PORT CA HOLD
+//                                          TLS to IP:PORT with SNI NAME (CA: the test CA's file),
+//                                          GET /before, keep the connection HOLD ms, GET /after
 import dgram from 'node:dgram'
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
+import tls from 'node:tls'
 
 const [kind, host, portText, holdText] = process.argv.slice(2)
 const TIMEOUT_MS = 1500
@@ -63,6 +68,40 @@ if (kind === 'ntp') {
     await waitFor('again\n', 'echo after hold')
   }
   done(true, { greeting, ...(hold > 0 ? { held: hold } : {}) })
+} else if (kind === 'https') {
+  // node clients.mjs https NAME IP PORT CA HOLD: one kept-alive TLS connection, two requests.
+  const [, name, ip, port, ca, holdMs] = process.argv.slice(2)
+  const sock = tls.connect({ host: ip, port: Number(port), servername: name, ca: readFileSync(ca) })
+  let buf = ''
+  let waiting
+  const response = (what) =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => done(false, { error: `${what} timeout`, got: buf }), 5000)
+      waiting = () => {
+        const m = /origin=[^\n]*\n/.exec(buf)
+        if (m) {
+          clearTimeout(timer)
+          waiting = undefined
+          buf = buf.slice(m.index + m[0].length)
+          resolve(m[0].trim())
+        }
+      }
+      waiting()
+    })
+  sock.setEncoding('utf8')
+  sock.on('error', (e) => done(false, { error: e.message }))
+  sock.on('data', (d) => {
+    buf += d
+    waiting?.()
+  })
+  const request = (path) => sock.write(`GET ${path} HTTP/1.1\r\nHost: ${name}\r\n\r\n`)
+  request('/before')
+  const before = await response('before')
+  process.stdout.write(`${JSON.stringify({ holding: true, before })}\n`)
+  await new Promise((r) => setTimeout(r, Number(holdMs)))
+  request('/after')
+  const after = await response('after')
+  done(true, { before, after })
 } else if (kind === 'serve') {
   // node clients.mjs serve HOST PORT: a greeting echo service (the DNAT target in `node`).
   net

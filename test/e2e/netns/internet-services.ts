@@ -4,11 +4,15 @@
 // - an NTP server on UDP 123 answering real NTPv4 client packets (RFC 5905 §7.3) in server mode;
 // - TCP services on 9000, 22 and 1688 that greet with "<port> peer=<client address>" and echo, so
 //   tests see both that they got through and which address the firewall made them come from;
-// - an HTTP service on 80 answering "http peer=<client address>".
+// - an HTTP service on 80 answering "http peer=<client address> host=<Host>";
+// - TLS origins (certificates of a test CA made by the test) on given addresses and ports, each
+//   answering "origin=<label> <method> <path> host=<Host> peer=<client address>" and printing a
+//   line {"origin":label,"peer":address} per connection (so a test sees which origin was reached).
 // Prints "ready" when every socket listens.
 import dgram from 'node:dgram'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
 import net from 'node:net'
 import { startFakeDns, type Zone } from '../../support/fake-dns.ts'
 
@@ -18,6 +22,11 @@ interface Config {
   /** UDP sockets bind to each address: a reply must come from the address asked (a 0.0.0.0 socket
    * would answer from the link's address and conntrack would not see a reply). */
   readonly udpHosts: readonly string[]
+  readonly tls?: {
+    readonly certFile: string
+    readonly keyFile: string
+    readonly origins: ReadonlyArray<{ readonly label: string; readonly host: string; readonly port: number }>
+  }
 }
 
 const config = JSON.parse(readFileSync(process.argv[2] ?? '/dev/stdin', 'utf8')) as Config
@@ -52,4 +61,19 @@ const web = http.createServer((req, res) => {
   res.end(`http peer=${req.socket.remoteAddress ?? '?'} host=${req.headers.host ?? ''}\n`)
 })
 await new Promise<void>((resolve) => web.listen(80, '0.0.0.0', resolve))
+
+if (config.tls) {
+  const cert = readFileSync(config.tls.certFile)
+  const key = readFileSync(config.tls.keyFile)
+  for (const o of config.tls.origins) {
+    const server = https.createServer({ cert, key }, (req, res) => {
+      res.end(`origin=${o.label} ${req.method ?? ''} ${req.url ?? ''} host=${req.headers.host ?? ''} peer=${req.socket.remoteAddress ?? '?'}\n`)
+    })
+    server.on('connection', (s: net.Socket) => {
+      process.stdout.write(`${JSON.stringify({ origin: o.label, port: o.port, peer: s.remoteAddress ?? '?' })}\n`)
+    })
+    server.on('tlsClientError', () => undefined)
+    await new Promise<void>((resolve) => server.listen(o.port, o.host, resolve))
+  }
+}
 process.stdout.write('ready\n')

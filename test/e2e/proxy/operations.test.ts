@@ -113,7 +113,7 @@ after(async () => {
 
 describe('admin and startup', () => {
   test('one-line summary; /healthz, /readyz, /metrics, /listeners', async () => {
-    const { child } = await serve('admin', ['--transparent', '--transparent-address', '127.0.0.1', '--transparent-port-offset', 'ephemeral'])
+    const { child } = await serve('admin', ['--transparent', '--no-nftables', '--transparent-address', '127.0.0.1', '--transparent-port-offset', 'ephemeral'])
     assert.match(
       child.summary,
       /^aks-egress serve: explicit 127\.0\.0\.1:\d+, tls:443 127\.0\.0\.1:\d+, admin 127\.0\.0\.1:\d+; policy \S+admin\.yaml \(enforce\): 1 network, 1 application, 0 DNAT rules; hosts \S+ \(2 names\), dns 127\.0\.0\.1:9$/,
@@ -146,7 +146,7 @@ describe('admin and startup', () => {
 
 describe('reload', () => {
   test('a changed policy file applies to new connections; open tunnels keep running; listeners follow the ports', async () => {
-    const { child, policyPath } = await serve('reload', ['--transparent', '--transparent-address', '127.0.0.1', '--transparent-port-offset', 'ephemeral'])
+    const { child, policyPath } = await serve('reload', ['--transparent', '--no-nftables', '--transparent-address', '127.0.0.1', '--transparent-port-offset', 'ephemeral'])
     const open = await httpsOverTunnel(child.explicitPort)
     assert.match(await get(open, '/before'), /origin=mcr GET \/before/)
     replaceFile(policyPath, policy(DATA_8443_RULE))
