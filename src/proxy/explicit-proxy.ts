@@ -13,7 +13,7 @@
  * Denials before the tunnel: a status with `X-Aks-Egress-Reason`; after: a TLS alert.
  */
 import { canonicalHost } from '../policy/fqdn.ts'
-import type { Flow } from '../policy/flow.ts'
+import { makeFlow, type Flow } from '../policy/flow.ts'
 import { SNI_MISSING_REASON } from '../policy/decision.ts'
 import { parseRawAddress } from '../net/classify-address.ts'
 import { formatHostPort, type Authority } from './authority.ts'
@@ -64,15 +64,16 @@ function flowFor(conn: ClientConnection, host: string, port: number, protocol: '
   if (parseRawAddress(host)) {
     // CONNECT to an address: network rules only. Plain HTTP to an address: network rules by
     // address, and application rules whose target is `*` (the engine matches an IP Host so).
+    // makeFlow: flows of one shape keep the engine's property reads monomorphic (flow.ts).
     const flow: Flow =
       protocol === 'http'
-        ? { protocol, host, destinationIp: host, destinationPort: port, sourceIp: conn.srcIp }
-        : { protocol: 'tcp', destinationIp: host, destinationPort: port, sourceIp: conn.srcIp }
+        ? makeFlow({ protocol, host, destinationIp: host, destinationPort: port, sourceIp: conn.srcIp })
+        : makeFlow({ protocol: 'tcp', destinationIp: host, destinationPort: port, sourceIp: conn.srcIp })
     return { flow, dialHost: host }
   }
   const name = canonicalHost(host)
   if (name === undefined) return undefined
-  return { flow: { protocol, host: name, destinationPort: port, sourceIp: conn.srcIp }, dialHost: name }
+  return { flow: makeFlow({ protocol, host: name, destinationPort: port, sourceIp: conn.srcIp }), dialHost: name }
 }
 
 export async function handleExplicit(conn: ClientConnection): Promise<void> {

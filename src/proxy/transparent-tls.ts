@@ -13,6 +13,7 @@
  */
 import { canonicalHost } from '../policy/fqdn.ts'
 import { SNI_MISSING_REASON } from '../policy/decision.ts'
+import { makeFlow } from '../policy/flow.ts'
 import { parseClientHello, type ClientHelloResult } from './client-hello.ts'
 import type { ClientConnection } from './client-connection.ts'
 import { deny, verdictOf } from './outcome.ts'
@@ -61,7 +62,7 @@ export async function handleTransparentTls(conn: ClientConnection, originalPort:
     conn.denyTls(deny('INVALID_HOST', `SNI "${r.sni}" is not a valid host name`))
     return
   }
-  const verdict = verdictOf(conn.state.engine.decide({ protocol: 'https', sni: name, destinationPort: originalPort, sourceIp: conn.srcIp }))
+  const verdict = verdictOf(conn.state.engine.decide(makeFlow({ protocol: 'https', sni: name, destinationPort: originalPort, sourceIp: conn.srcIp })))
   if (verdict.action === 'deny') {
     conn.denyTls(verdict)
     return
