@@ -9,6 +9,7 @@
  * connect timeout, at most `maxAttempts` of them.
  */
 import { connect, type Socket } from 'node:net'
+import { OriginReader } from './origin-reader.ts'
 import { classifyAddress, type AddressClass, type ClassifyContext } from './classify-address.ts'
 import type { NameResolver, ResolveFailure } from './resolve.ts'
 
@@ -59,7 +60,9 @@ export function connectOnce(address: string, port: number, timeoutMs: number, si
       resolve('ABORTED')
       return
     }
-    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true })
+    const reader = new OriginReader()
+    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true, onread: reader.onread })
+    reader.bind(socket)
     let settled = false
     const finish = (result: Socket | string): void => {
       if (settled) return
