@@ -17,7 +17,7 @@ import type { PolicyState } from './policy-state.ts'
 import type { ProxyAuth } from './proxy-auth.ts'
 import type { ProxyMetrics } from './proxy-metrics.ts'
 import type { ServeLimits } from './serve-defaults.ts'
-import { relay } from './tunnel.ts'
+import { relay, type RelayResult } from './tunnel.ts'
 
 /** What the handlers need from the server. */
 export interface ProxyRuntime {
@@ -33,6 +33,9 @@ export interface ProxyRuntime {
   readonly localAddresses: readonly string[]
 }
 
+/** The abort reason when the client closes during a dial. */
+const CLIENT_GONE = Object.freeze({ reason: 'the client closed the connection' })
+
 type RecordFields = Omit<DecisionRecord, 'conn' | 'listener' | 'explicit' | 'srcIp' | 'srcPort' | 'action' | 'rule' | 'code' | 'reason' | 'wouldDeny'>
 
 export class ClientConnection {
@@ -45,7 +48,8 @@ export class ClientConnection {
   readonly state: PolicyState
   readonly rt: ProxyRuntime
   readonly #startNs = process.hrtime.bigint()
-  readonly #abort = new AbortController()
+  /** Aborts the dial in progress when the client goes away; only while dialling (an AbortController per connection costs). */
+  #dialAbort: AbortController | undefined
   #decided = false
   fields: RecordFields = { protocol: 'unknown', host: null, port: null }
 
@@ -59,12 +63,9 @@ export class ClientConnection {
     this.rt = rt
     this.state = rt.policy()
     socket.once('close', () => {
-      this.#abort.abort()
+      // A constant reason: abort() without one builds a DOMException with a stack trace.
+      this.#dialAbort?.abort(CLIENT_GONE)
     })
-  }
-
-  get signal(): AbortSignal {
-    return this.#abort.signal
   }
 
   elapsedMs(): number {
@@ -80,7 +81,7 @@ export class ClientConnection {
   decide(verdict: Verdict): void {
     if (this.#decided) return
     this.#decided = true
-    this.rt.log.decision({
+    if (this.rt.log.logger.isLevelEnabled('info')) this.rt.log.decision({
       conn: this.id,
       listener: this.listener,
       explicit: this.explicit,
@@ -126,13 +127,21 @@ export class ClientConnection {
   /** Resolves, classifies and connects; on failure, the verdict to give. */
   async dial(host: string, port: number): Promise<{ ok: true; result: Extract<DialResult, { ok: true }> } | { ok: false; verdict: Verdict }> {
     const rt = this.rt
-    const result = await dialChecked(host, port, {
-      resolver: rt.resolver,
-      classify: { allowed: this.state.allowedRanges, listening: rt.listening(), localAddresses: rt.localAddresses },
-      dialTimeoutMs: rt.limits.dialTimeoutMs,
-      maxAttempts: rt.limits.maxDialAttempts,
-      signal: this.signal,
-    })
+    const abort = new AbortController()
+    if (this.socket.closed) abort.abort(CLIENT_GONE)
+    this.#dialAbort = abort
+    let result: DialResult
+    try {
+      result = await dialChecked(host, port, {
+        resolver: rt.resolver,
+        classify: { allowed: this.state.allowedRanges, listening: rt.listening(), localAddresses: rt.localAddresses },
+        dialTimeoutMs: rt.limits.dialTimeoutMs,
+        maxAttempts: rt.limits.maxDialAttempts,
+        signal: abort.signal,
+      })
+    } finally {
+      this.#dialAbort = undefined
+    }
     rt.metrics.dnsSeconds.observe(result.dnsMs / 1000)
     for (const r of result.refused) rt.metrics.refusedAddresses.inc({ class: r.cls })
     this.fields = { ...this.fields, dnsMs: result.dnsMs, connectMs: result.connectMs }
@@ -155,17 +164,24 @@ export class ClientConnection {
   }
 
   /** Relays between the client and `origin` until both are done, then logs the close line. */
-  async relay(origin: Socket, firstBytes: Uint8Array | undefined, requestFilter?: Transform): Promise<void> {
+  relay(origin: Socket, firstBytes: Uint8Array | undefined, requestFilter?: Transform): Promise<void> {
     const rt = this.rt
     rt.metrics.tunnelsOpen.inc()
-    const result = await relay(this.socket, origin, {
+    // Not an async function: no frame (holding the first bytes) stays alive for the tunnel's life.
+    return relay(this.socket, origin, {
       idleTimeoutMs: rt.limits.idleTimeoutMs,
       ...(firstBytes ? { firstBytes } : {}),
       ...(requestFilter ? { requestFilter, lingerMs: Math.min(5000, rt.limits.handshakeTimeoutMs) } : {}),
+    }).then((result) => {
+      this.#relayed(result)
     })
+  }
+
+  #relayed(result: RelayResult): void {
+    const rt = this.rt
     rt.metrics.tunnelsOpen.dec()
     rt.metrics.bytes.inc({ direction: 'up' }, result.bytesUp)
     rt.metrics.bytes.inc({ direction: 'down' }, result.bytesDown)
-    rt.log.close({ conn: this.id, bytesUp: result.bytesUp, bytesDown: result.bytesDown, durationMs: this.elapsedMs() })
+    if (rt.log.logger.isLevelEnabled('info')) rt.log.close({ conn: this.id, bytesUp: result.bytesUp, bytesDown: result.bytesDown, durationMs: this.elapsedMs() })
   }
 }

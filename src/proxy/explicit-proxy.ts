@@ -90,8 +90,9 @@ export async function handleExplicit(conn: ClientConnection): Promise<void> {
       return
     }
   }
-  if (head.method === 'CONNECT') await handleConnect(conn, head.targetAuthority!, rest)
-  else await handleForward(conn, head, rest)
+  // return, not await: this frame (the request head's buffer) is not kept for the tunnel's life.
+  if (head.method === 'CONNECT') return handleConnect(conn, head.targetAuthority!, rest)
+  return handleForward(conn, head, rest)
 }
 
 async function handleConnect(conn: ClientConnection, target: Authority, rest: Buffer): Promise<void> {
@@ -177,7 +178,7 @@ async function handleConnect(conn: ClientConnection, target: Authority, rest: Bu
     }
   }
   conn.decide(verdict)
-  await conn.relay(origin, firstBytes)
+  return conn.relay(origin, firstBytes)
 }
 
 function sameAuthority(a: Authority, b: Authority, defaultPort: number): boolean {
@@ -201,7 +202,7 @@ async function handleForward(conn: ClientConnection, head: HttpRequestHead, rest
     conn.denyHttp(deny('HOST_MISMATCH', 'The Host field does not match the request target'))
     return
   }
-  await decideAndForward(conn, head, rest, target.host, port)
+  return decideAndForward(conn, head, rest, target.host, port)
 }
 
 /** Decides an HTTP request by its host, dials, forwards. Shared with the transparent HTTP listeners. */
@@ -232,5 +233,5 @@ export async function decideAndForward(conn: ClientConnection, head: HttpRequest
   origin.write(originRequestHead(head, authority))
   const filter = new RequestBodyFilter(head, SERVE_DEFAULTS.maxChunkLineBytes)
   if (rest.length > 0) conn.socket.unshift(rest)
-  await conn.relay(origin, undefined, filter)
+  return conn.relay(origin, undefined, filter)
 }

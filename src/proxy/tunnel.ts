@@ -41,6 +41,10 @@ export interface RelayOptions {
  * @example const { bytesUp, bytesDown } = await relay(client, origin, { idleTimeoutMs: 240_000, firstBytes: hello })
  */
 export function relay(client: Socket, origin: Socket, options: RelayOptions): Promise<RelayResult> {
+  // Read the options here: the closures below live as long as the tunnel and must not hold
+  // `options` (its first bytes would stay in memory for the tunnel's whole life).
+  const { idleTimeoutMs, requestFilter: filter, lingerMs } = options
+  let firstBytes = options.firstBytes
   return new Promise((resolve) => {
     let end: RelayResult['end'] = 'closed'
     // A socket that closed before the relay began counts as closed already.
@@ -78,10 +82,9 @@ export function relay(client: Socket, origin: Socket, options: RelayOptions): Pr
     }
     client.on('error', onError)
     origin.on('error', onError)
-    const filter = options.requestFilter
     filter?.on('error', onError)
-    client.setTimeout(options.idleTimeoutMs, onTimeout)
-    origin.setTimeout(options.idleTimeoutMs, onTimeout)
+    client.setTimeout(idleTimeoutMs, onTimeout)
+    origin.setTimeout(idleTimeoutMs, onTimeout)
     if (!client.closed) client.once('close', onClose)
     if (!origin.closed) origin.once('close', onClose)
     if (client.destroyed || origin.destroyed) {
@@ -90,10 +93,11 @@ export function relay(client: Socket, origin: Socket, options: RelayOptions): Pr
       if (closed === 2) onClose()
       return
     }
-    if (options.firstBytes && options.firstBytes.length > 0) origin.write(options.firstBytes)
+    if (firstBytes && firstBytes.length > 0) origin.write(firstBytes)
+    firstBytes = undefined
     if (filter) {
       client.pipe(filter).pipe(origin, { end: false })
-      const linger = options.lingerMs ?? 5000
+      const linger = lingerMs ?? 5000
       client.once('finish', () => {
         client.resume()
         client.setTimeout(linger, () => client.destroy())
