@@ -42,3 +42,31 @@ test('a name whose addresses are all refused is never dialled', async () => {
   assert.equal(result.detail, 'imds.example resolves only to addresses the proxy may not dial (link-local, ipv4-mapped, azure-wireserver)')
   assert.equal(result.connectMs, 0)
 })
+
+test('a cancel that is already aborted (the client went away) stops the dial; listeners are removed after a dial', async () => {
+  const server = createServer((s) => s.end())
+  const live = `127.${r()}.${r()}.${r()}`
+  await new Promise<void>((resolve) => server.listen(0, live, resolve))
+  const port = (server.address() as AddressInfo).port
+  const resolver = new NameResolver({ hosts: new Map([['mcr.microsoft.com', [live]]]), timeoutMs: 1000, cacheMaxEntries: 0, cacheMaxTtlSeconds: 0 })
+  const listeners = new Set<() => void>()
+  const cancel = {
+    aborted: false,
+    addEventListener: (_t: 'abort', l: () => void) => listeners.add(l),
+    removeEventListener: (_t: 'abort', l: () => void) => listeners.delete(l),
+  }
+  const options = { resolver, classify: { allowed: compileAllowedRanges(['127.0.0.0/8']), listening: [], localAddresses: [] }, dialTimeoutMs: 1000, maxAttempts: 4, signal: cancel }
+  try {
+    const ok = await dialChecked('mcr.microsoft.com', port, options)
+    assert.ok(ok.ok)
+    ok.socket.destroy()
+    assert.equal(listeners.size, 0)
+    cancel.aborted = true
+    const aborted = await dialChecked('mcr.microsoft.com', port, options)
+    assert.ok(!aborted.ok)
+    assert.equal(aborted.failure, 'ABORTED')
+  } finally {
+    server.close()
+    resolver.close()
+  }
+})

@@ -13,13 +13,24 @@ import { OriginReader } from './origin-reader.ts'
 import { classifyAddress, type AddressClass, type ClassifyContext } from './classify-address.ts'
 import type { NameResolver, ResolveFailure } from './resolve.ts'
 
+/**
+ * What the dial watches to give up when the client goes away: an `AbortSignal`, or anything with
+ * its `aborted` flag and 'abort' listeners (the proxy uses a plain object: an AbortController per
+ * connection costs several microseconds).
+ */
+export interface DialCancel {
+  readonly aborted: boolean
+  addEventListener(type: 'abort', listener: () => void, options?: { once: boolean }): void
+  removeEventListener(type: 'abort', listener: () => void): void
+}
+
 export interface DialOptions {
   readonly resolver: NameResolver
   readonly classify: ClassifyContext
   readonly dialTimeoutMs: number
   readonly maxAttempts: number
   /** Aborts resolution and the connect in progress (the client went away). */
-  readonly signal?: AbortSignal
+  readonly signal?: DialCancel
 }
 
 export type DialFailure = 'DNS_FAILED' | 'DESTINATION_FORBIDDEN' | 'DIAL_FAILED' | 'ABORTED'
@@ -54,7 +65,7 @@ function elapsedMs(start: bigint): number {
 }
 
 /** Connects to one address, bounded; resolves with the socket or the error code. */
-export function connectOnce(address: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Socket | string> {
+export function connectOnce(address: string, port: number, timeoutMs: number, signal?: DialCancel): Promise<Socket | string> {
   return new Promise((resolve) => {
     if (signal?.aborted) {
       resolve('ABORTED')

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net'
 import type { Transform } from 'node:stream'
-import { dialChecked, type DialResult } from '../net/dial-checked.ts'
+import { dialChecked, type DialCancel, type DialResult } from '../net/dial-checked.ts'
 import type { ListenAddress } from '../net/classify-address.ts'
 import type { NameResolver } from '../net/resolve.ts'
 import { formatHostPort } from './authority.ts'
@@ -33,8 +33,25 @@ export interface ProxyRuntime {
   readonly localAddresses: readonly string[]
 }
 
-/** The abort reason when the client closes during a dial. */
-const CLIENT_GONE = Object.freeze({ reason: 'the client closed the connection' })
+/** Tells a dial in progress that the client went away (a DialCancel without AbortController's cost). */
+class ClientGone implements DialCancel {
+  aborted = false
+  #listeners: (() => void)[] = []
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.#listeners.push(listener)
+  }
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.#listeners.indexOf(listener)
+    if (i !== -1) this.#listeners.splice(i, 1)
+  }
+  abort(): void {
+    if (this.aborted) return
+    this.aborted = true
+    const listeners = this.#listeners
+    this.#listeners = []
+    for (const l of listeners) l()
+  }
+}
 
 type RecordFields = Omit<DecisionRecord, 'conn' | 'listener' | 'explicit' | 'srcIp' | 'srcPort' | 'action' | 'rule' | 'code' | 'reason' | 'wouldDeny'>
 
@@ -48,8 +65,8 @@ export class ClientConnection {
   readonly state: PolicyState
   readonly rt: ProxyRuntime
   readonly #startNs = process.hrtime.bigint()
-  /** Aborts the dial in progress when the client goes away; only while dialling (an AbortController per connection costs). */
-  #dialAbort: AbortController | undefined
+  /** Aborts the dial in progress when the client goes away; only while dialling. */
+  #dialAbort: ClientGone | undefined
   #decided = false
   fields: RecordFields = { protocol: 'unknown', host: null, port: null }
 
@@ -63,8 +80,7 @@ export class ClientConnection {
     this.rt = rt
     this.state = rt.policy()
     socket.once('close', () => {
-      // A constant reason: abort() without one builds a DOMException with a stack trace.
-      this.#dialAbort?.abort(CLIENT_GONE)
+      this.#dialAbort?.abort()
     })
   }
 
@@ -127,8 +143,8 @@ export class ClientConnection {
   /** Resolves, classifies and connects; on failure, the verdict to give. */
   async dial(host: string, port: number): Promise<{ ok: true; result: Extract<DialResult, { ok: true }> } | { ok: false; verdict: Verdict }> {
     const rt = this.rt
-    const abort = new AbortController()
-    if (this.socket.closed) abort.abort(CLIENT_GONE)
+    const abort = new ClientGone()
+    if (this.socket.closed) abort.abort()
     this.#dialAbort = abort
     let result: DialResult
     try {
@@ -137,7 +153,7 @@ export class ClientConnection {
         classify: { allowed: this.state.allowedRanges, listening: rt.listening(), localAddresses: rt.localAddresses },
         dialTimeoutMs: rt.limits.dialTimeoutMs,
         maxAttempts: rt.limits.maxDialAttempts,
-        signal: abort.signal,
+        signal: abort,
       })
     } finally {
       this.#dialAbort = undefined

@@ -27,7 +27,8 @@ import { checkProxyAuth } from './proxy-auth.ts'
 import { readInitial } from './read-initial.ts'
 import { SERVE_DEFAULTS } from './serve-defaults.ts'
 
-const CONNECT_ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n'
+// A Buffer, not a string: written as is, never encoded per connection (never mutated: writes may hold it).
+const CONNECT_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1')
 
 /** Reads a request head on `conn`; undefined when the connection was denied or closed meanwhile. */
 export async function readRequestHead(conn: ClientConnection): Promise<{ head: HttpRequestHead; rest: Buffer } | undefined> {
