@@ -46,7 +46,7 @@ export interface TargetInfo {
 const TLS: readonly WorkloadId[] = ['newconn', 'keepalive', 'bulk', 'single']
 
 export const TARGETS: readonly TargetInfo[] = [
-  { id: 'direct', name: 'direct', mode: 'no proxy (the limit)', workloads: [...TLS, 'forward'], idle: false },
+  { id: 'direct', name: 'direct', mode: 'no proxy: the limit', workloads: [...TLS, 'forward'], idle: false },
   { id: 'aks-connect', name: 'aks-egress', mode: 'explicit CONNECT', workloads: TLS, idle: true },
   { id: 'aks-sni', name: 'aks-egress', mode: 'transparent SNI', workloads: TLS, idle: true },
   { id: 'aks-forward', name: 'aks-egress', mode: 'explicit HTTP forward', workloads: ['forward'], idle: false },
