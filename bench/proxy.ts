@@ -41,7 +41,7 @@ import {
   type WorkloadId,
 } from './proxy/model.ts'
 import { NAME, startFreshPeer, startOrigin, startPeers, type Origin, type PeerKind, type Peers } from './proxy/peers.ts'
-import { runCommand, sleep, stopAll, stopService, treeCpuSeconds, treeRssKiB, type Service } from './proxy/processes.ts'
+import { onInterrupt, runCommand, sleep, stopAll, stopService, treeCpuSeconds, treeRssKiB, type Service } from './proxy/processes.ts'
 import { proxyChartSvg, proxyMarkdown } from './proxy/report.ts'
 
 const GIB = 2 ** 30
@@ -354,6 +354,11 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
   const samples: Sample[] = []
   const idle: IdleSample[] = []
   const problems: string[] = []
+  const removeDir = (): void => {
+    if (process.env['BENCH_PROXY_KEEP'] === '1') ctx.log(`kept ${dir}`)
+    else rmSync(dir, { recursive: true, force: true })
+  }
+  const unregister = onInterrupt(removeDir)
   try {
     ctx.log(`${s.runs} run(s) × ${s.seconds} s per load (+${s.warmupSeconds} s warm-up); idle tunnels ${s.idleTunnels}; temp ${dir}`)
     ctx.log('building plg (bench/plg) with GOPROXY=off go build')
@@ -397,8 +402,8 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     }
   } finally {
     await stopAll()
-    if (process.env['BENCH_PROXY_KEEP'] === '1') ctx.log(`kept ${dir}`)
-    else rmSync(dir, { recursive: true, force: true })
+    unregister()
+    removeDir()
   }
   const summaries = summarize(samples)
   const data: ProxyBenchData = {

@@ -24,7 +24,14 @@ export interface Service {
 }
 
 const running = new Set<Service>()
+const cleanups = new Set<() => void>()
 let handlersInstalled = false
+
+/** Runs `fn` when the bench is interrupted (after the processes are stopped); returns the unregister. */
+export function onInterrupt(fn: () => void): () => void {
+  cleanups.add(fn)
+  return () => cleanups.delete(fn)
+}
 
 function installSignalHandlers(): void {
   if (handlersInstalled) return
@@ -32,7 +39,10 @@ function installSignalHandlers(): void {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       process.stderr.write(`[proxy] ${sig}: stopping ${running.size} benchmark process(es)\n`)
-      void stopAll().finally(() => process.exit(130))
+      void stopAll().finally(() => {
+        for (const fn of cleanups) fn()
+        process.exit(130)
+      })
     })
   }
   process.once('exit', () => {
