@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { createServer, type AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { compileAllowedRanges, NO_ALLOWED_RANGES } from './classify-address.ts'
-import { dialChecked } from './dial-checked.ts'
+import { connectOnce, dialChecked } from './dial-checked.ts'
 import { NameResolver } from './resolve.ts'
 
 const r = (): number => 16 + Math.floor(Math.random() * 200)
@@ -68,5 +68,22 @@ test('a cancel that is already aborted (the client went away) stops the dial; li
   } finally {
     server.close()
     resolver.close()
+  }
+})
+
+test('an origin that resets after the connect, before anyone reads it, does not throw (it used to end the process)', async () => {
+  const server = createServer((s) => {
+    setTimeout(() => s.resetAndDestroy(), 20)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  try {
+    const socket = await connectOnce('127.0.0.1', port, 1000)
+    assert.ok(typeof socket !== 'string')
+    // Not events.once: it would reject on the 'error' that the listener of connectOnce swallows.
+    await new Promise((resolve) => socket.once('close', resolve))
+    assert.equal(socket.destroyed, true)
+  } finally {
+    server.close()
   }
 })

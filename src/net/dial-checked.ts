@@ -64,6 +64,10 @@ function elapsedMs(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6
 }
 
+function ignoreError(): void {
+  // The owner of the socket sees it destroyed; see connectOnce.
+}
+
 /** Connects to one address, bounded; resolves with the socket or the error code. */
 export function connectOnce(address: string, port: number, timeoutMs: number, signal?: DialCancel): Promise<Socket | string> {
   return new Promise((resolve) => {
@@ -83,6 +87,10 @@ export function connectOnce(address: string, port: number, timeoutMs: number, si
       socket.removeListener('connect', onConnect)
       socket.removeListener('error', onError)
       if (typeof result === 'string') socket.destroy()
+      // A connected origin may reset while the proxy still waits for the client (a CONNECT's
+      // ClientHello): without a listener that 'error' would be thrown and end the process. The
+      // socket is destroyed by then, and the relay, which adds its own handler, sees it closed.
+      else socket.on('error', ignoreError)
       resolve(result)
     }
     const onConnect = (): void => {
