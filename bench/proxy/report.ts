@@ -189,15 +189,16 @@ function esc(s: string): string {
 
 /** Two columns of horizontal bars per workload: rate as % of direct, and the proxy's CPU per unit. */
 export function proxyChartSvg(d: ProxyBenchData): string {
-  const width = 960
+  const width = 1100
   const labelW = 150
-  const colW = (width - labelW - 40) / 2 - 60
+  const colW = 300
+  const gap = 130
   const rowH = 15
   const parts: string[] = []
   let y = 46
   parts.push(`<text x="12" y="22" font-size="15" font-weight="bold">aks-egress proxy benchmark: medians of ${d.runs} run(s) on loopback</text>`)
   parts.push(`<text x="${labelW}" y="40" font-size="12" fill="#333">rate, % of direct (longer is better)</text>`)
-  parts.push(`<text x="${labelW + colW + 90}" y="40" font-size="12" fill="#333">proxy CPU per unit of work (shorter is better)</text>`)
+  parts.push(`<text x="${labelW + colW + gap}" y="40" font-size="12" fill="#333">proxy CPU per unit of work (shorter is better)</text>`)
   for (const w of WORKLOADS) {
     const rows = d.summaries.filter((s) => s.workload === w.id)
     if (rows.length === 0) continue
@@ -212,7 +213,7 @@ export function proxyChartSvg(d: ProxyBenchData): string {
       const pw = ((r.pctOfDirect ?? 0) / maxPct) * colW
       parts.push(`<rect x="${labelW}" y="${y + 2}" width="${pw.toFixed(1)}" height="${rowH - 4}" fill="${c}"/>`)
       parts.push(`<text x="${(labelW + pw + 4).toFixed(1)}" y="${y + 11}" font-size="10">${esc(`${fmtRate(w, r.rate)} ${w.rateUnit} (${(r.pctOfDirect ?? 0).toFixed(0)}%)`)}</text>`)
-      const x2 = labelW + colW + 90
+      const x2 = labelW + colW + gap
       if (r.cpuPerUnit !== null) {
         const cw = (r.cpuPerUnit / maxCpu) * colW
         parts.push(`<rect x="${x2}" y="${y + 2}" width="${cw.toFixed(1)}" height="${rowH - 4}" fill="${c}"/>`)
