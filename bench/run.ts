@@ -19,6 +19,7 @@ import type { BenchSuite, SuiteRecord } from './suite.ts'
 const SUITES: Readonly<Record<string, () => Promise<BenchSuite>>> = {
   engine: async () => (await import('./engine.ts')).suite,
   l4: async () => (await import('./l4.ts')).suite,
+  proxy: async () => (await import('./proxy.ts')).suite,
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -82,6 +83,7 @@ async function main(argv: readonly string[]): Promise<number> {
       writeFileSync(join(RESULTS, `${suite.name}.json`), `${JSON.stringify(record, null, 2)}\n`)
       const doc = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n'
       writeFileSync(DOC, spliceSection(doc, suite.name, section))
+      for (const [path, content] of Object.entries(out.files ?? {})) writeFileSync(join(root, path), content)
       log(`wrote bench/results/${suite.name}.json and its section of docs/benchmarks.md (${record.durationS} s)`)
     } else {
       process.stdout.write(`${section}\n`)

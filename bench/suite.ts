@@ -23,6 +23,8 @@ export interface SuiteOutput<T = unknown> {
   readonly data: T
   /** The suite's results section (Markdown, without the suite heading). */
   readonly markdown: string
+  /** Other files to write with the results (a chart): path relative to the repository root → content. */
+  readonly files?: Readonly<Record<string, string>>
 }
 
 export interface BenchSuite<T = unknown> {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { createServer, type AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { compileAllowedRanges, NO_ALLOWED_RANGES } from './classify-address.ts'
-import { dialChecked } from './dial-checked.ts'
+import { connectOnce, dialChecked } from './dial-checked.ts'
 import { NameResolver } from './resolve.ts'
 
 const r = (): number => 16 + Math.floor(Math.random() * 200)
@@ -41,4 +41,49 @@ test('a name whose addresses are all refused is never dialled', async () => {
   assert.equal(result.failure, 'DESTINATION_FORBIDDEN')
   assert.equal(result.detail, 'imds.example resolves only to addresses the proxy may not dial (link-local, ipv4-mapped, azure-wireserver)')
   assert.equal(result.connectMs, 0)
+})
+
+test('a cancel that is already aborted (the client went away) stops the dial; listeners are removed after a dial', async () => {
+  const server = createServer((s) => s.end())
+  const live = `127.${r()}.${r()}.${r()}`
+  await new Promise<void>((resolve) => server.listen(0, live, resolve))
+  const port = (server.address() as AddressInfo).port
+  const resolver = new NameResolver({ hosts: new Map([['mcr.microsoft.com', [live]]]), timeoutMs: 1000, cacheMaxEntries: 0, cacheMaxTtlSeconds: 0 })
+  const listeners = new Set<() => void>()
+  const cancel = {
+    aborted: false,
+    addEventListener: (_t: 'abort', l: () => void) => listeners.add(l),
+    removeEventListener: (_t: 'abort', l: () => void) => listeners.delete(l),
+  }
+  const options = { resolver, classify: { allowed: compileAllowedRanges(['127.0.0.0/8']), listening: [], localAddresses: [] }, dialTimeoutMs: 1000, maxAttempts: 4, signal: cancel }
+  try {
+    const ok = await dialChecked('mcr.microsoft.com', port, options)
+    assert.ok(ok.ok)
+    ok.socket.destroy()
+    assert.equal(listeners.size, 0)
+    cancel.aborted = true
+    const aborted = await dialChecked('mcr.microsoft.com', port, options)
+    assert.ok(!aborted.ok)
+    assert.equal(aborted.failure, 'ABORTED')
+  } finally {
+    server.close()
+    resolver.close()
+  }
+})
+
+test('an origin that resets after the connect, before anyone reads it, does not throw (it used to end the process)', async () => {
+  const server = createServer((s) => {
+    setTimeout(() => s.resetAndDestroy(), 20)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  try {
+    const socket = await connectOnce('127.0.0.1', port, 1000)
+    assert.ok(typeof socket !== 'string')
+    // Not events.once: it would reject on the 'error' that the listener of connectOnce swallows.
+    await new Promise((resolve) => socket.once('close', resolve))
+    assert.equal(socket.destroyed, true)
+  } finally {
+    server.close()
+  }
 })

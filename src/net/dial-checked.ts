@@ -9,8 +9,20 @@
  * connect timeout, at most `maxAttempts` of them.
  */
 import { connect, type Socket } from 'node:net'
+import { OriginReader } from './origin-reader.ts'
 import { classifyAddress, type AddressClass, type ClassifyContext } from './classify-address.ts'
 import type { NameResolver, ResolveFailure } from './resolve.ts'
+
+/**
+ * What the dial watches to give up when the client goes away: an `AbortSignal`, or anything with
+ * its `aborted` flag and 'abort' listeners (the proxy uses a plain object: an AbortController per
+ * connection costs several microseconds).
+ */
+export interface DialCancel {
+  readonly aborted: boolean
+  addEventListener(type: 'abort', listener: () => void, options?: { once: boolean }): void
+  removeEventListener(type: 'abort', listener: () => void): void
+}
 
 export interface DialOptions {
   readonly resolver: NameResolver
@@ -18,7 +30,7 @@ export interface DialOptions {
   readonly dialTimeoutMs: number
   readonly maxAttempts: number
   /** Aborts resolution and the connect in progress (the client went away). */
-  readonly signal?: AbortSignal
+  readonly signal?: DialCancel
 }
 
 export type DialFailure = 'DNS_FAILED' | 'DESTINATION_FORBIDDEN' | 'DIAL_FAILED' | 'ABORTED'
@@ -52,14 +64,20 @@ function elapsedMs(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6
 }
 
+function ignoreError(): void {
+  // The owner of the socket sees it destroyed; see connectOnce.
+}
+
 /** Connects to one address, bounded; resolves with the socket or the error code. */
-export function connectOnce(address: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Socket | string> {
+export function connectOnce(address: string, port: number, timeoutMs: number, signal?: DialCancel): Promise<Socket | string> {
   return new Promise((resolve) => {
     if (signal?.aborted) {
       resolve('ABORTED')
       return
     }
-    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true })
+    const reader = new OriginReader()
+    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true, onread: reader.onread })
+    reader.bind(socket)
     let settled = false
     const finish = (result: Socket | string): void => {
       if (settled) return
@@ -69,6 +87,10 @@ export function connectOnce(address: string, port: number, timeoutMs: number, si
       socket.removeListener('connect', onConnect)
       socket.removeListener('error', onError)
       if (typeof result === 'string') socket.destroy()
+      // A connected origin may reset while the proxy still waits for the client (a CONNECT's
+      // ClientHello): without a listener that 'error' would be thrown and end the process. The
+      // socket is destroyed by then, and the relay, which adds its own handler, sees it closed.
+      else socket.on('error', ignoreError)
       resolve(result)
     }
     const onConnect = (): void => {

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net'
 import type { Transform } from 'node:stream'
-import { dialChecked, type DialResult } from '../net/dial-checked.ts'
+import { dialChecked, type DialCancel, type DialResult } from '../net/dial-checked.ts'
 import type { ListenAddress } from '../net/classify-address.ts'
 import type { NameResolver } from '../net/resolve.ts'
 import { formatHostPort } from './authority.ts'
@@ -17,7 +17,7 @@ import type { PolicyState } from './policy-state.ts'
 import type { ProxyAuth } from './proxy-auth.ts'
 import type { ProxyMetrics } from './proxy-metrics.ts'
 import type { ServeLimits } from './serve-defaults.ts'
-import { relay } from './tunnel.ts'
+import { relay, type RelayResult } from './tunnel.ts'
 
 /** What the handlers need from the server. */
 export interface ProxyRuntime {
@@ -33,6 +33,26 @@ export interface ProxyRuntime {
   readonly localAddresses: readonly string[]
 }
 
+/** Tells a dial in progress that the client went away (a DialCancel without AbortController's cost). */
+class ClientGone implements DialCancel {
+  aborted = false
+  #listeners: (() => void)[] = []
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.#listeners.push(listener)
+  }
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.#listeners.indexOf(listener)
+    if (i !== -1) this.#listeners.splice(i, 1)
+  }
+  abort(): void {
+    if (this.aborted) return
+    this.aborted = true
+    const listeners = this.#listeners
+    this.#listeners = []
+    for (const l of listeners) l()
+  }
+}
+
 type RecordFields = Omit<DecisionRecord, 'conn' | 'listener' | 'explicit' | 'srcIp' | 'srcPort' | 'action' | 'rule' | 'code' | 'reason' | 'wouldDeny'>
 
 export class ClientConnection {
@@ -45,7 +65,8 @@ export class ClientConnection {
   readonly state: PolicyState
   readonly rt: ProxyRuntime
   readonly #startNs = process.hrtime.bigint()
-  readonly #abort = new AbortController()
+  /** Aborts the dial in progress when the client goes away; only while dialling. */
+  #dialAbort: ClientGone | undefined
   #decided = false
   fields: RecordFields = { protocol: 'unknown', host: null, port: null }
 
@@ -59,12 +80,8 @@ export class ClientConnection {
     this.rt = rt
     this.state = rt.policy()
     socket.once('close', () => {
-      this.#abort.abort()
+      this.#dialAbort?.abort()
     })
-  }
-
-  get signal(): AbortSignal {
-    return this.#abort.signal
   }
 
   elapsedMs(): number {
@@ -80,7 +97,7 @@ export class ClientConnection {
   decide(verdict: Verdict): void {
     if (this.#decided) return
     this.#decided = true
-    this.rt.log.decision({
+    if (this.rt.log.logger.isLevelEnabled('info')) this.rt.log.decision({
       conn: this.id,
       listener: this.listener,
       explicit: this.explicit,
@@ -126,13 +143,21 @@ export class ClientConnection {
   /** Resolves, classifies and connects; on failure, the verdict to give. */
   async dial(host: string, port: number): Promise<{ ok: true; result: Extract<DialResult, { ok: true }> } | { ok: false; verdict: Verdict }> {
     const rt = this.rt
-    const result = await dialChecked(host, port, {
-      resolver: rt.resolver,
-      classify: { allowed: this.state.allowedRanges, listening: rt.listening(), localAddresses: rt.localAddresses },
-      dialTimeoutMs: rt.limits.dialTimeoutMs,
-      maxAttempts: rt.limits.maxDialAttempts,
-      signal: this.signal,
-    })
+    const abort = new ClientGone()
+    if (this.socket.closed) abort.abort()
+    this.#dialAbort = abort
+    let result: DialResult
+    try {
+      result = await dialChecked(host, port, {
+        resolver: rt.resolver,
+        classify: { allowed: this.state.allowedRanges, listening: rt.listening(), localAddresses: rt.localAddresses },
+        dialTimeoutMs: rt.limits.dialTimeoutMs,
+        maxAttempts: rt.limits.maxDialAttempts,
+        signal: abort,
+      })
+    } finally {
+      this.#dialAbort = undefined
+    }
     rt.metrics.dnsSeconds.observe(result.dnsMs / 1000)
     for (const r of result.refused) rt.metrics.refusedAddresses.inc({ class: r.cls })
     this.fields = { ...this.fields, dnsMs: result.dnsMs, connectMs: result.connectMs }
@@ -155,17 +180,24 @@ export class ClientConnection {
   }
 
   /** Relays between the client and `origin` until both are done, then logs the close line. */
-  async relay(origin: Socket, firstBytes: Uint8Array | undefined, requestFilter?: Transform): Promise<void> {
+  relay(origin: Socket, firstBytes: Uint8Array | undefined, requestFilter?: Transform): Promise<void> {
     const rt = this.rt
     rt.metrics.tunnelsOpen.inc()
-    const result = await relay(this.socket, origin, {
+    // Not an async function: no frame (holding the first bytes) stays alive for the tunnel's life.
+    return relay(this.socket, origin, {
       idleTimeoutMs: rt.limits.idleTimeoutMs,
       ...(firstBytes ? { firstBytes } : {}),
       ...(requestFilter ? { requestFilter, lingerMs: Math.min(5000, rt.limits.handshakeTimeoutMs) } : {}),
+    }).then((result) => {
+      this.#relayed(result)
     })
+  }
+
+  #relayed(result: RelayResult): void {
+    const rt = this.rt
     rt.metrics.tunnelsOpen.dec()
     rt.metrics.bytes.inc({ direction: 'up' }, result.bytesUp)
     rt.metrics.bytes.inc({ direction: 'down' }, result.bytesDown)
-    rt.log.close({ conn: this.id, bytesUp: result.bytesUp, bytesDown: result.bytesDown, durationMs: this.elapsedMs() })
+    if (rt.log.logger.isLevelEnabled('info')) rt.log.close({ conn: this.id, bytesUp: result.bytesUp, bytesDown: result.bytesDown, durationMs: this.elapsedMs() })
   }
 }

@@ -27,7 +27,8 @@ import { checkProxyAuth } from './proxy-auth.ts'
 import { readInitial } from './read-initial.ts'
 import { SERVE_DEFAULTS } from './serve-defaults.ts'
 
-const CONNECT_ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n'
+// A Buffer, not a string: written as is, never encoded per connection (never mutated: writes may hold it).
+const CONNECT_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1')
 
 /** Reads a request head on `conn`; undefined when the connection was denied or closed meanwhile. */
 export async function readRequestHead(conn: ClientConnection): Promise<{ head: HttpRequestHead; rest: Buffer } | undefined> {
@@ -64,6 +65,7 @@ function flowFor(conn: ClientConnection, host: string, port: number, protocol: '
   if (parseRawAddress(host)) {
     // CONNECT to an address: network rules only. Plain HTTP to an address: network rules by
     // address, and application rules whose target is `*` (the engine matches an IP Host so).
+    // makeFlow: flows of one shape keep the engine's property reads monomorphic (flow.ts).
     const flow: Flow =
       protocol === 'http'
         ? makeFlow({ protocol, host, destinationIp: host, destinationPort: port, sourceIp: conn.srcIp })
@@ -89,8 +91,9 @@ export async function handleExplicit(conn: ClientConnection): Promise<void> {
       return
     }
   }
-  if (head.method === 'CONNECT') await handleConnect(conn, head.targetAuthority!, rest)
-  else await handleForward(conn, head, rest)
+  // return, not await: this frame (the request head's buffer) is not kept for the tunnel's life.
+  if (head.method === 'CONNECT') return handleConnect(conn, head.targetAuthority!, rest)
+  return handleForward(conn, head, rest)
 }
 
 async function handleConnect(conn: ClientConnection, target: Authority, rest: Buffer): Promise<void> {
@@ -176,7 +179,7 @@ async function handleConnect(conn: ClientConnection, target: Authority, rest: Bu
     }
   }
   conn.decide(verdict)
-  await conn.relay(origin, firstBytes)
+  return conn.relay(origin, firstBytes)
 }
 
 function sameAuthority(a: Authority, b: Authority, defaultPort: number): boolean {
@@ -200,7 +203,7 @@ async function handleForward(conn: ClientConnection, head: HttpRequestHead, rest
     conn.denyHttp(deny('HOST_MISMATCH', 'The Host field does not match the request target'))
     return
   }
-  await decideAndForward(conn, head, rest, target.host, port)
+  return decideAndForward(conn, head, rest, target.host, port)
 }
 
 /** Decides an HTTP request by its host, dials, forwards. Shared with the transparent HTTP listeners. */
@@ -231,5 +234,5 @@ export async function decideAndForward(conn: ClientConnection, head: HttpRequest
   origin.write(originRequestHead(head, authority))
   const filter = new RequestBodyFilter(head, SERVE_DEFAULTS.maxChunkLineBytes)
   if (rest.length > 0) conn.socket.unshift(rest)
-  await conn.relay(origin, undefined, filter)
+  return conn.relay(origin, undefined, filter)
 }

@@ -32,5 +32,5 @@ export async function handleTransparentHttp(conn: ClientConnection, originalPort
     conn.denyHttp(deny('HOST_MISMATCH', `The Host port ${authority.port ?? 80} is not the connection's port ${originalPort}`), 403)
     return
   }
-  await decideAndForward(conn, head, rest, authority.host, originalPort)
+  return decideAndForward(conn, head, rest, authority.host, originalPort)
 }

@@ -79,5 +79,5 @@ export async function handleTransparentTls(conn: ClientConnection, originalPort:
     return
   }
   conn.decide(verdict)
-  await conn.relay(origin, hello.data)
+  return conn.relay(origin, hello.data)
 }

@@ -1,6 +1,8 @@
 /**
- * @module The relay between a client and an origin: bytes both ways through `pipe` (backpressure,
- * no copies), half-close carried in both directions (a FIN from one side ends the other side's
+ * @module The relay between a client and an origin: bytes both ways with backpressure and no
+ * copies — client → origin through `pipe`, origin → client from the origin's reused read buffers
+ * (src/net/origin-reader.ts) when the origin was dialled with one, else `pipe` too — half-close
+ * carried in both directions (a FIN from one side ends the other side's
  * writable half only; the other direction goes on), an idle bound, and both sockets released
  * when both directions are done or on the first error.
  *
@@ -9,6 +11,7 @@
  */
 import type { Socket } from 'node:net'
 import type { Transform } from 'node:stream'
+import { originReaderOf, type OriginReader } from '../net/origin-reader.ts'
 
 export interface RelayResult {
   /** Bytes written to the origin (the replayed first bytes included). */
@@ -38,6 +41,10 @@ export interface RelayOptions {
  * @example const { bytesUp, bytesDown } = await relay(client, origin, { idleTimeoutMs: 240_000, firstBytes: hello })
  */
 export function relay(client: Socket, origin: Socket, options: RelayOptions): Promise<RelayResult> {
+  // Read the options here: the closures below live as long as the tunnel and must not hold
+  // `options` (its first bytes would stay in memory for the tunnel's whole life).
+  const { idleTimeoutMs, requestFilter: filter, lingerMs } = options
+  let firstBytes = options.firstBytes
   return new Promise((resolve) => {
     let end: RelayResult['end'] = 'closed'
     // A socket that closed before the relay began counts as closed already.
@@ -75,10 +82,9 @@ export function relay(client: Socket, origin: Socket, options: RelayOptions): Pr
     }
     client.on('error', onError)
     origin.on('error', onError)
-    const filter = options.requestFilter
     filter?.on('error', onError)
-    client.setTimeout(options.idleTimeoutMs, onTimeout)
-    origin.setTimeout(options.idleTimeoutMs, onTimeout)
+    client.setTimeout(idleTimeoutMs, onTimeout)
+    origin.setTimeout(idleTimeoutMs, onTimeout)
     if (!client.closed) client.once('close', onClose)
     if (!origin.closed) origin.once('close', onClose)
     if (client.destroyed || origin.destroyed) {
@@ -87,10 +93,11 @@ export function relay(client: Socket, origin: Socket, options: RelayOptions): Pr
       if (closed === 2) onClose()
       return
     }
-    if (options.firstBytes && options.firstBytes.length > 0) origin.write(options.firstBytes)
+    if (firstBytes && firstBytes.length > 0) origin.write(firstBytes)
+    firstBytes = undefined
     if (filter) {
       client.pipe(filter).pipe(origin, { end: false })
-      const linger = options.lingerMs ?? 5000
+      const linger = lingerMs ?? 5000
       client.once('finish', () => {
         client.resume()
         client.setTimeout(linger, () => client.destroy())
@@ -101,6 +108,41 @@ export function relay(client: Socket, origin: Socket, options: RelayOptions): Pr
     } else {
       client.pipe(origin)
     }
-    origin.pipe(client)
+    const reader = originReaderOf(origin)
+    if (reader) relayFromOrigin(origin, client, reader)
+    else origin.pipe(client)
   })
+}
+
+/**
+ * Origin → client as `origin.pipe(client)` does it (the client's writable side ended after the
+ * origin's FIN and the bytes before it; reading stops once the client is gone), without a stream
+ * in between: each chunk read is written straight to the client. While a write is pending, the
+ * origin is paused (backpressure, and a chunk borrowed from the reader's buffer must not be
+ * overwritten by the next read before it is sent); it resumes when the client's queue is empty.
+ */
+function relayFromOrigin(origin: Socket, client: Socket, reader: OriginReader): void {
+  let waiting = false
+  const flushed = (): void => {
+    if (waiting && client.writableLength === 0) {
+      waiting = false
+      if (!origin.destroyed) origin.resume()
+    }
+  }
+  const send = (chunk: Buffer): boolean => {
+    if (client.destroyed || client.writableEnded) return false
+    client.write(chunk, flushed)
+    // A write the kernel took at once has left the queue already (Writable counts it down synchronously).
+    if (client.writableLength === 0) return true
+    waiting = true
+    return false
+  }
+  let go = true
+  for (const chunk of reader.attach(send)) if (!send(chunk)) go = false
+  origin.once('end', () => {
+    if (!client.writableEnded) client.end()
+  })
+  // The origin's FIN may have come while the proxy was still setting up (its 'end' is gone then).
+  if (origin.readableEnded && !client.writableEnded) client.end()
+  if (go) origin.resume()
 }

@@ -1,0 +1,3 @@
+module plg
+
+go 1.19

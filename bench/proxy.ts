@@ -1,0 +1,442 @@
+/**
+ * @module The proxy benchmark (issue 3, "Benchmark"): in one run on 127.0.0.1, the same workloads
+ * against direct (no proxy: the limit), aks-egress (explicit CONNECT, explicit HTTP forward,
+ * transparent SNI), squid (CONNECT, forward), haproxy (TCP mode, `req.ssl_sni`), nginx stream
+ * (`ssl_preread`) and tinyproxy, following reference/bench-baselines.md §7:
+ *
+ * - origin: nginx, 1 worker, ECDSA P-256 certificate made at run time, session cache and tickets
+ *   off (every new connection is a full handshake), `/ok`, 1 MiB, 1 GiB;
+ * - load: `plg` (bench/plg, built at run time) for W1 new connections, W2 kept-alive requests, W3
+ *   4 streams of 1 MiB and W5 plain-HTTP forwarding; curl for W4, one 1 GiB stream;
+ * - targets interleaved run by run (the order rotated each run), medians of 3 runs with every
+ *   run's value; errors must be 0 and kept-alive tests must keep their connections (else the
+ *   suite fails after printing what it measured);
+ * - the proxy's own CPU (utime + stime of its process tree, /proc/PID/stat) around each load, per
+ *   1,000 connections, per request or per GiB: on 2 shared cores the steadiest figure;
+ * - memory per idle tunnel: the proxy's RSS with N idle TLS connections open through it, minus
+ *   before, over N.
+ *
+ * Environment: BENCH_PROXY_SECONDS (per load, default 10), BENCH_PROXY_RUNS (default 3),
+ * BENCH_PROXY_TARGETS (comma-separated target ids, default all), BENCH_PROXY_WORKLOADS,
+ * BENCH_PROXY_NODE_ARGS (extra node flags for aks-egress, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`),
+ * BENCH_PROXY_KEEP=1 (keep the temporary directory).
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { median } from './stats.ts'
+import type { BenchContext, BenchSuite, SuiteOutput } from './suite.ts'
+import { buildPlg, openIdleTunnels, runCurl, runPlg, type TunnelPath } from './proxy/load.ts'
+import {
+  TARGETS,
+  WORKLOADS,
+  type Aim,
+  type IdleSample,
+  type IdleSummary,
+  type ProxyBenchData,
+  type Sample,
+  type Summary,
+  type TargetId,
+  type WorkloadId,
+} from './proxy/model.ts'
+import { NAME, startFreshPeer, startOrigin, startPeers, type Origin, type PeerKind, type Peers } from './proxy/peers.ts'
+import { onInterrupt, runCommand, sleep, stopAll, stopService, treeCpuSeconds, treeRssKiB, type Service } from './proxy/processes.ts'
+import { proxyChartSvg, proxyMarkdown } from './proxy/report.ts'
+
+const GIB = 2 ** 30
+const CHART_PATH = 'docs/benchmarks-proxy.svg'
+
+interface Endpoint {
+  /** URL plg and curl ask for (path appended). */
+  readonly base: string
+  readonly proxy?: string
+  /** The process whose CPU and memory are counted. */
+  readonly service?: Service
+}
+
+function endpoints(p: Peers): Record<TargetId, Endpoint> {
+  const tls = (port: number): string => `https://${NAME}:${port}`
+  const origin = tls(p.origin.tlsPort)
+  const plain = `http://${NAME}:${p.origin.httpPort}`
+  const px = (port: number): string => `http://127.0.0.1:${port}`
+  return {
+    direct: { base: origin },
+    'aks-connect': { base: origin, proxy: px(p.aks.explicitPort), service: p.aks.service },
+    'aks-sni': { base: tls(p.aks.sniPort), service: p.aks.service },
+    'aks-forward': { base: plain, proxy: px(p.aks.explicitPort), service: p.aks.service },
+    'squid-connect': { base: origin, proxy: px(p.squid.port), service: p.squid.service },
+    'squid-forward': { base: plain, proxy: px(p.squid.port), service: p.squid.service },
+    'haproxy-sni': { base: tls(p.haproxy.port), service: p.haproxy.service },
+    'nginx-preread': { base: tls(p.nginxStream.port), service: p.nginxStream.service },
+    'tinyproxy-connect': { base: origin, proxy: px(p.tinyproxy.port), service: p.tinyproxy.service },
+    'tinyproxy-forward': { base: plain, proxy: px(p.tinyproxy.port), service: p.tinyproxy.service },
+  }
+}
+
+interface Settings {
+  readonly runs: number
+  readonly seconds: number
+  readonly warmupSeconds: number
+  readonly idleTunnels: number
+  readonly bulkBytes: number
+  readonly targets: ReadonlySet<TargetId>
+  readonly workloads: ReadonlySet<WorkloadId>
+  readonly nodeArgs: readonly string[]
+}
+
+function settingsFrom(quick: boolean): Settings {
+  const env = process.env
+  const num = (name: string, fallback: number): number => {
+    const v = env[name]
+    const n = v === undefined ? NaN : Number(v)
+    return Number.isFinite(n) && n > 0 ? n : fallback
+  }
+  const list = <T extends string>(name: string, all: readonly T[]): ReadonlySet<T> => {
+    const v = env[name]
+    if (v === undefined || v === '') return new Set(all)
+    const chosen = v.split(',').map((s) => s.trim())
+    const bad = chosen.filter((c) => !all.includes(c as T))
+    if (bad.length > 0) throw new Error(`${name}: unknown ${bad.join(', ')} (known: ${all.join(', ')})`)
+    return new Set(chosen as T[])
+  }
+  const targets = list('BENCH_PROXY_TARGETS', TARGETS.map((t) => t.id))
+  return {
+    runs: num('BENCH_PROXY_RUNS', quick ? 1 : 3),
+    seconds: num('BENCH_PROXY_SECONDS', quick ? 2 : 10),
+    warmupSeconds: quick ? 0.5 : 1,
+    idleTunnels: num('BENCH_PROXY_IDLE_TUNNELS', quick ? 200 : 1000),
+    bulkBytes: GIB,
+    // direct is the reference of every ratio: always measured.
+    targets: new Set<TargetId>(['direct', ...targets]),
+    workloads: list('BENCH_PROXY_WORKLOADS', WORKLOADS.map((w) => w.id)),
+    nodeArgs: (env['BENCH_PROXY_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0),
+  }
+}
+
+function rotate<T>(list: readonly T[], by: number): T[] {
+  if (list.length === 0) return []
+  const k = by % list.length
+  return [...list.slice(k), ...list.slice(0, k)]
+}
+
+function cpuOf(e: Endpoint): number | null {
+  return e.service ? treeCpuSeconds(e.service.pid) : null
+}
+
+/** Runs one workload against one target; CPU sampled around the whole load, settled after. */
+async function measure(ctx: BenchContext, s: Settings, plg: string, run: number, workload: WorkloadId, target: TargetId, e: Endpoint): Promise<Sample> {
+  const cpu0 = cpuOf(e)
+  let sample: Omit<Sample, 'cpuS' | 'cpuPerUnit'>
+  if (workload === 'single') {
+    const r = await runCurl(`${e.base}/1g`, e.proxy, s.bulkBytes)
+    sample = { run, workload, target, rate: r.mibS, p50Ms: null, p99Ms: null, errors: 0, requests: 1, totalRequests: 1, totalNewConns: 1, totalBytes: r.bytes }
+  } else {
+    const path = workload === 'bulk' ? '/1m' : '/ok'
+    const workers = workload === 'bulk' ? 4 : 32
+    const r = await runPlg(plg, {
+      url: `${e.base}${path}`,
+      ...(e.proxy !== undefined ? { proxy: e.proxy } : {}),
+      workers,
+      seconds: s.seconds,
+      warmupSeconds: s.warmupSeconds,
+      keepAlive: workload !== 'newconn',
+      label: `${target}/${workload}/${run}`,
+    })
+    sample = {
+      run,
+      workload,
+      target,
+      rate: workload === 'bulk' ? r.mib_s : r.rps,
+      p50Ms: r.p50_ms,
+      p99Ms: r.p99_ms,
+      errors: r.errors,
+      requests: r.requests,
+      totalRequests: r.total_requests,
+      totalNewConns: r.total_new_conns,
+      totalBytes: r.total_bytes,
+    }
+  }
+  // Let the proxy finish closing what the load left (its CPU counts too).
+  await sleep(300)
+  const cpu1 = cpuOf(e)
+  const cpuS = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0
+  let cpuPerUnit: number | null = null
+  if (cpuS !== null) {
+    if (workload === 'newconn') cpuPerUnit = (cpuS / Math.max(1, sample.totalNewConns)) * 1000
+    else if (workload === 'keepalive' || workload === 'forward') cpuPerUnit = (cpuS / Math.max(1, sample.totalRequests)) * 1e6
+    else cpuPerUnit = cpuS / (sample.totalBytes / GIB)
+  }
+  const unit = workload === 'bulk' || workload === 'single' ? 'MiB/s' : 'req/s'
+  ctx.log(
+    `run ${run} ${workload.padEnd(9)} ${target.padEnd(17)} ${sample.rate.toFixed(0).padStart(6)} ${unit}` +
+      (sample.p50Ms !== null ? `  p50 ${sample.p50Ms.toFixed(2)} p99 ${(sample.p99Ms ?? 0).toFixed(2)} ms` : '') +
+      `  new conns ${sample.totalNewConns}` +
+      (cpuPerUnit !== null ? `  cpu ${cpuPerUnit.toFixed(3)}` : '') +
+      (sample.errors > 0 ? `  ERRORS ${sample.errors}` : ''),
+  )
+  return { ...sample, cpuS, cpuPerUnit }
+}
+
+const IDLE_PEERS: Partial<Record<TargetId, { kind: PeerKind; via: 'connect' | 'tls' }>> = {
+  'aks-connect': { kind: 'aks', via: 'connect' },
+  'aks-sni': { kind: 'aks', via: 'tls' },
+  'squid-connect': { kind: 'squid', via: 'connect' },
+  'tinyproxy-connect': { kind: 'tinyproxy', via: 'connect' },
+  'haproxy-sni': { kind: 'haproxy', via: 'tls' },
+  'nginx-preread': { kind: 'nginxStream', via: 'tls' },
+}
+
+/**
+ * RSS of a fresh instance of the peer after one small warm-up connection, then with N idle TLS
+ * tunnels open through it: (after − before) / N. A fresh process each time, so that the heap or
+ * memory pools an earlier load left behind do not absorb the tunnels (Node's heap does not shrink
+ * back at once).
+ */
+async function measureIdle(ctx: BenchContext, s: Settings, run: number, target: TargetId, dir: string, origin: Origin): Promise<IdleSample> {
+  const spec = IDLE_PEERS[target]!
+  const peer = await startFreshPeer(spec.kind, ctx.root, dir, origin, s.nodeArgs)
+  try {
+    const path: TunnelPath = spec.via === 'connect' ? { kind: 'connect', proxyPort: peer.explicitPort!, originPort: origin.tlsPort } : { kind: 'tls', port: peer.sniPort! }
+    // One round of a few tunnels first: lazy initialisation (TLS peeking code, pools) is not per tunnel.
+    for (const t of await openIdleTunnels(path, 8)) t.destroy()
+    await sleep(500)
+    const before = treeRssKiB(peer.service.pid)
+    const tunnels = await openIdleTunnels(path, s.idleTunnels)
+    try {
+      await sleep(1000)
+      const after = treeRssKiB(peer.service.pid)
+      const kibPerTunnel = (after - before) / s.idleTunnels
+      ctx.log(`run ${run} idle      ${target.padEnd(17)} ${s.idleTunnels} tunnels: RSS ${before} → ${after} KiB, ${kibPerTunnel.toFixed(1)} KiB per tunnel`)
+      return { run, target, tunnels: s.idleTunnels, rssBeforeKiB: before, rssAfterKiB: after, kibPerTunnel }
+    } finally {
+      for (const t of tunnels) t.destroy()
+    }
+  } finally {
+    await stopService(peer.service)
+    // squid refuses to start again until shutdown_lifetime has passed.
+    await sleep(1200)
+  }
+}
+
+function problemsOf(s: Sample, workers: number): string[] {
+  const out: string[] = []
+  const where = `run ${s.run} ${s.workload} ${s.target}`
+  if (s.errors > 0) out.push(`${where}: ${s.errors} errors`)
+  if (s.requests === 0) out.push(`${where}: no request completed`)
+  if (s.workload === 'newconn' && s.totalNewConns !== s.totalRequests) out.push(`${where}: ${s.totalNewConns} new connections for ${s.totalRequests} requests (keep-alive off must reconnect every time)`)
+  // Kept-alive loads must keep their connections, or they measure handshakes. Plain-HTTP
+  // forwarding is exempt: aks-egress and tinyproxy close after each request by design.
+  if ((s.workload === 'keepalive' || s.workload === 'bulk') && s.totalNewConns > workers) out.push(`${where}: ${s.totalNewConns} new connections for ${workers} workers (keep-alive did not hold)`)
+  return out
+}
+
+function summarize(samples: readonly Sample[]): Summary[] {
+  const out: Summary[] = []
+  for (const w of WORKLOADS) {
+    const direct = samples.filter((x) => x.workload === w.id && x.target === 'direct')
+    const directRate = direct.length > 0 ? median(direct.map((x) => x.rate)) : NaN
+    for (const t of TARGETS) {
+      const mine = samples.filter((x) => x.workload === w.id && x.target === t.id)
+      if (mine.length === 0) continue
+      const added = (pick: (x: Sample) => number | null): number | null => {
+        const deltas: number[] = []
+        for (const x of mine) {
+          const d = direct.find((y) => y.run === x.run)
+          const a = pick(x)
+          const b = d ? pick(d) : null
+          if (a !== null && b !== null) deltas.push(a - b)
+        }
+        return deltas.length > 0 ? median(deltas) : null
+      }
+      const lat = (pick: (x: Sample) => number | null): number | null => {
+        const v = mine.map(pick).filter((x): x is number => x !== null)
+        return v.length > 0 ? median(v) : null
+      }
+      const cpus = mine.map((x) => x.cpuPerUnit)
+      const cpuKnown = cpus.filter((x): x is number => x !== null)
+      const rate = median(mine.map((x) => x.rate))
+      out.push({
+        workload: w.id,
+        target: t.id,
+        rate,
+        rates: mine.map((x) => x.rate),
+        pctOfDirect: Number.isFinite(directRate) && directRate > 0 ? (rate / directRate) * 100 : null,
+        p50Ms: lat((x) => x.p50Ms),
+        p99Ms: lat((x) => x.p99Ms),
+        addedP50Ms: t.id === 'direct' ? null : added((x) => x.p50Ms),
+        addedP99Ms: t.id === 'direct' ? null : added((x) => x.p99Ms),
+        cpuPerUnit: cpuKnown.length > 0 ? median(cpuKnown) : null,
+        cpuPerUnits: cpus,
+        totalNewConns: median(mine.map((x) => x.totalNewConns)),
+        totalRequests: median(mine.map((x) => x.totalRequests)),
+        errors: mine.reduce((a, x) => a + x.errors, 0),
+      })
+    }
+  }
+  return out
+}
+
+function summarizeIdle(idle: readonly IdleSample[]): IdleSummary[] {
+  const out: IdleSummary[] = []
+  for (const t of TARGETS) {
+    const mine = idle.filter((x) => x.target === t.id)
+    if (mine.length === 0) continue
+    out.push({ target: t.id, tunnels: mine[0]!.tunnels, kibPerTunnel: median(mine.map((x) => x.kibPerTunnel)), runs: mine.map((x) => x.kibPerTunnel) })
+  }
+  return out
+}
+
+/** The aims of issue 3, checked for every aks-egress mode against its like-for-like peer. */
+function aimsOf(summaries: readonly Summary[]): Aim[] {
+  const get = (w: WorkloadId, t: TargetId): Summary | undefined => summaries.find((x) => x.workload === w && x.target === t)
+  const out: Aim[] = []
+  const cpuAim = (aim: string, w: WorkloadId, subject: TargetId, against: TargetId, limit: number): void => {
+    const a = get(w, subject)?.cpuPerUnit ?? null
+    const b = get(w, against)?.cpuPerUnit ?? null
+    const ratio = a !== null && b !== null && b > 0 ? a / b : null
+    out.push({ aim, subject, against, workload: w, ratio, limit, kind: 'cpu-at-most', met: ratio === null ? null : ratio <= limit })
+  }
+  const rateAim = (w: WorkloadId, subject: TargetId, against: TargetId): void => {
+    const a = get(w, subject)?.rate
+    const b = get(w, against)?.rate
+    const ratio = a !== undefined && b !== undefined && b > 0 ? a / b : null
+    out.push({ aim: 'rate at least squid\'s', subject, against, workload: w, ratio, limit: 1, kind: 'rate-at-least', met: ratio === null ? null : ratio >= 1 })
+  }
+  for (const subject of ['aks-connect', 'aks-sni'] as const) {
+    cpuAim('CPU per 1,000 new connections ≤ squid\'s', 'newconn', subject, 'squid-connect', 1)
+    cpuAim('CPU per 1,000 new connections ≤ 1.3 × haproxy\'s', 'newconn', subject, 'haproxy-sni', 1.3)
+    cpuAim('CPU per GiB ≤ 1.2 × haproxy\'s', 'bulk', subject, 'haproxy-sni', 1.2)
+    cpuAim('CPU per GiB ≤ 1.2 × haproxy\'s', 'single', subject, 'haproxy-sni', 1.2)
+  }
+  for (const subject of ['aks-connect', 'aks-sni'] as const) for (const w of ['newconn', 'keepalive', 'bulk', 'single'] as const) rateAim(w, subject, 'squid-connect')
+  rateAim('forward', 'aks-forward', 'squid-forward')
+  return out.filter((a) => get(a.workload as WorkloadId, a.subject) !== undefined && get(a.workload as WorkloadId, a.against) !== undefined)
+}
+
+function versions(): Record<string, string> {
+  const v = (cmd: string, args: string[], re: RegExp): string => {
+    try {
+      const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+      return re.exec(out)?.[1] ?? out.split('\n')[0]!.trim()
+    } catch (e) {
+      // nginx and squid print their version on stderr.
+      const err = e as { stderr?: string; stdout?: string }
+      const text = `${err.stdout ?? ''}${err.stderr ?? ''}`
+      return re.exec(text)?.[1] ?? 'unknown'
+    }
+  }
+  const stderrToo = (cmd: string, args: string[], re: RegExp): string => {
+    try {
+      const out = execFileSync('sh', ['-c', `${cmd} ${args.join(' ')} 2>&1`], { encoding: 'utf8' })
+      return re.exec(out)?.[1] ?? 'unknown'
+    } catch {
+      return 'unknown'
+    }
+  }
+  return {
+    node: process.version,
+    squid: v('squid', ['-v'], /Version (\S+)/),
+    haproxy: v('haproxy', ['-v'], /version (\S+)/),
+    nginx: stderrToo('nginx', ['-v'], /nginx\/(\S+)/),
+    tinyproxy: stderrToo('tinyproxy', ['-v'], /tinyproxy (\S+)/),
+    openssl: v('openssl', ['version'], /OpenSSL (\S+)/),
+    curl: v('curl', ['--version'], /curl (\S+)/),
+    go: v('go', ['version'], /go version go(\S+)/),
+  }
+}
+
+async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
+  const s = settingsFrom(ctx.quick)
+  const dir = mkdtempSync(join(tmpdir(), 'aks-egress-proxybench-'))
+  // The origin's and the peers' workers run as nobody/proxy: they must reach their files.
+  chmodSync(dir, 0o755)
+  const samples: Sample[] = []
+  const idle: IdleSample[] = []
+  const problems: string[] = []
+  const removeDir = (): void => {
+    if (process.env['BENCH_PROXY_KEEP'] === '1') ctx.log(`kept ${dir}`)
+    else rmSync(dir, { recursive: true, force: true })
+  }
+  const unregister = onInterrupt(removeDir)
+  try {
+    ctx.log(`${s.runs} run(s) × ${s.seconds} s per load (+${s.warmupSeconds} s warm-up); idle tunnels ${s.idleTunnels}; temp ${dir}`)
+    ctx.log('building plg (bench/plg) with GOPROXY=off go build')
+    const plg = await buildPlg(ctx.root, dir)
+    const origin = await startOrigin(dir, s.bulkBytes)
+    const peers = await startPeers(ctx.root, dir, origin, s.nodeArgs)
+    ctx.log(`origin https :${origin.tlsPort} http :${origin.httpPort}; aks-egress explicit :${peers.aks.explicitPort} sni :${peers.aks.sniPort}; squid :${peers.squid.port}; tinyproxy :${peers.tinyproxy.port}; haproxy :${peers.haproxy.port}; nginx stream :${peers.nginxStream.port}`)
+    const eps = endpoints(peers)
+    const targets = TARGETS.filter((t) => s.targets.has(t.id))
+    // Validate before timing: every target answers /ok, and aks-egress refuses what its policy does not allow.
+    for (const t of targets) {
+      const e = eps[t.id]
+      const w = t.workloads.includes('forward') && !t.workloads.includes('newconn') ? 'forward' : 'newconn'
+      const r = await runPlg(plg, { url: `${e.base}/ok`, ...(e.proxy !== undefined ? { proxy: e.proxy } : {}), workers: 2, seconds: 0.5, warmupSeconds: 0, keepAlive: w !== 'newconn', label: 'check' })
+      if (r.errors > 0 || r.requests === 0) throw new Error(`${t.id}: the check load failed (${r.errors} errors, ${r.requests} requests)`)
+    }
+    await checkDenied(peers)
+    // aks-egress is JIT-cold at start: a short warm-up of each of its paths first.
+    ctx.log('warming up aks-egress')
+    for (const id of ['aks-connect', 'aks-sni', 'aks-forward'] as const) {
+      const e = eps[id]
+      await runPlg(plg, { url: `${e.base}/ok`, ...(e.proxy !== undefined ? { proxy: e.proxy } : {}), workers: 8, seconds: ctx.quick ? 0.5 : 2, warmupSeconds: 0, keepAlive: id !== 'aks-sni', label: 'warm' })
+    }
+    for (let r = 1; r <= s.runs; r++) {
+      for (const w of WORKLOADS) {
+        if (!s.workloads.has(w.id)) continue
+        const order = rotate(targets.filter((t) => t.workloads.includes(w.id)), r - 1)
+        for (const t of order) {
+          const sample = await measure(ctx, s, plg, r, w.id, t.id, eps[t.id])
+          samples.push(sample)
+          problems.push(...problemsOf(sample, w.id === 'bulk' ? 4 : 32))
+          await sleep(300)
+        }
+      }
+      if (s.idleTunnels > 0) {
+        for (const t of rotate(targets.filter((x) => x.idle), r - 1)) idle.push(await measureIdle(ctx, s, r, t.id, dir, origin))
+      }
+    }
+    for (const svc of [origin.service, peers.aks.service, peers.squid.service, peers.tinyproxy.service, peers.haproxy.service, peers.nginxStream.service]) {
+      if (svc.exitCode() !== undefined) problems.push(`${svc.name} exited during the benchmark (${String(svc.exitCode())}): ${svc.output().slice(-500)}`)
+    }
+  } finally {
+    await stopAll()
+    unregister()
+    removeDir()
+  }
+  const summaries = summarize(samples)
+  const data: ProxyBenchData = {
+    runs: s.runs,
+    seconds: s.seconds,
+    warmupSeconds: s.warmupSeconds,
+    idleTunnels: s.idleTunnels,
+    bulkBytes: s.bulkBytes,
+    loadAverageEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+    versions: versions(),
+    samples,
+    idle,
+    summaries,
+    idleSummaries: summarizeIdle(idle),
+    aims: aimsOf(summaries),
+    problems,
+  }
+  const markdown = proxyMarkdown(data, CHART_PATH)
+  if (problems.length > 0) {
+    process.stdout.write(`${markdown}\n`)
+    throw new Error(`proxy benchmark: ${problems.length} problem(s), results not written:\n${problems.join('\n')}`)
+  }
+  return { data, markdown, files: { [CHART_PATH]: proxyChartSvg(data) } }
+}
+
+/** aks-egress must deny a name its policy does not allow (the bench measures an enforcing proxy). */
+async function checkDenied(p: Peers): Promise<void> {
+  const out = await runCommand('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_connect}', '--noproxy', '', '-x', `http://127.0.0.1:${p.aks.explicitPort}`, `https://denied.example:${p.origin.tlsPort}/ok`], { timeoutMs: 10_000 }).catch((e: unknown) => String(e))
+  if (!out.includes('403')) throw new Error(`aks-egress did not deny CONNECT denied.example (${out})`)
+}
+
+export const suite: BenchSuite<ProxyBenchData> = {
+  name: 'proxy',
+  title: 'Egress proxies on loopback: aks-egress against direct, squid, haproxy, nginx stream, tinyproxy',
+  run,
+}

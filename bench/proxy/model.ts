@@ -1,0 +1,152 @@
+/**
+ * @module The data of the proxy benchmark: targets, workloads, one sample per (run, workload,
+ * target), and the summaries the report is made of. bench/results/proxy.json holds these.
+ */
+
+export type TargetId =
+  | 'direct'
+  | 'aks-connect'
+  | 'aks-sni'
+  | 'aks-forward'
+  | 'squid-connect'
+  | 'squid-forward'
+  | 'haproxy-sni'
+  | 'nginx-preread'
+  | 'tinyproxy-connect'
+  | 'tinyproxy-forward'
+
+export type WorkloadId = 'newconn' | 'keepalive' | 'bulk' | 'single' | 'forward'
+
+export interface WorkloadInfo {
+  readonly id: WorkloadId
+  readonly title: string
+  /** What the rate counts. */
+  readonly rateUnit: 'req/s' | 'MiB/s'
+  /** What the proxy's CPU is divided by, and how it is shown. */
+  readonly cpuUnit: 'CPU s per 1,000 conns' | 'CPU µs per request' | 'CPU s per GiB'
+}
+
+export const WORKLOADS: readonly WorkloadInfo[] = [
+  { id: 'newconn', title: 'W1 new TLS connections (GET /ok, keep-alive off, 32 workers)', rateUnit: 'req/s', cpuUnit: 'CPU s per 1,000 conns' },
+  { id: 'keepalive', title: 'W2 requests over kept-alive connections/tunnels (GET /ok, 32 workers)', rateUnit: 'req/s', cpuUnit: 'CPU µs per request' },
+  { id: 'bulk', title: 'W3 bulk, 4 kept-alive streams of GET 1 MiB', rateUnit: 'MiB/s', cpuUnit: 'CPU s per GiB' },
+  { id: 'single', title: 'W4 bulk, one 1 GiB download (curl)', rateUnit: 'MiB/s', cpuUnit: 'CPU s per GiB' },
+  { id: 'forward', title: 'W5 plain-HTTP forwarding (absolute-form GET /ok, client keep-alive on, 32 workers)', rateUnit: 'req/s', cpuUnit: 'CPU µs per request' },
+]
+
+export interface TargetInfo {
+  readonly id: TargetId
+  readonly name: string
+  readonly mode: string
+  readonly workloads: readonly WorkloadId[]
+  /** Opens idle tunnels for the memory measurement. */
+  readonly idle: boolean
+}
+
+const TLS: readonly WorkloadId[] = ['newconn', 'keepalive', 'bulk', 'single']
+
+export const TARGETS: readonly TargetInfo[] = [
+  { id: 'direct', name: 'direct', mode: 'no proxy: the limit', workloads: [...TLS, 'forward'], idle: false },
+  { id: 'aks-connect', name: 'aks-egress', mode: 'explicit CONNECT', workloads: TLS, idle: true },
+  { id: 'aks-sni', name: 'aks-egress', mode: 'transparent SNI', workloads: TLS, idle: true },
+  { id: 'aks-forward', name: 'aks-egress', mode: 'explicit HTTP forward', workloads: ['forward'], idle: false },
+  { id: 'squid-connect', name: 'squid', mode: 'CONNECT', workloads: TLS, idle: true },
+  { id: 'squid-forward', name: 'squid', mode: 'HTTP forward', workloads: ['forward'], idle: false },
+  { id: 'haproxy-sni', name: 'haproxy', mode: 'TCP, req.ssl_sni', workloads: TLS, idle: true },
+  { id: 'nginx-preread', name: 'nginx stream', mode: 'ssl_preread', workloads: TLS, idle: true },
+  { id: 'tinyproxy-connect', name: 'tinyproxy', mode: 'CONNECT', workloads: TLS, idle: true },
+  { id: 'tinyproxy-forward', name: 'tinyproxy', mode: 'HTTP forward', workloads: ['forward'], idle: false },
+]
+
+export function targetInfo(id: TargetId): TargetInfo {
+  return TARGETS.find((t) => t.id === id)!
+}
+
+export function workloadInfo(id: WorkloadId): WorkloadInfo {
+  return WORKLOADS.find((w) => w.id === id)!
+}
+
+/** One measurement of one target in one workload. */
+export interface Sample {
+  readonly run: number
+  readonly workload: WorkloadId
+  readonly target: TargetId
+  /** req/s or MiB/s over the measured window. */
+  readonly rate: number
+  /** End-to-end latency (dial, CONNECT, TLS included); null for the curl workload. */
+  readonly p50Ms: number | null
+  readonly p99Ms: number | null
+  readonly errors: number
+  /** Requests in the measured window, and everything done while the load ran (CPU is divided by this). */
+  readonly requests: number
+  readonly totalRequests: number
+  readonly totalNewConns: number
+  readonly totalBytes: number
+  /** Proxy CPU seconds (process tree) while the load ran; null for direct. */
+  readonly cpuS: number | null
+  /** CPU per unit, in the workload's cpuUnit; null for direct. */
+  readonly cpuPerUnit: number | null
+}
+
+export interface IdleSample {
+  readonly run: number
+  readonly target: TargetId
+  readonly tunnels: number
+  readonly rssBeforeKiB: number
+  readonly rssAfterKiB: number
+  readonly kibPerTunnel: number
+}
+
+/** Medians over runs of one target in one workload. */
+export interface Summary {
+  readonly workload: WorkloadId
+  readonly target: TargetId
+  readonly rate: number
+  readonly rates: readonly number[]
+  readonly pctOfDirect: number | null
+  readonly p50Ms: number | null
+  readonly p99Ms: number | null
+  /** Median over runs of (target − direct of the same run). */
+  readonly addedP50Ms: number | null
+  readonly addedP99Ms: number | null
+  readonly cpuPerUnit: number | null
+  readonly cpuPerUnits: readonly (number | null)[]
+  readonly totalNewConns: number
+  readonly totalRequests: number
+  readonly errors: number
+}
+
+export interface IdleSummary {
+  readonly target: TargetId
+  readonly tunnels: number
+  readonly kibPerTunnel: number
+  readonly runs: readonly number[]
+}
+
+export interface Aim {
+  readonly aim: string
+  readonly subject: TargetId
+  readonly against: TargetId
+  readonly workload: WorkloadId | 'idle'
+  /** subject / against (rate: higher is better; CPU: lower is better). */
+  readonly ratio: number | null
+  readonly limit: number
+  readonly kind: 'cpu-at-most' | 'rate-at-least'
+  readonly met: boolean | null
+}
+
+export interface ProxyBenchData {
+  readonly runs: number
+  readonly seconds: number
+  readonly warmupSeconds: number
+  readonly idleTunnels: number
+  readonly bulkBytes: number
+  readonly loadAverageEnd: readonly number[]
+  readonly versions: Readonly<Record<string, string>>
+  readonly samples: readonly Sample[]
+  readonly idle: readonly IdleSample[]
+  readonly summaries: readonly Summary[]
+  readonly idleSummaries: readonly IdleSummary[]
+  readonly aims: readonly Aim[]
+  readonly problems: readonly string[]
+}

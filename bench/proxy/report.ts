@@ -1,0 +1,236 @@
+/**
+ * @module The proxy benchmark's section of docs/benchmarks.md (tables of medians, every run's
+ * value, ratios to direct, squid and haproxy, the aims of issue 3) and its chart (an SVG written
+ * to docs/ beside it, plus a text chart in the section itself).
+ */
+import { grouped } from '../stats.ts'
+import { targetInfo, WORKLOADS, type Aim, type ProxyBenchData, type Summary, type TargetId, type WorkloadId, type WorkloadInfo } from './model.ts'
+
+function fmtRate(w: WorkloadInfo, v: number): string {
+  return w.rateUnit === 'MiB/s' ? v.toFixed(0) : grouped(v)
+}
+
+function fmtCpu(w: WorkloadInfo, v: number | null): string {
+  if (v === null) return '–'
+  if (w.cpuUnit === 'CPU s per 1,000 conns') return v.toFixed(3)
+  if (w.cpuUnit === 'CPU µs per request') return v.toFixed(1)
+  return v.toFixed(2)
+}
+
+function fmtMs(v: number | null): string {
+  return v === null ? '–' : v.toFixed(2)
+}
+
+function fmtAdded(v: number | null): string {
+  if (v === null) return '–'
+  return `${v >= 0 ? '+' : ''}${v.toFixed(2)}`
+}
+
+function ratio(a: number | null | undefined, b: number | null | undefined): string {
+  if (a === null || a === undefined || b === null || b === undefined || b <= 0) return '–'
+  return `${(a / b).toFixed(2)}×`
+}
+
+function label(t: TargetId): string {
+  const i = targetInfo(t)
+  return `${i.name} (${i.mode})`
+}
+
+function squidOf(w: WorkloadId): TargetId {
+  return w === 'forward' ? 'squid-forward' : 'squid-connect'
+}
+
+function aimRows(aims: readonly Aim[]): string[] {
+  const out = ['| aim | aks-egress mode | workload | measured ratio | limit | met |', '|---|---|---|---:|---:|---|']
+  for (const a of aims) {
+    const subject = targetInfo(a.subject).mode
+    const w = a.workload === 'idle' ? 'idle' : a.workload
+    const met = a.met === null ? '–' : a.met ? 'yes' : '**no**'
+    const limit = a.kind === 'cpu-at-most' ? `≤ ${a.limit.toFixed(1)}` : `≥ ${a.limit.toFixed(1)}`
+    out.push(`| ${a.aim} | ${subject} | ${w} | ${a.ratio === null ? '–' : a.ratio.toFixed(2)} | ${limit} | ${met} |`)
+  }
+  return out
+}
+
+function workloadTable(w: WorkloadInfo, rows: readonly Summary[]): string[] {
+  const get = (t: TargetId): Summary | undefined => rows.find((r) => r.target === t)
+  const squid = get(squidOf(w.id))
+  const haproxy = get('haproxy-sni')
+  const hasLatency = rows.some((r) => r.p50Ms !== null)
+  const head = [
+    'target', `${w.rateUnit} median`, '% of direct', 'runs',
+    ...(hasLatency ? ['p50 / p99 ms', 'added p50 / p99 ms vs direct'] : []),
+    `proxy ${w.cpuUnit}`, 'CPU runs', 'rate vs squid', 'CPU vs squid', ...(w.id === 'forward' ? [] : ['CPU vs haproxy']),
+    ...(w.id === 'forward' || w.id === 'newconn' ? ['new conns (all)'] : []),
+  ]
+  const out = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`]
+  for (const r of rows) {
+    const aks = r.target.startsWith('aks-')
+    const name = aks ? `**${label(r.target)}**` : label(r.target)
+    const cells = [
+      name,
+      `**${fmtRate(w, r.rate)}**`,
+      r.pctOfDirect === null ? '–' : `${r.pctOfDirect.toFixed(0)}%`,
+      r.rates.map((x) => fmtRate(w, x)).join(' / '),
+      ...(hasLatency ? [`${fmtMs(r.p50Ms)} / ${fmtMs(r.p99Ms)}`, r.target === 'direct' ? '–' : `${fmtAdded(r.addedP50Ms)} / ${fmtAdded(r.addedP99Ms)}`] : []),
+      r.cpuPerUnit === null ? '–' : `**${fmtCpu(w, r.cpuPerUnit)}**`,
+      r.cpuPerUnits.every((x) => x === null) ? '–' : r.cpuPerUnits.map((x) => fmtCpu(w, x)).join(' / '),
+      r.target === 'direct' ? '–' : ratio(r.rate, squid?.rate),
+      ratio(r.cpuPerUnit, squid?.cpuPerUnit),
+      ...(w.id === 'forward' ? [] : [ratio(r.cpuPerUnit, haproxy?.cpuPerUnit)]),
+      ...(w.id === 'forward' || w.id === 'newconn' ? [grouped(r.totalNewConns)] : []),
+    ]
+    out.push(`| ${cells.join(' | ')} |`)
+  }
+  return out
+}
+
+/** A text bar chart: one bar per target, scaled to the largest value. */
+function textBars(title: string, entries: readonly { name: string; value: number; text: string }[], width = 40): string[] {
+  const max = Math.max(...entries.map((e) => e.value), 1e-9)
+  const pad = Math.max(...entries.map((e) => e.name.length))
+  const out = [title]
+  for (const e of entries) {
+    const n = Math.max(0, Math.round((e.value / max) * width))
+    out.push(`  ${e.name.padEnd(pad)} ${'█'.repeat(n)}${' '.repeat(width - n)} ${e.text}`)
+  }
+  return out
+}
+
+function shortName(t: TargetId): string {
+  const names: Record<TargetId, string> = {
+    direct: 'direct',
+    'aks-connect': 'aks-egress CONNECT',
+    'aks-sni': 'aks-egress SNI',
+    'aks-forward': 'aks-egress forward',
+    'squid-connect': 'squid CONNECT',
+    'squid-forward': 'squid forward',
+    'haproxy-sni': 'haproxy SNI',
+    'nginx-preread': 'nginx ssl_preread',
+    'tinyproxy-connect': 'tinyproxy CONNECT',
+    'tinyproxy-forward': 'tinyproxy forward',
+  }
+  return names[t]
+}
+
+export function proxyMarkdown(d: ProxyBenchData, chartPath: string): string {
+  const out: string[] = []
+  out.push(
+    `${d.runs} run(s) of every load, ${d.seconds} s each after ${d.warmupSeconds} s of warm-up, targets interleaved run by run ` +
+      `(the order rotated each run); medians, then every run's value. Load average at the end: ${d.loadAverageEnd.join(' / ')}. ` +
+      `Errors: ${d.samples.reduce((a, s) => a + s.errors, 0)}. The load generator (plg, curl), the origin (nginx) and the proxy share the machine's cores, so ` +
+      'rates are bounded by TLS at the two ends; **the proxy\'s CPU per unit of work is the steady figure** (utime + stime of its ' +
+      'process tree from /proc, sampled around each load and divided by all the connections, requests or GiB it carried).',
+  )
+  out.push('')
+  out.push(`Versions: ${Object.entries(d.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`)
+  out.push('')
+  out.push('### Against the aims of issue 3')
+  out.push('')
+  out.push(...aimRows(d.aims))
+  out.push('')
+  out.push(`![Rates as % of direct and proxy CPU per unit, by workload](${chartPath.replace(/^docs\//, '')})`)
+  out.push('')
+  for (const w of WORKLOADS) {
+    const rows = d.summaries.filter((s) => s.workload === w.id)
+    if (rows.length === 0) continue
+    out.push(`### ${w.title}`)
+    out.push('')
+    out.push(...workloadTable(w, rows))
+    out.push('')
+  }
+  if (d.idleSummaries.length > 0) {
+    out.push(`### Memory per idle tunnel (${grouped(d.idleTunnels)} TLS connections open through the proxy, handshake done, then idle)`)
+    out.push('')
+    out.push('| target | KiB per idle tunnel (median) | runs | vs squid | vs haproxy |')
+    out.push('|---|---:|---|---:|---:|')
+    const squid = d.idleSummaries.find((x) => x.target === 'squid-connect')
+    const haproxy = d.idleSummaries.find((x) => x.target === 'haproxy-sni')
+    for (const s of d.idleSummaries) {
+      out.push(`| ${s.target.startsWith('aks-') ? `**${label(s.target)}**` : label(s.target)} | **${s.kibPerTunnel.toFixed(1)}** | ${s.runs.map((x) => x.toFixed(1)).join(' / ')} | ${ratio(s.kibPerTunnel, squid?.kibPerTunnel)} | ${ratio(s.kibPerTunnel, haproxy?.kibPerTunnel)} |`)
+    }
+    out.push('')
+    out.push('RSS of the proxy\'s process tree with the tunnels open minus just before, over the count: what each open tunnel costs the proxy (buffers, per-connection state); a garbage-collected heap may not have returned to its floor between runs, which shows as spread.')
+    out.push('')
+  }
+  out.push('### At a glance')
+  out.push('')
+  out.push('```')
+  for (const w of WORKLOADS) {
+    const rows = d.summaries.filter((s) => s.workload === w.id && s.cpuPerUnit !== null)
+    if (rows.length === 0) continue
+    out.push(...textBars(`${w.title.split(' ')[0]!} proxy ${w.cpuUnit} (shorter is better)`, rows.map((r) => ({ name: shortName(r.target), value: r.cpuPerUnit!, text: fmtCpu(w, r.cpuPerUnit) }))))
+    out.push('')
+  }
+  for (const w of WORKLOADS) {
+    const rows = d.summaries.filter((s) => s.workload === w.id && s.pctOfDirect !== null)
+    if (rows.length === 0) continue
+    out.push(...textBars(`${w.title.split(' ')[0]!} ${w.rateUnit}, % of direct (longer is better)`, rows.map((r) => ({ name: shortName(r.target), value: r.pctOfDirect!, text: `${fmtRate(w, r.rate)} (${r.pctOfDirect!.toFixed(0)}%)` }))))
+    out.push('')
+  }
+  out.push('```')
+  return out.join('\n')
+}
+
+const COLORS: Record<string, string> = { direct: '#9e9e9e', aks: '#1565c0', squid: '#ef6c00', haproxy: '#2e7d32', nginx: '#6a1b9a', tinyproxy: '#795548' }
+
+function colorOf(t: TargetId): string {
+  if (t === 'direct') return COLORS['direct']!
+  if (t.startsWith('aks-')) return COLORS['aks']!
+  if (t.startsWith('squid')) return COLORS['squid']!
+  if (t.startsWith('haproxy')) return COLORS['haproxy']!
+  if (t.startsWith('nginx')) return COLORS['nginx']!
+  return COLORS['tinyproxy']!
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+/** Two columns of horizontal bars per workload: rate as % of direct, and the proxy's CPU per unit. */
+export function proxyChartSvg(d: ProxyBenchData): string {
+  const width = 1100
+  const labelW = 150
+  const colW = 300
+  const gap = 130
+  const rowH = 15
+  const parts: string[] = []
+  let y = 46
+  parts.push(`<text x="12" y="22" font-size="15" font-weight="bold">aks-egress proxy benchmark: medians of ${d.runs} run(s) on loopback</text>`)
+  parts.push(`<text x="${labelW}" y="40" font-size="12" fill="#333">rate, % of direct (longer is better)</text>`)
+  parts.push(`<text x="${labelW + colW + gap}" y="40" font-size="12" fill="#333">proxy CPU per unit of work (shorter is better)</text>`)
+  for (const w of WORKLOADS) {
+    const rows = d.summaries.filter((s) => s.workload === w.id)
+    if (rows.length === 0) continue
+    y += 8
+    parts.push(`<text x="12" y="${y + 11}" font-size="12" font-weight="bold">${esc(w.title)}</text>`)
+    y += 16
+    const maxPct = Math.max(100, ...rows.map((r) => r.pctOfDirect ?? 0))
+    const maxCpu = Math.max(1e-9, ...rows.map((r) => r.cpuPerUnit ?? 0))
+    for (const r of rows) {
+      const c = colorOf(r.target)
+      parts.push(`<text x="${labelW - 6}" y="${y + 11}" font-size="11" text-anchor="end">${esc(shortName(r.target))}</text>`)
+      const pw = ((r.pctOfDirect ?? 0) / maxPct) * colW
+      parts.push(`<rect x="${labelW}" y="${y + 2}" width="${pw.toFixed(1)}" height="${rowH - 4}" fill="${c}"/>`)
+      parts.push(`<text x="${(labelW + pw + 4).toFixed(1)}" y="${y + 11}" font-size="10">${esc(`${fmtRate(w, r.rate)} ${w.rateUnit} (${(r.pctOfDirect ?? 0).toFixed(0)}%)`)}</text>`)
+      const x2 = labelW + colW + gap
+      if (r.cpuPerUnit !== null) {
+        const cw = (r.cpuPerUnit / maxCpu) * colW
+        parts.push(`<rect x="${x2}" y="${y + 2}" width="${cw.toFixed(1)}" height="${rowH - 4}" fill="${c}"/>`)
+        parts.push(`<text x="${(x2 + cw + 4).toFixed(1)}" y="${y + 11}" font-size="10">${esc(`${fmtCpu(w, r.cpuPerUnit)} ${w.cpuUnit.replace('CPU ', '')}`)}</text>`)
+      } else {
+        parts.push(`<text x="${x2}" y="${y + 11}" font-size="10" fill="#777">no proxy</text>`)
+      }
+      y += rowH
+    }
+  }
+  y += 12
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="Helvetica, Arial, sans-serif">`,
+    `<rect width="${width}" height="${y}" fill="#ffffff"/>`,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n')
+}
+

@@ -1,0 +1,162 @@
+// relay() with origins dialled by connectOnce (reused read buffers, src/net/origin-reader.ts):
+// every byte arrives in order while the client reads slowly (a borrowed buffer must never be
+// overwritten before its write is flushed), many tunnels at once share the small-read buffer,
+// bytes and a FIN the origin sent before the relay began still reach the client, and half-close
+// works both ways.
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { test } from 'node:test'
+import { connectOnce } from '../net/dial-checked.ts'
+import { relay, type RelayResult } from './tunnel.ts'
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      resolve((server.address() as AddressInfo).port)
+    }),
+  )
+}
+
+function sha(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex')
+}
+
+/** Writes `parts` one after another, each after the previous was flushed, then ends (unless `keepOpen`). */
+async function writeParts(s: Socket, parts: readonly Buffer[], keepOpen = false): Promise<void> {
+  for (const p of parts) {
+    if (!s.write(p)) await once(s, 'drain')
+  }
+  if (!keepOpen) s.end()
+}
+
+/** Reads everything until the peer's FIN; with `slow`, pauses now and then (backpressure). */
+function readAll(s: Socket, slow = false): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let n = 0
+    s.on('data', (c: Buffer) => {
+      chunks.push(c)
+      if (slow && ++n % 7 === 0) {
+        s.pause()
+        setTimeout(() => s.resume(), 2)
+      }
+    })
+    s.once('end', () => {
+      resolve(Buffer.concat(chunks))
+    })
+    s.once('error', reject)
+  })
+}
+
+interface Bed {
+  readonly client: Socket
+  readonly origin: Socket
+  readonly result: Promise<RelayResult>
+  close(): void
+}
+
+/** origin server ← connectOnce ← relay ← accepted ← client; `onOrigin` drives the origin's side. */
+async function bed(onOrigin: (s: Socket) => void, delayRelayMs = 0): Promise<Bed> {
+  const originServer = createServer({ allowHalfOpen: true }, onOrigin)
+  const proxyServer = createServer({ allowHalfOpen: true, pauseOnConnect: true })
+  const originPort = await listen(originServer)
+  const proxyPort = await listen(proxyServer)
+  const accepted = once(proxyServer, 'connection') as Promise<[Socket]>
+  const client = connect({ host: '127.0.0.1', port: proxyPort, allowHalfOpen: true })
+  const [inbound] = await accepted
+  const origin = await connectOnce('127.0.0.1', originPort, 2000)
+  if (typeof origin === 'string') throw new Error(`connect failed: ${origin}`)
+  if (delayRelayMs > 0) await new Promise((r) => setTimeout(r, delayRelayMs))
+  const result = relay(inbound, origin, { idleTimeoutMs: 20_000 })
+  return {
+    client,
+    origin,
+    result,
+    close: () => {
+      client.destroy()
+      originServer.close()
+      proxyServer.close()
+    },
+  }
+}
+
+test('32 MiB from the origin to a slow client arrive intact, with the byte counts', async () => {
+  const data = randomBytes(32 * 1024 * 1024)
+  // Part sizes from 1 byte to 200 KiB: reads switch between the shared and the own buffer.
+  const parts: Buffer[] = []
+  for (let at = 0, i = 0; at < data.length; i++) {
+    const size = [1, 300, 5000, 16384, 65536, 200_000, 70_000, 17][i % 8]!
+    parts.push(data.subarray(at, at + size))
+    at += size
+  }
+  const b = await bed((s) => {
+    void writeParts(s, parts)
+  })
+  try {
+    b.client.end()
+    const got = await readAll(b.client, true)
+    assert.equal(got.length, data.length)
+    assert.equal(sha(got), sha(data))
+    const r = await b.result
+    assert.equal(r.bytesDown, data.length)
+    assert.equal(r.end, 'closed')
+  } finally {
+    b.close()
+  }
+})
+
+test('20 tunnels at once, small and large writes interleaved, each gets exactly its own bytes', async () => {
+  const runs = Array.from({ length: 20 }, async (_, k) => {
+    const parts = Array.from({ length: 40 }, (_, i) => randomBytes(i % 3 === 0 ? 40_000 + k : 100 + i))
+    const data = Buffer.concat(parts)
+    const b = await bed((s) => {
+      void writeParts(s, parts)
+    })
+    try {
+      b.client.end()
+      const got = await readAll(b.client, k % 2 === 0)
+      assert.equal(sha(got), sha(data), `tunnel ${k}`)
+    } finally {
+      b.close()
+    }
+  })
+  await Promise.all(runs)
+})
+
+test('a banner and FIN the origin sent before the relay began still reach the client', async () => {
+  const b = await bed((s) => {
+    s.end('220 banner\r\n')
+  }, 100)
+  try {
+    const got = await readAll(b.client)
+    assert.equal(got.toString(), '220 banner\r\n')
+    b.client.end()
+    const r = await b.result
+    assert.equal(r.bytesDown, 12)
+  } finally {
+    b.close()
+  }
+})
+
+test('half-close: after the origin\'s FIN the client can still send, and the origin still reads', async () => {
+  let received = ''
+  const done = new Promise<void>((resolve) => {
+    void bed((s) => {
+      s.on('data', (c: Buffer) => (received += c.toString()))
+      s.once('end', () => {
+        s.end()
+        resolve()
+      })
+      s.end('hello')
+    }).then(async (b) => {
+      assert.equal((await readAll(b.client)).toString(), 'hello')
+      b.client.end('after-fin')
+      await b.result
+      b.close()
+    })
+  })
+  await done
+  assert.equal(received, 'after-fin')
+})
