@@ -138,7 +138,7 @@ ruleCollectionGroups:
     ...nodeArgs,
     join(root, 'bin', 'aks-egress.js'), 'serve', '--policy', policy, '--hosts', hosts,
     '--listen', `127.0.0.1:${explicitPort}`, '--admin', 'none', '--log-level', 'warn', '--no-watch',
-    '--transparent', '--transparent-address', '127.0.0.1', '--transparent-port-offset', 'ephemeral',
+    '--transparent', '--no-nftables', '--transparent-address', '127.0.0.1', '--transparent-port-offset', 'ephemeral',
   ]
   const service = startService('aks-egress', process.execPath, args, { cwd: ad })
   await waitForPort(service, explicitPort)
