@@ -242,3 +242,84 @@ export function questionEnd(buf: Buffer): number {
   const at = skipName(buf, HEADER_SIZE)
   return at < 0 || at + 4 > buf.length ? -1 : at + 4
 }
+
+/** The query types the fast path knows, by code, with dns-packet's names for them (it has none for
+ * SVCB and HTTPS, 64 and 65: those take the full path). */
+const QUICK_TYPES: ReadonlyMap<number, string> = new Map([
+  [1, 'A'], [2, 'NS'], [5, 'CNAME'], [6, 'SOA'], [12, 'PTR'], [15, 'MX'], [16, 'TXT'], [28, 'AAAA'],
+  [33, 'SRV'], [43, 'DS'], [48, 'DNSKEY'], [257, 'CAA'], [255, 'ANY'],
+])
+
+/** What the fast path reads of an ordinary query without decoding the whole message. */
+export interface QuickQuery {
+  readonly id: number
+  readonly rd: boolean
+  readonly cd: boolean
+  /** The name as sent (for the log) and in lower case without the dot (for the cache and policy). */
+  readonly sentName: string
+  readonly name: string
+  readonly type: string
+  readonly dnssecOk: boolean
+  readonly ednsBufferSize: number
+  readonly questionEnd: number
+}
+
+/**
+ * Reads an ordinary query straight from its bytes (RFC 1035 §4.1, RFC 6891 §6.1.2): QR 0, opcode
+ * QUERY, one question of class IN and a known type, a name of plain labels (letters, digits, `-`,
+ * `_`; no compression, as a query has nothing to point back to), no answer or authority records,
+ * at most one additional record which must be an OPT, and nothing after it. Anything else returns
+ * undefined and takes the full decoder: this is an optimisation of the common case (a cached
+ * answer to a node's A or AAAA query), never a second parser with its own opinions.
+ */
+export function quickQuery(msg: Buffer): QuickQuery | undefined {
+  if (msg.length < HEADER_SIZE + 5 || msg.length > MAX_UDP_SIZE) return undefined
+  const flags = msg.readUInt16BE(2)
+  if ((flags & 0x8000) !== 0 || (flags & 0x7800) !== 0) return undefined
+  if (msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return undefined
+  const additional = msg.readUInt16BE(10)
+  if (additional > 1) return undefined
+  let at = HEADER_SIZE
+  let sent = ''
+  let total = 0
+  for (;;) {
+    const len = msg[at]
+    if (len === undefined || len > 63) return undefined
+    at++
+    if (len === 0) break
+    if (at + len > msg.length) return undefined
+    total += len + 1
+    if (total > 254) return undefined
+    for (let i = at; i < at + len; i++) {
+      const c = msg[i]!
+      const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f
+      if (!ok) return undefined
+    }
+    sent += (sent === '' ? '' : '.') + msg.toString('latin1', at, at + len)
+    at += len
+  }
+  if (sent === '' || at + 4 > msg.length) return undefined
+  const type = QUICK_TYPES.get(msg.readUInt16BE(at))
+  if (type === undefined || msg.readUInt16BE(at + 2) !== 1) return undefined
+  const qEnd = at + 4
+  let dnssecOk = false
+  let ednsBufferSize = CLASSIC_UDP_SIZE
+  if (additional === 1) {
+    // OPT: root name, TYPE 41, CLASS = UDP payload size, TTL = extended RCODE, version, DO, Z.
+    if (qEnd + 11 > msg.length || msg[qEnd] !== 0 || msg.readUInt16BE(qEnd + 1) !== 41) return undefined
+    ednsBufferSize = Math.max(CLASSIC_UDP_SIZE, msg.readUInt16BE(qEnd + 3))
+    dnssecOk = (msg.readUInt16BE(qEnd + 7) & 0x8000) !== 0
+    if (qEnd + 11 + msg.readUInt16BE(qEnd + 9) !== msg.length) return undefined
+  } else if (qEnd !== msg.length) return undefined
+  return {
+    id: msg.readUInt16BE(0),
+    rd: (flags & 0x0100) !== 0,
+    cd: (flags & 0x0010) !== 0,
+    sentName: sent,
+    name: sent.toLowerCase(),
+    type,
+    dnssecOk,
+    ednsBufferSize,
+    questionEnd: qEnd,
+  }
+}

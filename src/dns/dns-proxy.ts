@@ -27,12 +27,14 @@ import {
   flagNames,
   MAX_UDP_SIZE,
   questionEnd,
+  quickQuery,
   RCODE,
   rcodeName,
   readHeader,
   truncatedResponse,
   withId,
   type QueryInfo,
+  type QuickQuery,
 } from './dns-message.ts'
 import { DnsMetrics } from './dns-metrics.ts'
 import { ALLOW_ALL, type NamePolicy } from './name-policy.ts'
@@ -209,6 +211,13 @@ export class DnsProxy {
   /** Answers one message; undefined = drop it. Never rejects. */
   async #serve(msg: Buffer, protocol: 'udp' | 'tcp', sourceIp: string, sourcePort: number): Promise<Buffer | undefined> {
     const started = process.hrtime.bigint()
+    // The common case first: an ordinary query whose answer is cached, read and answered from its
+    // bytes, without decoding either message. Anything else takes the full path below.
+    const quick = quickQuery(msg)
+    if (quick) {
+      const out = await this.#fromCache(msg, quick, protocol, sourceIp, sourcePort, started)
+      if (out) return out
+    }
     const decoded = decodeMessage(msg)
     if (!decoded.ok) {
       this.metrics.inc('malformed_queries_total')
@@ -264,6 +273,44 @@ export class DnsProxy {
         LearnedAddresses: answer.learned,
       }
       this.#log(record)
+    }
+    return out
+  }
+
+  /** A cached answer to an ordinary query, or undefined to take the full path (miss, refusal, truncation). */
+  async #fromCache(msg: Buffer, q: QuickQuery, protocol: 'udp' | 'tcp', sourceIp: string, sourcePort: number, started: bigint): Promise<Buffer | undefined> {
+    if (!this.#names.allows(q.name)) return undefined
+    const now = Date.now()
+    const hit = this.#cache.get(cacheKey(q.name, q.type, 'IN', q.dnssecOk, q.cd), now)
+    if (!hit?.wire || !hit.layout) return undefined
+    const out = agedWire(hit.wire, hit.layout, msg, q.questionEnd, Math.floor((now - hit.storedAtMs) / 1000))
+    if (!out || (protocol === 'udp' && out.length > Math.min(q.ednsBufferSize, MAX_UDP_SIZE))) return undefined
+    this.metrics.inc('cache_hits_total')
+    const learned = this.#learn ? await this.#learnBounded(q.name, hit.packet) : 0
+    const flags = hit.packet.flags ?? 0
+    const rcode = rcodeName(flags & 0xf)
+    this.metrics.response(rcode)
+    if (this.#log) {
+      this.#log({
+        SourceIp: sourceIp,
+        SourcePort: sourcePort,
+        QueryId: q.id,
+        QueryType: q.type,
+        QueryClass: 'IN',
+        QueryName: q.sentName,
+        Protocol: protocol,
+        RequestSize: msg.length,
+        DnssecOkBit: q.dnssecOk,
+        EDNS0BufferSize: q.ednsBufferSize,
+        ResponseCode: rcode,
+        ResponseFlags: flagNames(out.readUInt16BE(2)),
+        ResponseSize: out.length,
+        RequestDurationSecs: Number(process.hrtime.bigint() - started) / 1e9,
+        ErrorNumber: 0,
+        ErrorMessage: '',
+        Cached: true,
+        LearnedAddresses: learned,
+      })
     }
     return out
   }
