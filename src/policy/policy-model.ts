@@ -88,6 +88,13 @@ export interface RuleCollectionGroup {
   readonly name: string
   readonly priority: number
   readonly ruleCollections: readonly RuleCollection[]
+  /**
+   * Set on a group an audited child policy inherits from a parent (base) policy: Azure processes
+   * "parent-policy rule collection groups ... first, regardless of priority" (azure-facts §2.1),
+   * the grandparent's before the parent's. `depth` is 1 for the parent, 2 for its parent, ...
+   * Policy files never set it (aks-egress policies have no inheritance).
+   */
+  readonly inherited?: { readonly policy: string; readonly depth: number }
 }
 
 export type Mode = 'enforce' | 'report'

@@ -111,7 +111,10 @@ export function buildFix(results: readonly EndpointResult[], imported: Policy, p
   const network: NetworkRule[] = []
   const application: ApplicationRule[] = []
   const appByEntry = new Map<string, { rule: ApplicationRule; protocols: ApplicationProtocol[] }>()
-  const groupPriority = new Map(imported.ruleCollectionGroups.map((g) => [g.name, g.priority]))
+  // Groups of a parent policy precede every group of the audited one whatever its priority
+  // (azure-facts §2.1): a fix here cannot come before them, and their priorities are not ours.
+  const inheritedFrom = new Map(imported.ruleCollectionGroups.flatMap((g) => (g.inherited ? [[g.name, g.inherited.policy] as const] : [])))
+  const groupPriority = new Map(imported.ruleCollectionGroups.filter((g) => !g.inherited).map((g) => [g.name, g.priority]))
   const collectionPriority = new Map<string, number>()
   for (const g of imported.ruleCollectionGroups) for (const c of g.ruleCollections) collectionPriority.set(`${g.name}/${c.name}`, c.priority)
   let denyBound = Infinity
@@ -130,7 +133,10 @@ export function buildFix(results: readonly EndpointResult[], imported: Policy, p
       const d = s.decision
       if (d.action !== 'deny' || !d.rule) continue
       const bound = firewall.kind === 'classic' ? (collectionPriority.get(`${d.rule.group}/${d.rule.collection}`) ?? Infinity) : (groupPriority.get(d.rule.group) ?? Infinity)
-      if (d.rule.type === 'network' && (scheme === 'http' || scheme === 'https')) {
+      const parent = inheritedFrom.get(d.rule.group)
+      if (parent !== undefined) {
+        note(`${d.rulePath ?? ''} is in the parent policy ${parent}, which Azure processes before every rule collection group of ${firewall.name} whatever its priority: no rule added to ${firewall.name} can allow ${s.flow}; add the fix to ${parent}, or narrow that deny there`)
+      } else if (d.rule.type === 'network' && (scheme === 'http' || scheme === 'https')) {
         note(`${d.rulePath ?? ''} is a denying network rule: network rules are processed before application rules, so no application rule can allow ${s.flow}; narrow or remove it`)
       } else {
         denyBound = Math.min(denyBound, bound)

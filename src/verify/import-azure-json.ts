@@ -34,6 +34,14 @@ export interface JsonImport {
 
 const MAX_WALK_DEPTH = 64
 
+/** The policy name in a firewall policy's resource id (`.../firewallPolicies/NAME[/...]`), or the id's last segment. */
+export function policyNameOfId(id: string): string | undefined {
+  const m = /\/firewallPolicies\/([^/]+)/i.exec(id)
+  if (m) return m[1]
+  const last = id.split('/').filter((x) => x !== '').pop()
+  return last === undefined || last === '' ? undefined : last
+}
+
 function typeOf(o: Obj): string {
   return typeof o['type'] === 'string' ? o['type'].toLowerCase() : ''
 }
@@ -213,6 +221,8 @@ export function importAzureJson(doc: JsonValue, spans: Spans, file: string, vars
   const policyNames = new Set<string>()
   const ipGroups = new Map<string, Item[]>()
   const found = { policyRefsOnly: false }
+  /** Child policy name → its parent's name (`basePolicy`). */
+  const basePolicies = new Map<string, string>()
   const shapes = new Set<string>()
 
   const readGroup = (o: Obj, path: Path, enclosing: string | undefined): void => {
@@ -294,6 +304,14 @@ export function importAzureJson(doc: JsonValue, spans: Spans, file: string, vars
     if (type.endsWith('firewallpolicies') || type === 'firewallpolicies') {
       const name = str(v, 'name', path)
       if (name !== undefined) policyNames.add(name)
+      // A child policy names its parent by id (properties.basePolicy.id); Azure processes the
+      // parent's groups first (azure-facts §2.1), so the audit needs to know.
+      const base = props['basePolicy']
+      if (name !== undefined && isObj(base)) {
+        const id = str(base, 'id', [...(props === v ? path : [...path, 'properties']), 'basePolicy'])
+        const parent = id === undefined ? undefined : policyNameOfId(id)
+        if (parent !== undefined) basePolicies.set(name, parent)
+      }
       if (Array.isArray(props['ruleCollectionGroups']) && props['ruleCollectionGroups'].every((g) => isObj(g) && !('properties' in g) && !('ruleCollections' in g))) {
         found.policyRefsOnly = true
       }
@@ -313,7 +331,10 @@ export function importAzureJson(doc: JsonValue, spans: Spans, file: string, vars
     list.push(g.group)
     byPolicy.set(name, list)
   }
-  const firewalls: RawFirewall[] = [...byPolicy].map(([name, gs]) => ({ name, kind: 'policy' as const, groups: gs, ipGroups }))
+  const firewalls: RawFirewall[] = [...byPolicy].map(([name, gs]) => {
+    const basePolicy = basePolicies.get(name)
+    return { name, kind: 'policy' as const, groups: gs, ipGroups, ...(basePolicy === undefined ? {} : { basePolicy }) }
+  })
   firewalls.push(...classics)
   if (firewalls.length === 0 && found.policyRefsOnly) {
     diagnostics.push(

@@ -95,6 +95,10 @@ export async function importFirewallText(text: string, name: string, profile: Pr
   }
   let chosen: RawFirewall | undefined
   const names = firewalls.map((f) => f.name)
+  // A parent policy and its child in one file are one firewall's rules, not two firewalls: the
+  // audit is of the policy no other policy in the file inherits from (the one a firewall uses).
+  const parents = new Set(firewalls.flatMap((f) => (f.basePolicy === undefined ? [] : [f.basePolicy.toLowerCase()])))
+  const leaves = firewalls.filter((f) => !parents.has(f.name.toLowerCase()))
   if (options.select !== undefined) {
     chosen = firewalls.find((f) => f.name.toLowerCase() === options.select?.toLowerCase())
     if (!chosen) {
@@ -102,17 +106,54 @@ export async function importFirewallText(text: string, name: string, profile: Pr
       diagnostics.push(diagnostic('IMPORT_FORMAT_UNKNOWN', { message: `"${name}" has no firewall policy or firewall named "${options.select}"; it has ${names.join(', ')}`, file: name, fix: guess ? `did you mean "${guess}"?` : undefined }))
       return { ok: false, source, diagnostics }
     }
-  } else if (firewalls.length > 1) {
+  } else if (firewalls.length > 1 && leaves.length !== 1) {
+    const choices = leaves.length > 1 ? leaves.map((f) => f.name) : names
     diagnostics.push(
       diagnostic('IMPORT_FORMAT_UNKNOWN', {
         message: `"${name}" holds ${firewalls.length} firewall policies or firewalls (${names.join(', ')}); one is audited at a time`,
         file: name,
-        fix: `choose one with --firewall ${names[0] ?? 'NAME'}`,
+        fix: `choose one with --firewall ${choices[0] ?? 'NAME'}`,
       }),
     )
     return { ok: false, source, diagnostics }
-  } else chosen = firewalls[0]!
-  const built = buildImportedPolicy(chosen, name, profile)
+  } else chosen = firewalls.length === 1 ? firewalls[0]! : leaves[0]!
+  const composed = withAncestors(chosen, firewalls, name, diagnostics)
+  const built = buildImportedPolicy(composed, name, profile)
   diagnostics.push(...built.diagnostics)
   return { ok: true, policy: built.policy, format, kind: chosen.kind, rules: built.rules, diagnostics, source }
+}
+
+/** How many parent levels are followed: Azure allows one parent per policy; chains stay short. */
+const MAX_INHERITANCE_DEPTH = 16
+
+/**
+ * The policy with the rule collection groups of its ancestors (those in the same file) added and
+ * marked: Azure Firewall processes "parent policy rule collection groups ... first, regardless of
+ * priority" (azure-facts §2.1). A parent not in the file is a warning: its rules are unknown.
+ */
+function withAncestors(child: RawFirewall, firewalls: readonly RawFirewall[], file: string, diagnostics: Diagnostic[]): RawFirewall {
+  if (child.basePolicy === undefined) return child
+  const groups = [...child.groups]
+  const seen = new Set([child.name.toLowerCase()])
+  let current: RawFirewall = child
+  for (let depth = 1; current.basePolicy !== undefined; depth++) {
+    const parentName: string = current.basePolicy
+    const parent = firewalls.find((f) => f.name.toLowerCase() === parentName.toLowerCase())
+    if (parent === undefined || seen.has(parentName.toLowerCase()) || depth > MAX_INHERITANCE_DEPTH) {
+      const why = parent === undefined ? 'which this file does not hold' : 'which makes a cycle or too deep a chain'
+      diagnostics.push(
+        diagnostic('IMPORT_UNSUPPORTED', {
+          message: `Firewall policy "${current.name}" inherits from parent policy "${parentName}", ${why}; Azure processes the parent's rules first, and the audit cannot see them`,
+          file,
+          severity: 'warning',
+          fix: `put the parent's export in the same file (az network firewall policy show and rule-collection-group list for "${parentName}")`,
+        }),
+      )
+      break
+    }
+    seen.add(parentName.toLowerCase())
+    for (const g of parent.groups) groups.push({ ...g, inherited: { policy: parent.name, depth } })
+    current = parent
+  }
+  return { ...child, groups }
 }

@@ -12,6 +12,7 @@
  * reported with its location, found by searching the source text for the block and the value.
  */
 import { diagnostic, type Diagnostic, type Span } from '../diagnostics/diagnostic.ts'
+import { policyNameOfId } from './import-azure-json.ts'
 import { emptyRule, ipGroupName, type Item, type RawCollection, type RawFirewall, type RawGroup, type RawRule, type RawRuleKind } from './imported-policy.ts'
 
 type Obj = Record<string, unknown>
@@ -378,7 +379,31 @@ export function importTerraform(doc: Obj, text: string, file: string, vars: Read
     ipGroups.set(ipGroupName(name), items(g, 'cidrs', ctx))
   }
 
-  const firewalls: RawFirewall[] = [...byPolicy].map(([name, groups]) => ({ name, kind: 'policy' as const, groups, ipGroups }))
+  // Parents: azurerm_firewall_policy.base_policy_id (Azure processes the parent's groups first).
+  const basePolicies = new Map<string, string>()
+  for (const [resName, list] of Object.entries(policyResources)) {
+    const p = one(list)
+    if (!p || p['base_policy_id'] === undefined) continue
+    const name = resolveValue(p['name'], 0)
+    const base = resolveValue(p['base_policy_id'], 0)
+    if (!base.ok || typeof base.value !== 'string') {
+      diagnostics.push(
+        diagnostic('IMPORT_UNRESOLVED', {
+          message: `azurerm_firewall_policy.${resName}.base_policy_id cannot be resolved: ${base.ok ? 'not a string' : base.reason}; its parent's rules, which Azure processes first, are left out of the audit`,
+          file,
+          span: loc.attribute(loc.resource('azurerm_firewall_policy', resName), 'base_policy_id'),
+          fix: 'define the parent azurerm_firewall_policy and its rule collection groups in the same file',
+        }),
+      )
+      continue
+    }
+    const parent = policyNameOfId(base.value)
+    if (parent !== undefined) basePolicies.set(name.ok && typeof name.value === 'string' ? name.value : resName, parent)
+  }
+  const firewalls: RawFirewall[] = [...byPolicy].map(([name, groups]) => {
+    const basePolicy = basePolicies.get(name)
+    return { name, kind: 'policy' as const, groups, ipGroups, ...(basePolicy === undefined ? {} : { basePolicy }) }
+  })
 
   // Classic rule collections, by firewall.
   const classic = new Map<string, RawCollection[]>()

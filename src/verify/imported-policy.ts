@@ -75,6 +75,8 @@ export interface RawGroup {
   readonly span?: Span | undefined
   readonly priority?: number | undefined
   readonly collections: readonly RawCollection[]
+  /** The group comes from an ancestor policy (import-firewall.ts sets it when it composes a child). */
+  readonly inherited?: { readonly policy: string; readonly depth: number }
 }
 
 export interface RawFirewall {
@@ -84,6 +86,8 @@ export interface RawFirewall {
   readonly groups: readonly RawGroup[]
   /** IP groups defined in the same file, by name (lower case). */
   readonly ipGroups: ReadonlyMap<string, readonly Item[]>
+  /** The parent (base) policy this policy inherits from, by name, when the file says so. */
+  readonly basePolicy?: string
 }
 
 export function emptyRule(kind: RawRuleKind, name: string, span?: Span): RawRule {
@@ -335,7 +339,10 @@ export function buildImportedPolicy(raw: RawFirewall, file: string, profile: Pro
     }
     const priority = g.priority ?? 65000
     if (g.priority === undefined && raw.kind === 'policy') warn('MISSING_KEY', `Rule collection group ${g.name} has no priority; audited as 65000 (last)`, g.span)
-    groups.push({ name: g.name, priority, ruleCollections: collections })
+    // An inherited group is named after its policy too: parent and child often both have the
+    // portal's DefaultNetworkRuleCollectionGroup, and a rule path must say which one matched.
+    if (g.inherited) groups.push({ name: `${g.inherited.policy}:${g.name}`, priority, ruleCollections: collections, inherited: g.inherited })
+    else groups.push({ name: g.name, priority, ruleCollections: collections })
   }
 
   const policy: Policy = {

@@ -164,8 +164,10 @@ export function renderAuditTable(
 ): string {
   const width = io.stdout.isTTY ? io.stdout.columns : undefined
   const out: string[] = []
+  const ancestors = [...new Set(policy.ruleCollectionGroups.flatMap((g) => (g.inherited ? [g.inherited.policy] : [])))]
+  const inherits = ancestors.length > 0 ? `, inheriting from ${ancestors.map((a) => `"${a}"`).join(' and ')} (processed first)` : ''
   out.push(
-    `Audit of ${file} (${format}; ${kind === 'policy' ? 'firewall policy' : 'classic firewall'} "${policy.name}", ${rules} rules) against ${profile.cloud}${profile.location ? ` ${profile.location}` : ''}, catalog ${profile.catalog}${profile.features.length > 0 ? `, add-ons ${profile.features.join(', ')}` : ''}\n`,
+    `Audit of ${file} (${format}; ${kind === 'policy' ? 'firewall policy' : 'classic firewall'} "${policy.name}"${inherits}, ${rules} rule${rules === 1 ? '' : 's'}) against ${profile.cloud}${profile.location ? ` ${profile.location}` : ''}, catalog ${profile.catalog}${profile.features.length > 0 ? `, add-ons ${profile.features.join(', ')}` : ''}\n`,
   )
   out.push(
     formatTable(
@@ -219,7 +221,7 @@ export function auditJson(
   return {
     file,
     format,
-    firewall: { kind, name: policy.name },
+    firewall: { kind, name: policy.name, inheritsFrom: [...new Set(policy.ruleCollectionGroups.flatMap((g) => (g.inherited ? [g.inherited.policy] : [])))] },
     profile: { cloud: profile.cloud, location: profile.location ?? null, catalog: profile.catalog, features: [...profile.features], recommended: profile.recommended },
     endpoints: results.map((r) => ({
       id: r.endpoint.entry.id,

@@ -22,7 +22,9 @@ function sorted<T extends { priority: number }>(xs: readonly T[]): T[] {
 
 function inOrder(policy: Policy, type: RuleCollection['type']): Array<[RuleCollectionGroup, RuleCollection]> {
   const out: Array<[RuleCollectionGroup, RuleCollection]> = []
-  for (const g of sorted(policy.ruleCollectionGroups)) for (const c of sorted(g.ruleCollections)) if (c.type === type) out.push([g, c])
+  // Groups of a parent (base) policy come first, the farthest ancestor first (azure-facts §2.1).
+  const depths = [...new Set(policy.ruleCollectionGroups.map((g) => g.inherited?.depth ?? 0))].sort((a, b) => b - a)
+  for (const depth of depths) for (const g of sorted(policy.ruleCollectionGroups.filter((x) => (x.inherited?.depth ?? 0) === depth))) for (const c of sorted(g.ruleCollections)) if (c.type === type) out.push([g, c])
   return out
 }
 
