@@ -46,6 +46,7 @@ const EVENT_MESSAGES: Readonly<Record<string, string>> = {
   'nftables-reloaded': 'nftables table replaced',
   'nftables-removed': 'nftables table removed',
   'learn-error': 'learned addresses could not be added',
+  'dnat-fqdn-changed': 'a DNAT translatedFqdn resolves to another address: table replaced',
 }
 
 export class Appliance implements ReloadTarget {
@@ -61,6 +62,7 @@ export class Appliance implements ReloadTarget {
       dns: options.dns,
       ...(options.learner ? { learner: options.learner } : {}),
       runner: options.runner,
+      resolve: (name) => server.resolver.resolve(name),
       dnsLog: pinoDnsSink(logger),
       onEvent: (e) => {
         if (e.event === 'learn-error') logger.warn(e, EVENT_MESSAGES[e.event])

@@ -127,6 +127,11 @@ export class ProxyServer {
   #started = false
   #onIdle: (() => void) | undefined
 
+  /** The resolver the proxy dials by (`--hosts`, then DNS): the appliance resolves DNAT names with it too. */
+  get resolver(): NameResolver {
+    return this.#options.resolver
+  }
+
   constructor(state: PolicyState, options: ProxyServerOptions) {
     this.#state = state
     this.#options = options

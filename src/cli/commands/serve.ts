@@ -311,7 +311,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   const listeners = server.listeners
     .map((l) => `${l.kind === 'tls' || l.kind === 'http' ? `${l.kind}:${l.originalPort ?? 0}` : l.kind} ${formatHostPort(l.address, l.port)}`)
     .join(', ')
-  const dns = `${hosts ? `hosts ${hostsPath ?? ''} (${hosts.size} names), ` : ''}dns ${upstream.length > 0 ? upstream.join(',') : 'system'}`
+  const dns = `${hosts ? `hosts ${hostsPath ?? ''} (${hosts.size} name${hosts.size === 1 ? '' : 's'}), ` : ''}dns ${upstream.length > 0 ? upstream.join(',') : 'system'}`
   const table = appliance?.ruleset
   const applianceSummary =
     appliance && applianceConfig && table && dnsAddress

@@ -83,6 +83,17 @@ function policy(o: PolicyOptions = {}): Policy {
                 translatedAddress: ADDR.nodeService,
                 translatedPort: 8081,
               },
+              {
+                // The same service by name: the appliance resolves translatedFqdn itself (--hosts here).
+                name: 'web-by-name',
+                sourceAddresses: ['*'],
+                sourceIpGroups: [],
+                ipProtocols: ['TCP'],
+                destinationAddress: ADDR.fwPublic,
+                destinationPort: 8082,
+                translatedFqdn: 'web.internal.example',
+                translatedPort: 8081,
+              },
             ],
           },
         ],
@@ -111,7 +122,9 @@ describe('the appliance (serve --transparent) in network namespaces', { skip }, 
     bed = await Testbed.create()
     policyFile = join(bed.dir, 'policy.json')
     writePolicy(policyFile, policy())
-    fw = await bed.startFirewall(['--policy', policyFile, '--learn-grace', '1', '--listen', `${ADDR.fwInside}:3128`, '--no-watch'])
+    const hostsFile = join(bed.dir, 'hosts')
+    writeFileSync(hostsFile, `${ADDR.nodeService} web.internal.example\n`)
+    fw = await bed.startFirewall(['--policy', policyFile, '--hosts', hostsFile, '--learn-grace', '1', '--listen', `${ADDR.fwInside}:3128`, '--no-watch'])
   })
 
   after(async () => {
@@ -150,7 +163,7 @@ describe('the appliance (serve --transparent) in network namespaces', { skip }, 
   test('startup: the listeners, the table and the DNS proxy; the table redirects each application port to its listener', () => {
     const start = json(fw.lines.find((l) => l.includes('"event":"start"'))!)
     assert.deepEqual(start['appliance'], { table: 'inet aks_egress', egressInterface: 'f-inet', dnsListen: `${ADDR.fwInside}:53`, dnsUpstream: `${ADDR.dns}:53` })
-    assert.match(fw.stderr(), /^aks-egress serve: explicit 10\.240\.0\.1:3128, tls:443 0\.0\.0\.0:15443, http:80 0\.0\.0\.0:15080, admin 127\.0\.0\.1:9901; policy \S+ \(enforce\): 5 network, 13 application, 1 DNAT rules; dns 198\.51\.100\.53:53; table inet aks_egress \(\d+ lines, 3 FQDN sets, egress f-inet\), DNS proxy 10\.240\.0\.1:53$/m)
+    assert.match(fw.stderr(), /^aks-egress serve: explicit 10\.240\.0\.1:3128, tls:443 0\.0\.0\.0:15443, http:80 0\.0\.0\.0:15080, admin 127\.0\.0\.1:9901; policy \S+ \(enforce\): 5 network, 13 application, 2 DNAT rules; hosts \S+ \(1 name\), dns 198\.51\.100\.53:53; table inet aks_egress \(\d+ lines, 3 FQDN sets, egress f-inet\), DNS proxy 10\.240\.0\.1:53$/m)
     const pre = bed.fw.exec(['nft', 'list', 'chain', 'inet', 'aks_egress', 'prerouting'])
     assert.match(pre, /tcp dport 80 counter packets \d+ bytes \d+ redirect to :15080/)
     assert.match(pre, /tcp dport 443 counter packets \d+ bytes \d+ redirect to :15443/)
@@ -289,6 +302,9 @@ describe('the appliance (serve --transparent) in network namespaces', { skip }, 
     // through the firewall whatever the node's routes; the client sees the public address answer.
     assert.deepEqual(bed.client(bed.inet, ['tcp', ADDR.fwPublic, '8080']), { ok: true, greeting: `8081 peer=${ADDR.fwInside}` })
     assert.equal(bed.client(bed.inet, ['tcp', ADDR.fwPublic, '8081']).ok, false)
+    // translatedFqdn: resolved by the appliance at start, translated like an address.
+    assert.deepEqual(bed.client(bed.inet, ['tcp', ADDR.fwPublic, '8082']), { ok: true, greeting: `8081 peer=${ADDR.fwInside}` })
+    assert.match(bed.fw.exec(['nft', 'list', 'chain', 'inet', 'aks_egress', 'prerouting']), new RegExp(`tcp dport 8082 .*dnat ip to ${escape(ADDR.nodeService)}:8081`))
   })
 
   test('the appliance answers DNS to the node subnets only', () => {
