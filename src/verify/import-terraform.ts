@@ -257,6 +257,7 @@ export function importTerraform(doc: Obj, text: string, file: string, vars: Read
       const span = loc.attribute(ctx.offset, key, shown)
       if (!r.ok) {
         unresolved(x, r.reason, span)
+        out.push({ text: '', span, unreadable: true })
         continue
       }
       const values = Array.isArray(r.value) ? (r.value as unknown[]) : [r.value]

@@ -1,13 +1,13 @@
 // `aks-egress audit`: hand-written exports of real setups (Microsoft's tutorial, the seed's own
 // rules, a broken hub policy, Terraform) held against profiles, through the command line.
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { loadPolicyText } from '../../../src/config/load-policy.ts'
 import { stringify } from 'yaml'
-import { runCli } from '../../helpers/run-cli.ts'
+import { FIXTURES, runCli } from '../../helpers/run-cli.ts'
 
 interface AuditJson {
   endpoints: Array<{ id: string; target: string; protocol: string; status: string; note?: string; decisions: Array<{ flow: string; region: string; action: string; rule: string | null; code: string }> }>
@@ -210,6 +210,31 @@ test('bad input exits 2 with a located diagnostic', async () => {
     const tf = await runCli(['audit', 'audit/nonexistent.tf'])
     assert.equal(tf.code, 2)
     assert.match(tf.stderr, /error FILE_UNREADABLE: Cannot read "audit\/nonexistent\.tf": ENOENT/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a source list that cannot be resolved matches no source; it is not an empty list, which Azure reads as any source', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aks-egress-audit-'))
+  try {
+    const tf = readFileSync(join(FIXTURES, 'audit/tutorial.tf'), 'utf8').replaceAll('source_ip_groups      = [azurerm_ip_group.nodes.id]', 'source_addresses = var.node_cidrs')
+    writeFileSync(join(dir, 'open-sources.tf'), tf)
+    const open = await runCli(['audit', 'open-sources.tf', '--node-cidr', '10.99.0.0/24', '--output', 'json'], { cwd: dir })
+    const openJson = JSON.parse(open.stdout) as AuditJson
+    assert.equal(open.code, 1)
+    assert.equal(openJson.summary.allowed, 0)
+    assert.match(open.stderr, /open-sources\.tf:50:26 - warning IMPORT_UNRESOLVED: "\$\{var\.node_cidrs\}" cannot be resolved: variable "node_cidrs" has no default/)
+    const given = await runCli(['audit', 'open-sources.tf', '--node-cidr', '10.99.0.0/24', '--var', 'node_cidrs=10.99.0.0/16'], { cwd: dir })
+    assert.match(given.stdout, /Result: 15 allowed, 1 blocked/)
+
+    const arm = JSON.parse(readFileSync(join(FIXTURES, 'audit/tutorial-policy-template.json'), 'utf8')) as Record<string, unknown>
+    const text = JSON.stringify(arm).replaceAll('"sourceAddresses":["*"]', '"sourceAddresses":"[parameters(\'nodeCidrs\')]"')
+    assert.notEqual(text, JSON.stringify(arm))
+    writeFileSync(join(dir, 'open-sources.json'), text)
+    const armOpen = await runCli(['audit', 'open-sources.json', '--location', 'westeurope', '--node-cidr', '10.99.0.0/24', '--var', 'serviceIp=10.42.1.250'], { cwd: dir })
+    assert.match(armOpen.stdout, /Result: 0 allowed/)
+    assert.match(armOpen.stderr, /IMPORT_UNRESOLVED: "\[parameters\('nodeCidrs'\)\]" cannot be resolved/)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
