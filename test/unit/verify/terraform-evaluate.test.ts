@@ -7,7 +7,7 @@ import { parse } from '@cdktf/hcl2json'
 import { parseHclExpression, parseHclJsonString } from '../../../src/verify/hcl-expression.ts'
 import { TerraformEvaluator, type TfScope } from '../../../src/verify/terraform-evaluate.ts'
 import { iterationScope, moduleScope } from '../../../src/verify/terraform-scope.ts'
-import { TfResource, TfSet, TfUnknown, type Evaluated, type TfValue } from '../../../src/verify/terraform-value.ts'
+import { isMap, TfResource, TfSet, TfUnknown, type Evaluated, type TfValue } from '../../../src/verify/terraform-value.ts'
 
 type Obj = Record<string, unknown>
 
@@ -16,7 +16,7 @@ function plain(v: TfValue): unknown {
   if (v instanceof TfUnknown) return { unknown: v.reason }
   if (v instanceof TfSet) return { set: v.items.map(plain) }
   if (Array.isArray(v)) return v.map(plain)
-  if (v instanceof Map) return { map: [...v.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, x]) => [k, plain(x)]) }
+  if (isMap(v)) return { map: [...v.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, x]) => [k, plain(x)]) }
   return v
 }
 
