@@ -144,16 +144,23 @@ test('the tutorial in Terraform (policy rule collection group, IP group, locals)
   assert.equal(outside.code, 1)
 })
 
-test('classic Terraform rule collections: wrong UDP port, an FQDN tag rule without protocol, a dynamic block', async () => {
+test('classic Terraform rule collections: wrong UDP port, an FQDN tag rule without protocol, a dynamic block over a variable', async () => {
   const { code, json, stderr } = await auditJson(['audit/classic-broken.tf', '--location', 'northeurope', '--node-cidr', '10.240.0.0/16'])
   assert.equal(code, 1)
   assert.equal(status(json, 'public.network.tunnel-udp-1194', 'udp:1194'), 'blocked')
   assert.equal(status(json, 'public.network.tunnel-tcp-9000', 'tcp:9000'), 'allowed')
   assert.equal(status(json, 'public.mcr', 'https:443'), 'blocked')
   assert.equal(status(json, 'ubuntu-updates.security', 'http:80'), 'allowed')
-  assert.match(stderr, /classic-broken\.tf:67:3 - warning IMPORT_UNSUPPORTED: hub-fw\/aks-fqdns: "dynamic" is not expanded/)
+  // The dynamic block iterates the variable's default, [], and generates no rule: nothing to warn.
+  assert.doesNotMatch(stderr, /IMPORT_UNSUPPORTED|IMPORT_UNRESOLVED/)
   assert.match(stderr, /classic-broken\.tf:52:24 - warning PROTOCOL_INVALID: hub-fw\/aks-fqdns\/aks: application rule without a protocol matches no traffic/)
   assert.ok(json.fix?.az.every((c) => c.startsWith('az network firewall network-rule create') || c.startsWith('az network firewall application-rule create')))
+  // A list(string) variable given on the command line is read as HCL, as Terraform reads -var.
+  const extra = await auditJson(['audit/classic-broken.tf', '--location', 'northeurope', '--node-cidr', '10.240.0.0/16', '--var', 'extra_fqdns=["mcr.microsoft.com", "*.data.mcr.microsoft.com"]'])
+  const mcr = extra.json.endpoints.find((e) => e.id === 'public.mcr')
+  assert.equal(mcr?.status, 'allowed')
+  assert.equal(mcr.decisions[0]?.rule, 'hub-fw/aks-fqdns/mcr.microsoft.com')
+  assert.equal(status(extra.json, 'public.mcr-data', 'https:443'), 'allowed')
 })
 
 test('a network rule to * on TCP 443 allows every HTTPS endpoint before application rules, and is flagged', async () => {
