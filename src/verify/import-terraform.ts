@@ -22,7 +22,7 @@ import { outlineHcl, type HclBlock } from './hcl-outline.ts'
 import { policyNameOfId } from './import-azure-json.ts'
 import { emptyRule, ipGroupName, type Item, type RawCollection, type RawFirewall, type RawGroup, type RawRule, type RawRuleKind } from './imported-policy.ts'
 import { expandBlocks, MAX_TERRAFORM_BLOCKS, resourceInstances, type ExpansionContext, type ResourceInstance, type TfBlock } from './terraform-dynamic.ts'
-import { TerraformEvaluator } from './terraform-evaluate.ts'
+import { MAX_EVALUATION_STEPS, TerraformEvaluator } from './terraform-evaluate.ts'
 import { moduleScope } from './terraform-scope.ts'
 import { elementsOf, ok, primitiveText, TfResource, TfUnknown, typeName, unknown, type Evaluated } from './terraform-value.ts'
 
@@ -89,7 +89,7 @@ interface InstanceName {
 export function importTerraform(doc: Obj, text: string, file: string, vars: ReadonlyMap<string, string>): TerraformImport {
   const diagnostics: Diagnostic[] = []
   const outline = outlineHcl(text)
-  const evaluator = new TerraformEvaluator()
+  const evaluator = new TerraformEvaluator(MAX_EVALUATION_STEPS + 2 * text.length)
   const resources = isObj(doc['resource']) ? doc['resource'] : {}
   const resourcesOf = (type: string): Obj => (isObj(resources[type]) ? resources[type] : {})
   const outlines = new Map<string, HclBlock>()
@@ -101,6 +101,11 @@ export function importTerraform(doc: Obj, text: string, file: string, vars: Read
 
   const seen = new Set<string>()
   const warn = (code: 'IMPORT_UNRESOLVED' | 'IMPORT_UNSUPPORTED', message: string, span: Span | undefined, fix: string): void => {
+    // Once the evaluation budget is spent, every value fails for that reason: say it once.
+    if (evaluator.exhausted) {
+      if (seen.has('exhausted')) return
+      seen.add('exhausted')
+    }
     // An expanded block repeats its attributes once per element: one diagnostic per place and reason.
     const key = `${code}:${span?.start ?? -1}:${message}`
     if (seen.has(key)) return

@@ -49,8 +49,15 @@ export interface TfScope {
   root(name: string, attributes: readonly string[]): { readonly result: Evaluated; readonly used: number } | undefined
 }
 
-/** The most evaluation steps one import may take. */
-export const MAX_EVALUATION_STEPS = 5_000_000
+/**
+ * The evaluation steps one import may take, plus two per byte of the file (a large file written
+ * out takes that many): enough for any file expanded to MAX_TERRAFORM_BLOCKS blocks, and a stop
+ * for values that double at each reference.
+ */
+export const MAX_EVALUATION_STEPS = 20_000_000
+
+/** The longest string a template may build: far above any name, address or FQDN. */
+export const MAX_STRING_LENGTH = 1_000_000
 
 /** Evaluates expressions; one per import, with the budget and the parsed strings it shares. */
 export class TerraformEvaluator {
@@ -74,15 +81,23 @@ export class TerraformEvaluator {
     return known(this.#json(raw, scope, 0))
   }
 
+  /** Whether the budget ran out: every evaluation from then on is an unknown with that reason. */
+  get exhausted(): boolean {
+    return this.#steps < 0
+  }
+
   /** Evaluates a parsed expression. An unknown result is a failure; unknown parts stay in the value. */
   expression(e: HclExpr, scope: TfScope): Evaluated {
     return known(this.#expr(e, scope))
   }
 
   #json(raw: unknown, scope: TfScope, depth: number): Evaluated {
+    // A scalar written as a literal costs nothing, so that a file whose budget ran out (in some
+    // runaway reference) still has its plain priorities and names read.
+    if (raw === null || typeof raw === 'boolean' || typeof raw === 'number') return ok(raw)
+    if (typeof raw === 'string' && !raw.includes('$') && !raw.includes('%')) return ok(raw)
     if (!this.#spend(1)) return this.#exhausted()
     if (depth > MAX_VALUE_DEPTH) return unknown('the value nests too deeply')
-    if (raw === null || typeof raw === 'boolean' || typeof raw === 'number') return ok(raw)
     if (typeof raw === 'string') {
       const parsed = this.parse(raw)
       return parsed.ok ? this.#expr(parsed.expr, scope) : unknown(`it cannot be read (${parsed.reason})`)
@@ -90,6 +105,8 @@ export class TerraformEvaluator {
     if (Array.isArray(raw)) {
       const out: TfValue[] = []
       for (const x of raw as unknown[]) {
+        // Each element costs: a literal list inside a generated block is read once per block.
+        if (!this.#spend(1)) return this.#exhausted()
         const r = this.#json(x, scope, depth + 1)
         const v = part(r)
         if (v === undefined) return r
@@ -100,6 +117,7 @@ export class TerraformEvaluator {
     if (typeof raw === 'object') {
       const out = new Map<string, TfValue>()
       for (const [k, x] of Object.entries(raw)) {
+        if (!this.#spend(1)) return this.#exhausted()
         const key = k.includes('${') ? this.#json(k, scope, depth + 1) : ok(k)
         if (!key.ok) return key
         const name = primitiveText(key.value)
@@ -164,14 +182,17 @@ export class TerraformEvaluator {
       case 'conditional': {
         const test = known(this.#expr(e.test, scope))
         if (!test.ok) return test
-        const b = test.value === 'true' ? true : test.value === 'false' ? false : test.value
-        if (typeof b !== 'boolean') return failed(`the condition of "? :" is a ${typeName(test.value)}, not a bool`)
+        const b = asBool(test.value)
+        if (b === undefined) return failed(`the condition of "? :" is a ${typeName(test.value)}, not a bool`)
         return this.#expr(b ? e.then : e.otherwise, scope)
       }
       case 'unary': {
         const r = known(this.#expr(e.operand, scope))
         if (!r.ok) return r
-        if (e.op === '!') return typeof r.value === 'boolean' ? ok(!r.value) : failed(`"!" needs a bool, not a ${typeName(r.value)}`)
+        if (e.op === '!') {
+          const b = asBool(r.value)
+          return b === undefined ? failed(`"!" needs a bool, not a ${typeName(r.value)}`) : ok(!b)
+        }
         const n = asNumber(r.value)
         return n === undefined ? failed(`"-" needs a number, not a ${typeName(r.value)}`) : ok(-n)
       }
@@ -206,6 +227,8 @@ export class TerraformEvaluator {
       const s = primitiveText(r.value)
       if (s === undefined) return failed(r.value === null ? 'an interpolated value is null' : `an interpolated value is a ${typeName(r.value)}, not a string`)
       if (!this.#spend(Math.ceil(s.length / 64))) return this.#exhausted()
+      // Templates that double a string at each reference would reach V8's string limit first.
+      if (out.length + s.length > MAX_STRING_LENGTH) return unknown(`a template makes a string longer than ${MAX_STRING_LENGTH} characters`)
       out += s
     }
     return ok(out)
@@ -275,9 +298,12 @@ export class TerraformEvaluator {
         return ok(valueEquals(a, b) === (op === '=='))
       }
       case '&&':
-      case '||':
-        if (typeof a !== 'boolean' || typeof b !== 'boolean') return failed(`"${op}" needs bools`)
-        return ok(op === '&&' ? a && b : a || b)
+      case '||': {
+        const x = asBool(a)
+        const y = asBool(b)
+        if (x === undefined || y === undefined) return failed(`"${op}" needs bools`)
+        return ok(op === '&&' ? x && y : x || y)
+      }
     }
     const x = asNumber(a)
     const y = asNumber(b)
@@ -333,7 +359,7 @@ export class TerraformEvaluator {
       const last = args.pop()
       const spread = last === undefined ? undefined : elementsOf(last)
       if (spread === undefined) return failed(`the argument before "..." in ${name}() is not a list`)
-      args.push(...spread)
+      for (const x of spread) args.push(x)
     }
     // The functions' work is at most linear in their arguments' whole size: charge it first.
     if (!this.#spend(deepSize(args, Math.max(0, this.#steps)))) return this.#exhausted()
@@ -386,6 +412,12 @@ function wholly(r: Evaluated): Evaluated {
 
 /** Functions whose result depends on every part of their arguments (how long a flattened list is, which elements are equal). */
 const MUST_BE_WHOLLY_KNOWN: ReadonlySet<string> = new Set(['toset', 'flatten', 'distinct', 'coalesce'])
+
+/** A bool, or a string Terraform converts to one. */
+function asBool(v: TfValue): boolean | undefined {
+  if (typeof v === 'boolean') return v
+  return v === 'true' ? true : v === 'false' ? false : undefined
+}
 
 function asNumber(v: TfValue): number | undefined {
   if (typeof v === 'number') return v
@@ -489,7 +521,8 @@ const FUNCTIONS: Readonly<Record<string, TfFunction>> = {
     const out: TfValue[] = []
     for (const a of args) {
       if (!isList(a)) return failed(`a ${typeName(a)} is not a list`)
-      out.push(...a)
+      // Not push(...a): spreading a long list overflows the stack.
+      for (const x of a) out.push(x)
     }
     return ok(out)
   },

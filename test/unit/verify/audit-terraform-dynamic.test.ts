@@ -239,3 +239,46 @@ resource "azurerm_firewall_policy_rule_collection_group" "g" {
     assert.ok(performance.now() - started < 20_000)
   })
 })
+
+test('values that double at each reference stop at the evaluation budget, with one warning, quickly', async () => {
+  const lists = Array.from({ length: 28 }, (_, i) => `  l${i + 1} = concat(local.l${i}, local.l${i})`).join('\n')
+  const strings = Array.from({ length: 28 }, (_, i) => `  s${i + 1} = "\${local.s${i}}\${local.s${i}}"`).join('\n')
+  const tf = `locals {
+  l0 = ["mcr.microsoft.com"]
+${lists}
+  s0 = "x"
+${strings}
+}
+resource "azurerm_firewall_policy_rule_collection_group" "g" {
+  name               = "g"
+  firewall_policy_id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/firewallPolicies/p"
+  priority           = 100
+  application_rule_collection {
+    name     = "c"
+    priority = 100
+    action   = "Allow"
+    rule {
+      name              = local.s28
+      source_addresses  = ["*"]
+      destination_fqdns = local.l28
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+  }
+}
+`
+  await withTemp(async (dir) => {
+    writeFileSync(join(dir, 'doubling.tf'), tf)
+    const started = performance.now()
+    const r = await runCli(['audit', 'doubling.tf', '--location', 'westeurope'], { cwd: dir })
+    assert.ok(performance.now() - started < 20_000)
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /doubling\.tf:\d+:\d+ - warning IMPORT_UNRESOLVED: "\$\{local\.s28\}" cannot be resolved: a template makes a string longer than 1000000 characters/)
+    assert.match(r.stderr, /warning IMPORT_UNRESOLVED: "\$\{local\.l28\}" cannot be resolved: evaluating the file takes more than \d+ steps/)
+    // Said once, and the literal values around are still read.
+    assert.equal(r.stderr.match(/IMPORT_UNRESOLVED/g)?.length, 2)
+    assert.doesNotMatch(r.stderr, /MISSING_KEY/)
+  })
+})

@@ -93,6 +93,8 @@ test('literals, templates and escapes', async () => {
     ['var.location == "westeurope" ? "yes" : "no"', 'yes'],
     ['!(1 < 2) || 3 % 2 == 1 && "1" + 1 == 2', true],
     ['-1.5 * 2', -3],
+    // Terraform converts the strings "true" and "false" where a bool is wanted.
+    ['"true" && !"false"', true],
   ]
   for (const [expr, want] of cases) assert.deepEqual(await evaluate(expr), want, expr)
 })
