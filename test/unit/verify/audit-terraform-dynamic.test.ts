@@ -236,7 +236,8 @@ resource "azurerm_firewall_policy_rule_collection_group" "g" {
     assert.equal(r.code, 1)
     assert.match(r.stderr, /big\.tf:17:9 - warning IMPORT_UNSUPPORTED: big\/c332: the file expands to more than 100000 blocks and resource instances; the rest are left out of the audit/)
     assert.equal(r.stderr.match(/IMPORT_UNSUPPORTED/g)?.length, 1)
-    assert.ok(performance.now() - started < 20_000)
+    // A bound on a hang, not a benchmark: loaded machines are slow.
+    assert.ok(performance.now() - started < 60_000)
   })
 })
 
@@ -273,7 +274,8 @@ resource "azurerm_firewall_policy_rule_collection_group" "g" {
     writeFileSync(join(dir, 'doubling.tf'), tf)
     const started = performance.now()
     const r = await runCli(['audit', 'doubling.tf', '--location', 'westeurope'], { cwd: dir })
-    assert.ok(performance.now() - started < 20_000)
+    // A bound on a hang, not a benchmark: loaded machines are slow.
+    assert.ok(performance.now() - started < 60_000)
     assert.equal(r.code, 1)
     assert.match(r.stderr, /doubling\.tf:\d+:\d+ - warning IMPORT_UNRESOLVED: "\$\{local\.s28\}" cannot be resolved: a template makes a string longer than 1000000 characters/)
     assert.match(r.stderr, /warning IMPORT_UNRESOLVED: "\$\{local\.l28\}" cannot be resolved: evaluating the file takes more than \d+ steps/)
