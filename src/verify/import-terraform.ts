@@ -92,6 +92,11 @@ export function importTerraform(doc: Obj, text: string, file: string, vars: Read
   const evaluator = new TerraformEvaluator(MAX_EVALUATION_STEPS + 2 * text.length)
   const resources = isObj(doc['resource']) ? doc['resource'] : {}
   const resourcesOf = (type: string): Obj => (isObj(resources[type]) ? resources[type] : {})
+  /** A resource's hcl2json body; own names only (an expression may name `__proto__`). */
+  const resourceBody = (type: string, name: string): Obj | undefined => {
+    const all = resourcesOf(type)
+    return Object.hasOwn(all, name) ? one(all[name]) : undefined
+  }
   const outlines = new Map<string, HclBlock>()
   for (const b of outline.blocks) {
     const key = `${b.labels[0] ?? ''}.${b.labels[1] ?? ''}`
@@ -139,7 +144,7 @@ export function importTerraform(doc: Obj, text: string, file: string, vars: Read
   const instancesOf = (type: string, name: string): ResourceInstance[] | undefined => {
     const key = `${type}.${name}`
     if (instanceCache.has(key)) return instanceCache.get(key)
-    const body = one(resourcesOf(type)[name])
+    const body = resourceBody(type, name)
     // Cached before it is computed: a for_each that refers to its own resource ends here.
     instanceCache.set(key, undefined)
     const list = body === undefined ? undefined : resourceInstances(body, outlineOf(type, name), scope, expansion, key)
@@ -147,7 +152,7 @@ export function importTerraform(doc: Obj, text: string, file: string, vars: Read
     return list
   }
   const instanceName = (type: string, name: string, inst: ResourceInstance): InstanceName => {
-    const r = evaluator.json(one(resourcesOf(type)[name])?.['name'], inst.scope)
+    const r = evaluator.json(resourceBody(type, name)?.['name'], inst.scope)
     if (r.ok && typeof r.value === 'string') return { text: r.value, resolved: true }
     return { text: inst.key === undefined ? name : `${name}[${JSON.stringify(inst.key)}]`, resolved: false }
   }
@@ -156,7 +161,7 @@ export function importTerraform(doc: Obj, text: string, file: string, vars: Read
   const resourceValue = (type: string, name: string): Evaluated | undefined => {
     if (type !== IP_GROUP_TYPE && type !== POLICY_TYPE) return undefined
     const address = `${type}.${name}`
-    const body = one(resourcesOf(type)[name])
+    const body = resourceBody(type, name)
     // A policy not in the file still names the policy its groups belong to.
     if (body === undefined) return type === POLICY_TYPE ? ok(new TfResource(address, [['id', `/firewallPolicies/${name}`]])) : unknown(`${address} is not in this file`)
     const list = instancesOf(type, name)
@@ -297,7 +302,7 @@ export function importTerraform(doc: Obj, text: string, file: string, vars: Read
 
   /** The resource's instances, each as the block the readers read. */
   const resourceBlocks = (type: string, resName: string): Array<{ block: TfBlock; key: string | number | undefined }> => {
-    const body = one(resourcesOf(type)[resName])
+    const body = resourceBody(type, resName)
     if (body === undefined) return []
     const o = outlineOf(type, resName)
     return (instancesOf(type, resName) ?? []).map((inst) => ({ block: { body, outline: o?.body, scope: inst.scope, span: o?.headerSpan }, key: inst.key }))

@@ -2,8 +2,8 @@
  * @module Evaluates Terraform expressions (parsed by `hcl-expression.ts`) to values, for the forms
  * rule files use: references (`var.x`, `local.x`, `each.key`, `count.index`, a `dynamic` block's
  * iterator, `azurerm_ip_group.x.id`), attribute and index access, literals, templates, `? :`,
- * comparison, logic and arithmetic, and the functions in FUNCTIONS. Anything else is an unknown
- * with its reason, never a guess.
+ * comparison, logic and arithmetic, `try` and `can`, and the functions of
+ * `terraform-functions.ts`. Anything else is an unknown with its reason, never a guess.
  *
  * Two kinds of failure are kept apart (`Evaluated.unknown`): Terraform's own errors (a missing
  * attribute, an index out of range), which `try` and `can` catch as Terraform does, and values the
@@ -15,24 +15,22 @@
  * double a value at each level (`local.b = [local.a, local.a]`) cannot run away.
  */
 import { parseHclJsonString, type HclExpr } from './hcl-expression.ts'
+import { MUST_BE_WHOLLY_KNOWN, TERRAFORM_FUNCTIONS } from './terraform-functions.ts'
 import {
-  canonicalKey,
+  asBool,
+  asNumber,
   elementsOf,
   failed,
+  findUnknown,
   isList,
   isMap,
-  makeSet,
   MAX_VALUE_DEPTH,
   ok,
-  parseNumber,
   primitiveText,
-  sortedEntries,
-  findUnknown,
   TfResource,
   TfSet,
   TfUnknown,
   typeName,
-  unifyPrimitives,
   unknown,
   valueEquals,
   type Evaluated,
@@ -347,7 +345,8 @@ export class TerraformEvaluator {
       }
       return last.ok ? last : failed(`no argument of try() can be evaluated (the last: ${last.reason})`)
     }
-    const f = FUNCTIONS[name]
+    // Own names only: `constructor` or `toString` is not a Terraform function.
+    const f = Object.hasOwn(TERRAFORM_FUNCTIONS, name) ? TERRAFORM_FUNCTIONS[name] : undefined
     if (f === undefined) return unknown(`the function ${name}() is not evaluated by the audit`)
     const args: TfValue[] = []
     for (const a of argExprs) {
@@ -410,20 +409,6 @@ function wholly(r: Evaluated): Evaluated {
   return u === undefined ? r : unknown(u.reason)
 }
 
-/** Functions whose result depends on every part of their arguments (how long a flattened list is, which elements are equal). */
-const MUST_BE_WHOLLY_KNOWN: ReadonlySet<string> = new Set(['toset', 'flatten', 'distinct', 'coalesce'])
-
-/** A bool, or a string Terraform converts to one. */
-function asBool(v: TfValue): boolean | undefined {
-  if (typeof v === 'boolean') return v
-  return v === 'true' ? true : v === 'false' ? false : undefined
-}
-
-function asNumber(v: TfValue): number | undefined {
-  if (typeof v === 'number') return v
-  return typeof v === 'string' ? parseNumber(v) : undefined
-}
-
 /** One attribute (`.name`) or index (`[key]`) step, with Terraform's errors. */
 function step(value: TfValue, key: TfValue, isAttr: boolean): Evaluated {
   if (value instanceof TfUnknown) return unknown(value.reason)
@@ -446,162 +431,3 @@ function step(value: TfValue, key: TfValue, isAttr: boolean): Evaluated {
   if (value instanceof TfSet) return failed('a set has no index; convert it with tolist()')
   return failed(`a ${typeName(value)} has no ${isAttr ? 'attributes' : 'elements'}`)
 }
-
-type TfFunction = (args: TfValue[]) => Evaluated
-
-function arity(args: readonly TfValue[], min: number, max = min): string | undefined {
-  if (args.length < min || args.length > max) return `takes ${min === max ? min : `${min} to ${max}`} arguments, not ${args.length}`
-  return undefined
-}
-
-function flattenInto(v: TfValue, out: TfValue[], depth: number): boolean {
-  if (depth > MAX_VALUE_DEPTH) return false
-  const items = elementsOf(v)
-  if (items === undefined) {
-    out.push(v)
-    return true
-  }
-  for (const x of items) if (!flattenInto(x, out, depth + 1)) return false
-  return true
-}
-
-/** The functions the audit evaluates, with Terraform's semantics (developer.hashicorp.com/terraform/language/functions). */
-const FUNCTIONS: Readonly<Record<string, TfFunction>> = {
-  toset: (args) => {
-    const bad = arity(args, 1)
-    if (bad !== undefined) return failed(bad)
-    const v = args[0] ?? null
-    if (v === null) return ok(null)
-    const items = elementsOf(v)
-    return items === undefined ? failed(`a ${typeName(v)} is not a list or set`) : ok(makeSet(items))
-  },
-  tolist: (args) => {
-    const bad = arity(args, 1)
-    if (bad !== undefined) return failed(bad)
-    const v = args[0] ?? null
-    if (v === null) return ok(null)
-    const items = elementsOf(v)
-    return items === undefined ? failed(`a ${typeName(v)} is not a list or set`) : ok(unifyPrimitives(items))
-  },
-  tomap: (args) => {
-    const bad = arity(args, 1)
-    if (bad !== undefined) return failed(bad)
-    const v = args[0] ?? null
-    if (v === null) return ok(null)
-    if (!isMap(v)) return failed(`a ${typeName(v)} is not an object or map`)
-    const keys = [...v.keys()]
-    const values = unifyPrimitives([...v.values()])
-    return ok(new Map(keys.map((k, i) => [k, values[i]!])))
-  },
-  tostring: (args) => {
-    const bad = arity(args, 1)
-    if (bad !== undefined) return failed(bad)
-    const v = args[0] ?? null
-    if (v === null) return ok(null)
-    const s = primitiveText(v)
-    return s === undefined ? failed(`a ${typeName(v)} is not a string`) : ok(s)
-  },
-  tonumber: (args) => {
-    const bad = arity(args, 1)
-    if (bad !== undefined) return failed(bad)
-    const v = args[0] ?? null
-    if (v === null) return ok(null)
-    const n = asNumber(v)
-    return n === undefined ? failed(`${JSON.stringify(v)} is not a number`) : ok(n)
-  },
-  flatten: (args) => {
-    const bad = arity(args, 1)
-    if (bad !== undefined) return failed(bad)
-    const v = args[0]!
-    if (elementsOf(v) === undefined) return failed(`a ${typeName(v)} is not a list`)
-    const out: TfValue[] = []
-    return flattenInto(v, out, 0) ? ok(out) : failed('the list nests too deeply')
-  },
-  concat: (args) => {
-    const out: TfValue[] = []
-    for (const a of args) {
-      if (!isList(a)) return failed(`a ${typeName(a)} is not a list`)
-      // Not push(...a): spreading a long list overflows the stack.
-      for (const x of a) out.push(x)
-    }
-    return ok(out)
-  },
-  merge: (args) => {
-    const out = new Map<string, TfValue>()
-    for (const a of args) {
-      if (a === null) continue
-      if (!isMap(a)) return failed(`a ${typeName(a)} is not an object or map`)
-      for (const [k, v] of a) out.set(k, v)
-    }
-    return ok(out)
-  },
-  lookup: (args) => {
-    const bad = arity(args, 2, 3)
-    if (bad !== undefined) return failed(bad)
-    const [m, key] = args
-    if (m === undefined || m === null || !isMap(m)) return failed(`a ${typeName(m ?? null)} is not an object or map`)
-    const k = primitiveText(key ?? null)
-    if (k === undefined) return failed('the key is not a string')
-    const v = m.get(k)
-    if (v !== undefined) return ok(v)
-    if (m instanceof TfResource) return unknown(`${m.address}.${k} is a resource attribute, known only after apply`)
-    return args.length === 3 ? ok(args[2]!) : failed(`there is no key "${k}" and no default`)
-  },
-  keys: (args) => {
-    const bad = arity(args, 1)
-    if (bad !== undefined) return failed(bad)
-    const m = args[0]!
-    return isMap(m) ? ok(sortedEntries(m).map(([k]) => k)) : failed(`a ${typeName(m)} is not an object or map`)
-  },
-  values: (args) => {
-    const bad = arity(args, 1)
-    if (bad !== undefined) return failed(bad)
-    const m = args[0]!
-    return isMap(m) ? ok(sortedEntries(m).map(([, v]) => v)) : failed(`a ${typeName(m)} is not an object or map`)
-  },
-  length: (args) => {
-    const bad = arity(args, 1)
-    if (bad !== undefined) return failed(bad)
-    const v = args[0]!
-    const items = elementsOf(v)
-    if (items !== undefined) return ok(items.length)
-    if (isMap(v)) return ok(v.size)
-    // Terraform counts a string's characters as grapheme clusters.
-    if (typeof v === 'string') return ok([...new Intl.Segmenter('en', { granularity: 'grapheme' }).segment(v)].length)
-    return failed(`a ${typeName(v)} has no length`)
-  },
-  coalesce: (args) => {
-    for (const a of args) if (a !== null && a !== '') return ok(a)
-    return failed('every argument is null or ""')
-  },
-  distinct: (args) => {
-    const bad = arity(args, 1)
-    if (bad !== undefined) return failed(bad)
-    const v = args[0]!
-    if (!isList(v)) return failed(`a ${typeName(v)} is not a list`)
-    const seen = new Set<string>()
-    return ok(
-      v.filter((x) => {
-        const k = canonicalKey(x)
-        if (seen.has(k)) return false
-        seen.add(k)
-        return true
-      }),
-    )
-  },
-  lower: (args) => {
-    const bad = arity(args, 1)
-    if (bad !== undefined) return failed(bad)
-    const v = args[0]!
-    return typeof v === 'string' ? ok(v.toLowerCase()) : failed(`a ${typeName(v)} is not a string`)
-  },
-  upper: (args) => {
-    const bad = arity(args, 1)
-    if (bad !== undefined) return failed(bad)
-    const v = args[0]!
-    return typeof v === 'string' ? ok(v.toUpperCase()) : failed(`a ${typeName(v)} is not a string`)
-  },
-}
-
-/** The names of the functions evaluated (for the documentation and the tests). */
-export const EVALUATED_FUNCTIONS: readonly string[] = ['try', 'can', ...Object.keys(FUNCTIONS)].sort()

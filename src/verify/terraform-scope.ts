@@ -112,7 +112,7 @@ export function moduleScope(input: ModuleInput): TfScope {
         if (raw === undefined) return { result: unknown(`local "${first}" is not defined in this file`), used: 1 }
         return { result: once(`local.${first}`, () => evaluator.json(raw, scope)), used: 1 }
       }
-      const why = NOT_EVALUATED[name]
+      const why = Object.hasOwn(NOT_EVALUATED, name) ? NOT_EVALUATED[name] : undefined
       if (why !== undefined) return { result: unknown(why), used: 0 }
       if (first === undefined || !name.includes('_')) return undefined
       const r = input.resource(name, first)

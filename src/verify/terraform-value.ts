@@ -206,3 +206,14 @@ export function elementsOf(v: TfValue): readonly TfValue[] | undefined {
   if (v instanceof TfSet) return v.items
   return undefined
 }
+
+/** A bool, or a string Terraform converts to one. */
+export function asBool(v: TfValue): boolean | undefined {
+  if (typeof v === 'boolean') return v
+  return v === 'true' ? true : v === 'false' ? false : undefined
+}
+
+export function asNumber(v: TfValue): number | undefined {
+  if (typeof v === 'number') return v
+  return typeof v === 'string' ? parseNumber(v) : undefined
+}

@@ -195,3 +195,8 @@ locals {
     'IMPORT_UNRESOLVED: "${rule.value}" cannot be resolved: variable "api_server_ip" has no default (give --var api_server_ip=VALUE); left out of the audit',
   ])
 })
+
+test('a reference to a resource named like a JavaScript prototype member is not in the file', async () => {
+  const r = await rules(collection(rule('"r"', 'azurerm_ip_group.__proto__.id')))
+  assert.deepEqual(r.diagnostics, ['IMPORT_UNRESOLVED: "${azurerm_ip_group.__proto__.id}" cannot be resolved: azurerm_ip_group.__proto__ is not in this file; left out of the audit'])
+})

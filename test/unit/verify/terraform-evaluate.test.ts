@@ -186,6 +186,10 @@ test('what the audit does not evaluate is an unknown with its reason', async () 
     ['var.rules[*].fqdns', 'a splat expression ([*]) is not evaluated by the audit'],
     ['"a%{ if true }b%{ endif }"', 'a template directive (%{ }) is not evaluated by the audit'],
     ['cidrsubnet("10.0.0.0/8", 8, 1)', 'the function cidrsubnet() is not evaluated by the audit'],
+    // Names of JavaScript's Object.prototype are not functions or roots here.
+    ['constructor("x")', 'the function constructor() is not evaluated by the audit'],
+    ['toString()', 'the function toString() is not evaluated by the audit'],
+    ['constructor.name', '"constructor" is not a name the audit knows here'],
     ['local.self', 'local.self refers to itself'],
     ['local.missing', 'local "missing" is not defined in this file'],
     ['data.azurerm_client_config.current.tenant_id', 'a data source is read only when Terraform plans'],
