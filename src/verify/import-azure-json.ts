@@ -102,7 +102,8 @@ export function importAzureJson(doc: JsonValue, spans: Spans, file: string, vars
     if (typeof raw === 'string' && isArmExpression(raw)) {
       const v = evalAt(raw, [...path, key])
       const span = at([...path, key])
-      if (Array.isArray(v)) {
+      if (v === undefined) out.push({ text: '', span, unreadable: true })
+      else if (Array.isArray(v)) {
         for (const x of v) if (typeof x === 'string' || typeof x === 'number') out.push({ text: String(x), span })
       } else if (typeof v === 'string') out.push({ text: v, span })
       return out
@@ -114,7 +115,8 @@ export function importAzureJson(doc: JsonValue, spans: Spans, file: string, vars
     raw.forEach((x, i) => {
       const p = [...path, key, i]
       const v = evalAt(x, p)
-      if (Array.isArray(v)) {
+      if (v === undefined) out.push({ text: '', span: at(p), unreadable: true })
+      else if (Array.isArray(v)) {
         for (const y of v) if (typeof y === 'string' || typeof y === 'number') out.push({ text: String(y), span: at(p) })
       } else if (typeof v === 'string' || typeof v === 'number') out.push({ text: String(v), span: at(p) })
     })

@@ -69,7 +69,7 @@ export async function importFirewallText(text: string, name: string, profile: Pr
     const imported = importAzureJson(parsed.value, parsed.spans, name, vars)
     firewalls = imported.firewalls
     format = imported.shape
-    diagnostics.push(...imported.diagnostics)
+    for (const d of imported.diagnostics) diagnostics.push(d)
   } else {
     const parsed = await parseHcl(text, name)
     if (!parsed.ok) {
@@ -78,7 +78,7 @@ export async function importFirewallText(text: string, name: string, profile: Pr
     const imported = importTerraform(parsed.value, text, name, vars)
     firewalls = imported.firewalls
     format = 'Terraform'
-    diagnostics.push(...imported.diagnostics)
+    for (const d of imported.diagnostics) diagnostics.push(d)
   }
 
   if (firewalls.length === 0) {
@@ -119,7 +119,8 @@ export async function importFirewallText(text: string, name: string, profile: Pr
   } else chosen = firewalls.length === 1 ? firewalls[0]! : leaves[0]!
   const composed = withAncestors(chosen, firewalls, name, diagnostics)
   const built = buildImportedPolicy(composed, name, profile)
-  diagnostics.push(...built.diagnostics)
+  // A loop, not push(...): an expanded file can have more diagnostics than a call has arguments.
+  for (const d of built.diagnostics) diagnostics.push(d)
   return { ok: true, policy: built.policy, format, kind: chosen.kind, rules: built.rules, diagnostics, source }
 }
 

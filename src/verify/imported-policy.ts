@@ -33,6 +33,16 @@ import { parsePortSpec } from '../policy/port-range.ts'
 export interface Item {
   readonly text: string
   readonly span?: Span | undefined
+  /**
+   * The value could not be read (its diagnostic is already given): it stands in the list so that a
+   * list of nothing but unreadable sources is not mistaken for an empty one, which means any source.
+   */
+  readonly unreadable?: true
+}
+
+/** The items that were read. */
+function readable(items: readonly Item[]): readonly Item[] {
+  return items.some((i) => i.unreadable) ? items.filter((i) => !i.unreadable) : items
 }
 
 export type RawRuleKind = 'application' | 'network' | 'dnat'
@@ -137,7 +147,7 @@ export function buildImportedPolicy(raw: RawFirewall, file: string, profile: Pro
 
   const addresses = (items: readonly Item[], where: string, isSource: boolean): string[] => {
     const out: string[] = []
-    for (const item of items) {
+    for (const item of readable(items)) {
       const t = item.text.trim()
       const block = parseAddressBlock(t)
       if (block.ok) {
@@ -164,7 +174,7 @@ export function buildImportedPolicy(raw: RawFirewall, file: string, profile: Pro
 
   const groupsOf = (items: readonly Item[], where: string): string[] => {
     const out: string[] = []
-    for (const item of items) {
+    for (const item of readable(items)) {
       const name = ipGroupName(item.text)
       const members = raw.ipGroups.get(name)
       if (!members) {
@@ -180,7 +190,7 @@ export function buildImportedPolicy(raw: RawFirewall, file: string, profile: Pro
 
   const fqdns = (items: readonly Item[], where: string, network: boolean): string[] => {
     const out: string[] = []
-    for (const item of items) {
+    for (const item of readable(items)) {
       const parsed = parseFqdnPattern(item.text.trim())
       if (!parsed.ok) {
         warn('FQDN_INVALID', `${where}: FQDN "${item.text}" ${parsed.detail}; left out of the audit`, item.span)
@@ -201,7 +211,7 @@ export function buildImportedPolicy(raw: RawFirewall, file: string, profile: Pro
 
   const ports = (items: readonly Item[], where: string): string[] => {
     const out: string[] = []
-    for (const item of items) {
+    for (const item of readable(items)) {
       const t = item.text.trim()
       const parsed = parsePortSpec(t === '0-65535' ? '*' : t)
       if (parsed.ok) out.push(parsed.range.from === 1 && parsed.range.to === 65535 ? '*' : parsed.normal)
@@ -212,7 +222,7 @@ export function buildImportedPolicy(raw: RawFirewall, file: string, profile: Pro
 
   const netProtocols = (items: readonly Item[], where: string): NetworkProtocol[] => {
     const out: NetworkProtocol[] = []
-    for (const item of items) {
+    for (const item of readable(items)) {
       const t = item.text.trim().toLowerCase()
       const p: NetworkProtocol | undefined = t === 'tcp' ? 'TCP' : t === 'udp' ? 'UDP' : t === 'icmp' ? 'ICMP' : t === 'any' ? 'Any' : undefined
       if (p) out.push(p)
@@ -298,7 +308,7 @@ export function buildImportedPolicy(raw: RawFirewall, file: string, profile: Pro
             const where = `${where0}/${r.name}`
             for (const u of r.unsupported) warn('IMPORT_UNSUPPORTED', `${where}: ${u.text} is not evaluated by the audit`, u.span)
             const tags: string[] = []
-            for (const t of r.fqdnTags) {
+            for (const t of readable(r.fqdnTags)) {
               const known = KNOWN_FQDN_TAGS.find((k) => k.toLowerCase() === t.text.trim().toLowerCase())
               if (known) tags.push(known)
               else warn('IMPORT_UNSUPPORTED', `${where}: FQDN tag "${t.text}" has no published list of names; it covers no catalog entry in this audit`, t.span)

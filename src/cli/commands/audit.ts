@@ -39,9 +39,12 @@ FILE is one of (detected from the content):
     ruleCollectionGroups (az network firewall policy rule-collection-group list -g RG --policy-name P);
   - classic Microsoft.Network/azureFirewalls JSON (az network firewall show -g RG -n FW);
   - Terraform with azurerm_firewall_policy_rule_collection_group (or the classic
-    azurerm_firewall_*_rule_collection) resources.
+    azurerm_firewall_*_rule_collection) resources; dynamic blocks, for_each and count are
+    expanded as Terraform would.
 Values the file leaves open (ARM parameters without a default, Terraform variables) are reported;
-give them with --var. An ARM expression or reference that cannot be evaluated is left out.
+give them with --var (a Terraform variable of a list, map or object type takes an HCL value:
+--var 'fqdns=["mcr.microsoft.com"]'). An expression or reference that cannot be evaluated is left
+out.
 
 How endpoints are decided:
   - HTTP/HTTPS entries are application flows (Host, SNI). A wildcard entry is allowed only when the

@@ -1,13 +1,13 @@
 // `aks-egress audit`: hand-written exports of real setups (Microsoft's tutorial, the seed's own
 // rules, a broken hub policy, Terraform) held against profiles, through the command line.
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { loadPolicyText } from '../../../src/config/load-policy.ts'
 import { stringify } from 'yaml'
-import { runCli } from '../../helpers/run-cli.ts'
+import { FIXTURES, runCli } from '../../helpers/run-cli.ts'
 
 interface AuditJson {
   endpoints: Array<{ id: string; target: string; protocol: string; status: string; note?: string; decisions: Array<{ flow: string; region: string; action: string; rule: string | null; code: string }> }>
@@ -144,16 +144,23 @@ test('the tutorial in Terraform (policy rule collection group, IP group, locals)
   assert.equal(outside.code, 1)
 })
 
-test('classic Terraform rule collections: wrong UDP port, an FQDN tag rule without protocol, a dynamic block', async () => {
+test('classic Terraform rule collections: wrong UDP port, an FQDN tag rule without protocol, a dynamic block over a variable', async () => {
   const { code, json, stderr } = await auditJson(['audit/classic-broken.tf', '--location', 'northeurope', '--node-cidr', '10.240.0.0/16'])
   assert.equal(code, 1)
   assert.equal(status(json, 'public.network.tunnel-udp-1194', 'udp:1194'), 'blocked')
   assert.equal(status(json, 'public.network.tunnel-tcp-9000', 'tcp:9000'), 'allowed')
   assert.equal(status(json, 'public.mcr', 'https:443'), 'blocked')
   assert.equal(status(json, 'ubuntu-updates.security', 'http:80'), 'allowed')
-  assert.match(stderr, /classic-broken\.tf:67:3 - warning IMPORT_UNSUPPORTED: hub-fw\/aks-fqdns: "dynamic" is not expanded/)
+  // The dynamic block iterates the variable's default, [], and generates no rule: nothing to warn.
+  assert.doesNotMatch(stderr, /IMPORT_UNSUPPORTED|IMPORT_UNRESOLVED/)
   assert.match(stderr, /classic-broken\.tf:52:24 - warning PROTOCOL_INVALID: hub-fw\/aks-fqdns\/aks: application rule without a protocol matches no traffic/)
   assert.ok(json.fix?.az.every((c) => c.startsWith('az network firewall network-rule create') || c.startsWith('az network firewall application-rule create')))
+  // A list(string) variable given on the command line is read as HCL, as Terraform reads -var.
+  const extra = await auditJson(['audit/classic-broken.tf', '--location', 'northeurope', '--node-cidr', '10.240.0.0/16', '--var', 'extra_fqdns=["mcr.microsoft.com", "*.data.mcr.microsoft.com"]'])
+  const mcr = extra.json.endpoints.find((e) => e.id === 'public.mcr')
+  assert.equal(mcr?.status, 'allowed')
+  assert.equal(mcr.decisions[0]?.rule, 'hub-fw/aks-fqdns/mcr.microsoft.com')
+  assert.equal(status(extra.json, 'public.mcr-data', 'https:443'), 'allowed')
 })
 
 test('a network rule to * on TCP 443 allows every HTTPS endpoint before application rules, and is flagged', async () => {
@@ -210,6 +217,31 @@ test('bad input exits 2 with a located diagnostic', async () => {
     const tf = await runCli(['audit', 'audit/nonexistent.tf'])
     assert.equal(tf.code, 2)
     assert.match(tf.stderr, /error FILE_UNREADABLE: Cannot read "audit\/nonexistent\.tf": ENOENT/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a source list that cannot be resolved matches no source; it is not an empty list, which Azure reads as any source', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aks-egress-audit-'))
+  try {
+    const tf = readFileSync(join(FIXTURES, 'audit/tutorial.tf'), 'utf8').replaceAll('source_ip_groups      = [azurerm_ip_group.nodes.id]', 'source_addresses = var.node_cidrs')
+    writeFileSync(join(dir, 'open-sources.tf'), tf)
+    const open = await runCli(['audit', 'open-sources.tf', '--node-cidr', '10.99.0.0/24', '--output', 'json'], { cwd: dir })
+    const openJson = JSON.parse(open.stdout) as AuditJson
+    assert.equal(open.code, 1)
+    assert.equal(openJson.summary.allowed, 0)
+    assert.match(open.stderr, /open-sources\.tf:50:26 - warning IMPORT_UNRESOLVED: "\$\{var\.node_cidrs\}" cannot be resolved: variable "node_cidrs" has no default/)
+    const given = await runCli(['audit', 'open-sources.tf', '--node-cidr', '10.99.0.0/24', '--var', 'node_cidrs=10.99.0.0/16'], { cwd: dir })
+    assert.match(given.stdout, /Result: 15 allowed, 1 blocked/)
+
+    const arm = JSON.parse(readFileSync(join(FIXTURES, 'audit/tutorial-policy-template.json'), 'utf8')) as Record<string, unknown>
+    const text = JSON.stringify(arm).replaceAll('"sourceAddresses":["*"]', '"sourceAddresses":"[parameters(\'nodeCidrs\')]"')
+    assert.notEqual(text, JSON.stringify(arm))
+    writeFileSync(join(dir, 'open-sources.json'), text)
+    const armOpen = await runCli(['audit', 'open-sources.json', '--location', 'westeurope', '--node-cidr', '10.99.0.0/24', '--var', 'serviceIp=10.42.1.250'], { cwd: dir })
+    assert.match(armOpen.stdout, /Result: 0 allowed/)
+    assert.match(armOpen.stderr, /IMPORT_UNRESOLVED: "\[parameters\('nodeCidrs'\)\]" cannot be resolved/)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
