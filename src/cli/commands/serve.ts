@@ -251,7 +251,6 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
       runner: nftCommand(),
       logger: log.logger,
     })
-    for (const n of appliance.ruleset.notes) io.stderr.write(`${n.severity} UNSUPPORTED_BY_TARGET: nftables: ${formatNote(n)}\n`)
     try {
       ;({ dns: dnsAddress } = await appliance.start())
     } catch (e) {
@@ -260,6 +259,8 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
       log.flush()
       return EXIT_PROBLEM
     }
+    // After start: the table in force, with DNAT names resolved.
+    for (const n of appliance.ruleset.notes) io.stderr.write(`${n.severity} UNSUPPORTED_BY_TARGET: nftables: ${formatNote(n)}\n`)
   }
   const target = appliance ?? server
 

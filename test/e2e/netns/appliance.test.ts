@@ -160,7 +160,10 @@ describe('the appliance (serve --transparent) in network namespaces', { skip }, 
 
   const originConnections = (label: string): number => (bed.services?.lines ?? []).filter((l) => l.includes(`"origin":"${label}"`)).length
 
-  test('startup: the listeners, the table and the DNS proxy; the table redirects each application port to its listener', () => {
+  test('startup: the listeners, the table and the DNS proxy; the table redirects each application port to its listener', async () => {
+    await fw.waitFor(() => fw.stderr().includes('aks-egress serve: '))
+    // The DNAT name was resolved before the table went in: no rule left out.
+    assert.doesNotMatch(fw.stderr(), /UNSUPPORTED_BY_TARGET/)
     const start = json(fw.lines.find((l) => l.includes('"event":"start"'))!)
     assert.deepEqual(start['appliance'], { table: 'inet aks_egress', egressInterface: 'f-inet', dnsListen: `${ADDR.fwInside}:53`, dnsUpstream: `${ADDR.dns}:53` })
     assert.match(fw.stderr(), /^aks-egress serve: explicit 10\.240\.0\.1:3128, tls:443 0\.0\.0\.0:15443, http:80 0\.0\.0\.0:15080, admin 127\.0\.0\.1:9901; policy \S+ \(enforce\): 5 network, 13 application, 2 DNAT rules; hosts \S+ \(1 name\), dns 198\.51\.100\.53:53; table inet aks_egress \(\d+ lines, 3 FQDN sets, egress f-inet\), DNS proxy 10\.240\.0\.1:53$/m)
