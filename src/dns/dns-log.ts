@@ -35,9 +35,14 @@ export type DnsLogSink = (record: DnsQueryLog) => void
 /** ErrorNumber values (Azure logs carry a number and a message for failed upstream queries). */
 export const DNS_ERROR = { NONE: 0, UPSTREAM_TIMEOUT: 1, UPSTREAM_NETWORK: 2, OVERLOAD: 3, REFUSED_BY_POLICY: 4, NOT_SERVED: 5 } as const
 
-/** A sink writing one line per record through a pino logger (`serve`'s decision log). */
+/**
+ * A sink writing one line per record through a pino logger (`serve`'s decision log). `event` is a
+ * child logger's binding, serialised once (pino writes bindings before the record's fields, so
+ * the line reads as before): per query there is no object spread, only the record's own fields.
+ */
 export function pinoDnsSink(logger: Logger): DnsLogSink {
+  const dns = logger.child({ event: 'dns' })
   return (record) => {
-    logger.info({ event: 'dns', ...record }, 'dns')
+    dns.info(record, 'dns')
   }
 }
