@@ -46,3 +46,22 @@ export function pinoDnsSink(logger: Logger): DnsLogSink {
     dns.info(record, 'dns')
   }
 }
+
+const str = (s: string): string => JSON.stringify(s)
+
+/**
+ * The DNS query line as `serve`'s logger writes it (level and time as in
+ * proxy/connection-log.ts: `"level":"info"`, ISO time; then `event`, the record's fields in
+ * their order, `msg`), serialised by hand: one template per query instead of pino's generic walk
+ * over the object, which was a third of the proxy's CPU per cached answer. Strings go through
+ * JSON.stringify (escaping); the rest are numbers and booleans. A test holds it to pino's output.
+ */
+export function dnsLogLine(r: DnsQueryLog, isoTime: string): string {
+  return (
+    `{"level":"info","time":"${isoTime}","event":"dns","SourceIp":${str(r.SourceIp)},"SourcePort":${r.SourcePort},"QueryId":${r.QueryId},` +
+    `"QueryType":${str(r.QueryType)},"QueryClass":${str(r.QueryClass)},"QueryName":${str(r.QueryName)},"Protocol":"${r.Protocol}",` +
+    `"RequestSize":${r.RequestSize},"DnssecOkBit":${r.DnssecOkBit},"EDNS0BufferSize":${r.EDNS0BufferSize},"ResponseCode":${str(r.ResponseCode)},` +
+    `"ResponseFlags":${str(r.ResponseFlags)},"ResponseSize":${r.ResponseSize},"RequestDurationSecs":${r.RequestDurationSecs},` +
+    `"ErrorNumber":${r.ErrorNumber},"ErrorMessage":${str(r.ErrorMessage)},"Cached":${r.Cached},"LearnedAddresses":${r.LearnedAddresses},"msg":"dns"}\n`
+  )
+}

@@ -260,6 +260,9 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
       learner: { graceSec: applianceConfig.learnGraceSec },
       runner: nftCommand({ nft: applianceConfig.nft }),
       logger: log.logger,
+      dnsLog: (r) => {
+        log.dns(r)
+      },
     })
     for (const n of appliance.ruleset.notes) io.stderr.write(`${n.severity} UNSUPPORTED_BY_TARGET: nftables: ${formatNote(n)}\n`)
     try {
