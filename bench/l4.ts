@@ -41,6 +41,8 @@ import type { BenchSuite } from './suite.ts'
 
 export interface L4BenchOptions {
   readonly runs?: number
+  /** DNS runs of each kind per condition; default 5. */
+  readonly dnsRuns?: number
   /** iperf3 pairs (plain, ruleset); default 6. */
   readonly tcpRuns?: number
   readonly seconds?: number
@@ -66,6 +68,8 @@ export interface L4BenchResult {
     readonly pairedRatio: Series
     /** The ruleset had the flowtable (the kernel can make one), as serve would apply it. */
     readonly flowtable: boolean
+    /** CPU of iperf3 through the ruleset (perf): % in netfilter (conntrack, NAT, hooks, rules), % in rule evaluation. */
+    readonly cpu?: { readonly netfilterPct: number; readonly ruleEvalPct: number }
   }
   readonly dns: DnsBenchResult
   readonly apply: {
@@ -120,6 +124,49 @@ function iperfOnce(node: Netns, seconds: number): number {
   const out = node.exec(['iperf3', '-c', '203.0.113.10', '-t', String(seconds), '-J'])
   const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }
   return j.end.sum_received.bits_per_second / 1e9
+}
+
+/** Kernel symbols of netfilter's per-packet work: conntrack, NAT, the hooks and nftables' rule evaluation. */
+const NETFILTER_SYMBOL = /^(nf_|nft_|__nf|ipv4_conntrack|ipv6_conntrack|hash_conntrack|inet_proto_csum)/
+const RULE_EVAL_SYMBOL = /^(nft_do_chain|nft_do_chain_inet|nft_meta_get_eval|nft_ct_get_eval|nft_cmp_eval|nft_lookup_eval|nft_payload_eval|nft_immediate_eval|nft_counter_eval)/
+
+/**
+ * Where the CPU of one iperf3 run through the ruleset goes (`perf record -a`, read-only sampling
+ * of the whole machine for the run; samples of the iperf3 processes only, which include the
+ * forwarding done in softirq on their CPUs): the percentage in netfilter symbols and, of those,
+ * in the rule evaluation. undefined without perf. The steady figure beside the noisy throughput.
+ */
+async function netfilterShare(node: Netns, seconds: number, dir: string): Promise<{ readonly netfilterPct: number; readonly ruleEvalPct: number } | undefined> {
+  try {
+    execFileSync('perf', ['--version'], { stdio: 'ignore' })
+  } catch {
+    return undefined
+  }
+  const data = join(dir, 'perf.data')
+  const iperf = node.spawn(['iperf3', '-c', '203.0.113.10', '-t', String(seconds + 2)], { stdio: 'ignore' })
+  const done = new Promise((resolve) => iperf.once('exit', resolve))
+  try {
+    await new Promise((r) => setTimeout(r, 1000))
+    execFileSync('perf', ['record', '-a', '-q', '-o', data, '--', 'sleep', String(seconds)], { stdio: 'ignore', timeout: (seconds + 30) * 1000 })
+    await done
+    const report = execFileSync('perf', ['report', '-i', data, '--comms', 'iperf3', '--no-children', '--sort', 'sym', '-g', 'none', '--stdio'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] })
+    let total = 0
+    let nf = 0
+    let rules = 0
+    for (const line of report.split('\n')) {
+      const m = /^\s*([\d.]+)%\s+\[k\]\s+(\S+)/.exec(line) ?? /^\s*([\d.]+)%\s+\[.\]\s+(\S+)/.exec(line)
+      if (!m) continue
+      const pct = Number(m[1])
+      total += pct
+      if (line.includes('[k]') && NETFILTER_SYMBOL.test(m[2]!)) nf += pct
+      if (line.includes('[k]') && RULE_EVAL_SYMBOL.test(m[2]!)) rules += pct
+    }
+    if (total === 0) return undefined
+    return { netfilterPct: Number(((100 * nf) / total).toFixed(2)), ruleEvalPct: Number(((100 * rules) / total).toFixed(2)) }
+  } finally {
+    if (iperf.exitCode === null && iperf.signalCode === null) iperf.kill('SIGKILL')
+    rmSync(data, { force: true })
+  }
 }
 
 export async function benchTcp(runs: number, seconds: number): Promise<L4BenchResult['tcp']> {
@@ -177,7 +224,16 @@ export async function benchTcp(runs: number, seconds: number): Promise<L4BenchRe
     }
     const p = series(plain)
     const r = series(withRules)
-    return { plainGbps: p, rulesetGbps: r, ratio: Number((r.median / p.median).toFixed(3)), pairedRatio: series(pairs), flowtable }
+    const dir = mkdtempSync(join(tmpdir(), 'aks-egress-bench-perf-'))
+    let cpu: Awaited<ReturnType<typeof netfilterShare>>
+    try {
+      inet.try(['ip', 'route', 'del', '10.240.0.0/16'])
+      fw.exec(['nft', '-f', '-'], ruleset)
+      cpu = await netfilterShare(node, seconds, dir)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+    return { plainGbps: p, rulesetGbps: r, ratio: Number((r.median / p.median).toFixed(3)), pairedRatio: series(pairs), flowtable, ...(cpu ? { cpu } : {}) }
   } finally {
     server?.kill('SIGKILL')
     for (const ns of made) ns.delete()
@@ -214,10 +270,11 @@ async function benchApply(runs: number, rules: number): Promise<L4BenchResult['a
   const learnMs: number[] = []
   const learnAddresses = 10_000
   for (let r = 0; r < runs; r++) {
+    // A fresh namespace has no eth0 to hook a flowtable on: the rules' load time is measured.
     const ns = Netns.create(newGroup(), 'bapply')
     try {
       let t = performance.now()
-      const text = compileNftables(policy, { egressInterface: 'eth0' }).text
+      const text = compileNftables(policy, { egressInterface: 'eth0', flowtable: false }).text
       compileMs.push(performance.now() - t)
       const runner = nftCommand({ prefix: ['ip', 'netns', 'exec', ns.name] })
       t = performance.now()
@@ -233,7 +290,7 @@ async function benchApply(runs: number, rules: number): Promise<L4BenchResult['a
       index.add(0, 'bench', [{ text: '*.bench.test', pattern: parsed.pattern }])
       const small = compileNftables(
         { ...policy, ruleCollectionGroups: [{ name: 'l', priority: 100, ruleCollections: [{ type: 'network', name: 'l', priority: 100, action: 'Allow', rules: [{ ...policy.ruleCollectionGroups[0]!.ruleCollections[0]!.rules[0] as NetworkRule, destinationFqdns: ['*.bench.test'] }] }] }] },
-        { egressInterface: 'eth0' },
+        { egressInterface: 'eth0', flowtable: false },
       )
       await runner.apply(small.text)
       const learner = new FqdnLearner(small.sets, runner, undefined, { maxPerSet: 20_000 })
@@ -403,7 +460,7 @@ export async function runL4Bench(options: L4BenchOptions = {}): Promise<L4BenchR
   sweepStaleNamespaces()
   const runs = options.runs ?? 3
   const tcp = await benchTcp(options.tcpRuns ?? 6, options.seconds ?? 5)
-  const dns = await benchDns(runs, options.dnsQueries ?? 20_000, options.dnsDelayMs ?? 1)
+  const dns = await benchDns(options.dnsRuns ?? 5, options.dnsQueries ?? 20_000, options.dnsDelayMs ?? 1)
   const apply = await benchApply(runs, options.rules ?? 10_000)
   const https = await benchHttps(runs, options.httpsConnections ?? 3000, 16)
   return { tcp, dns, apply, https }
@@ -427,7 +484,7 @@ export const suite: BenchSuite<L4BenchResult> = {
   title: 'Transparent appliance: L4 throughput through nftables, DNS proxy, applying rules and learning addresses',
   async run(ctx) {
     ctx.log('iperf3 through the firewall namespace, DNS on loopback, nft -f in a fresh namespace')
-    const data = await runL4Bench(ctx.quick ? { runs: 1, tcpRuns: 2, seconds: 2, dnsQueries: 3000, httpsConnections: 300 } : {})
+    const data = await runL4Bench(ctx.quick ? { runs: 1, tcpRuns: 2, dnsRuns: 1, seconds: 2, dnsQueries: 3000, httpsConnections: 300 } : {})
     return { data, markdown: markdownOf(data) }
   },
 }
@@ -439,6 +496,9 @@ function markdownOf(r: L4BenchResult): string {
     '|---|---|---|---|---|',
     `| L4 TCP, iperf3 1 stream, Gbit/s (${r.tcp.flowtable ? 'with the flowtable' : 'no flowtable: the kernel has none'}) | ${r.tcp.rulesetGbps.median} | ${r.tcp.plainGbps.median} (plain forwarding) | **${r.tcp.ratio}** | ${runs(r.tcp.rulesetGbps)} |`,
     `| L4 TCP, each run's ratio (plain and ruleset back to back, order alternating) | | | **${r.tcp.pairedRatio.median}** (median) | ${runs(r.tcp.pairedRatio)} |`,
+    ...(r.tcp.cpu
+      ? [`| L4 TCP through the ruleset: CPU of the transfer in netfilter (conntrack, NAT, hooks, rules) / of which rule evaluation, % (perf) | ${r.tcp.cpu.netfilterPct} / ${r.tcp.cpu.ruleEvalPct} | | | |`]
+      : []),
     `| compile ${r.apply.rules} network rules, ms | ${r.apply.compileMs.median} | | | ${runs(r.apply.compileMs)} |`,
     `| nft -f of that ruleset (new table), ms | ${r.apply.applyMs.median} | | | ${runs(r.apply.applyMs)} |`,
     `| replace it (reload, one transaction), ms | ${r.apply.reloadMs.median} | | | ${runs(r.apply.reloadMs)} |`,
