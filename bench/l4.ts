@@ -5,10 +5,14 @@
 //
 // Workloads (root only: network namespaces it creates and deletes itself, and loopback):
 // - tcp: iperf3 (1 stream) from `node` through `firewall` to `internet`, with the aks-egress table
-//   versus plain forwarding (no table; a return route instead of masquerade): the limit.
-// - dns: queries per second and latency of the DNS proxy versus the upstream asked directly, cached
-//   (one name over and over) and uncached (a new name each query), on loopback; the upstream and
-//   the proxy run in processes of their own (bench/l4-dns-child.ts).
+//   as serve applies it (the flowtable on both interfaces when the kernel can make one) versus
+//   plain forwarding (no table; a return route instead of masquerade): the limit. Each pair back
+//   to back, the order alternating; and, with perf installed, the share of the transfer's CPU
+//   spent in netfilter through the ruleset (the steady figure: throughput on this shared machine
+//   varies by ±20% run to run).
+// - dns (bench/l4-dns.ts): queries per second and latency of the DNS proxy versus the upstream
+//   asked directly, cached (one name over and over) and uncached (a new name each query), across
+//   the namespaces, with no added delay and with 1 ms added to every upstream answer.
 // - apply: time to compile and `nft -f` a policy of 10,000 network rules into a fresh namespace,
 //   and to replace it (reload); time to learn 10,000 addresses into a set.
 // - https: new HTTPS connections per second from `node` to a TLS origin in `internet` (a full
@@ -483,7 +487,7 @@ export const suite: BenchSuite<L4BenchResult> = {
   name: 'l4',
   title: 'Transparent appliance: L4 throughput through nftables, DNS proxy, applying rules and learning addresses',
   async run(ctx) {
-    ctx.log('iperf3 through the firewall namespace, DNS on loopback, nft -f in a fresh namespace')
+    ctx.log('iperf3 through the firewall namespace, DNS across the namespaces, nft -f in a fresh namespace')
     const data = await runL4Bench(ctx.quick ? { runs: 1, tcpRuns: 2, dnsRuns: 1, seconds: 2, dnsQueries: 3000, httpsConnections: 300 } : {})
     return { data, markdown: markdownOf(data) }
   },
