@@ -167,7 +167,7 @@ describe('the appliance (serve --transparent) in network namespaces', { skip }, 
     const table = bed.fw.exec(['nft', 'list', 'table', 'inet', 'aks_egress'])
     const forward = bed.fw.exec(['nft', 'list', 'chain', 'inet', 'aks_egress', 'forward'])
     if (flowtables) {
-      assert.match(table, /flowtable ft \{\s*hook ingress priority filter\s*devices = \{ f-inet, f-node \}/)
+      assert.match(table, /flowtable ft \{\s*hook ingress priority filter\s*devices = \{ (f-inet, f-node|f-node, f-inet) \}/)
       // The offload rule comes before everything else: only flows the chain accepted get there.
       assert.match(forward, /policy drop;\s*ct state established meta l4proto \{ tcp, udp \} flow add @ft[^\n]*\n\s*ct state established,related accept\n\s*ct state invalid drop\n/)
       assert.doesNotMatch(fw.stderr(), /FLOWTABLE_UNSUPPORTED/)
