@@ -173,9 +173,9 @@ export async function decideFlowtable(config: ApplianceConfig): Promise<{ readon
 }
 
 /** `serve --cleanup`: removes the table (after a crash) and exits. */
-export async function runCleanup(io: Io): Promise<number> {
+export async function runCleanup(io: Io, nft?: string): Promise<number> {
   try {
-    await cleanupTransparent(nftCommand())
+    await cleanupTransparent(nftCommand(nft === undefined ? {} : { nft: nft.includes('/') ? resolve(io.cwd, nft) : nft }))
   } catch (e) {
     io.stderr.write(`error: cannot remove the table ${TABLE}: ${e instanceof Error ? e.message : String(e)}\n`)
     return EXIT_PROBLEM

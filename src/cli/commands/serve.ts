@@ -181,7 +181,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     io.stdout.write(SERVE_HELP)
     return EXIT_OK
   }
-  if (values['cleanup'] === true) return runCleanup(io)
+  if (values['cleanup'] === true) return runCleanup(io, str(values, 'nft'))
   const listen = parseListenOption(str(values, 'listen') ?? SERVE_DEFAULTS.listen, 'listen')
   const admin = parseListenOption(str(values, 'admin') ?? SERVE_DEFAULTS.admin, 'admin')
   const limits = readLimits(values)
