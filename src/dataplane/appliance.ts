@@ -19,7 +19,7 @@
  *   removed.
  */
 import type { Logger } from 'pino'
-import { pinoDnsSink } from '../dns/dns-log.ts'
+import { pinoDnsSink, type DnsLogSink } from '../dns/dns-log.ts'
 import { registerDnsMetrics } from '../dns/dns-metrics.ts'
 import type { LearnerOptions } from '../dns/learner.ts'
 import type { PolicyState } from '../proxy/policy-state.ts'
@@ -37,8 +37,10 @@ export interface ApplianceOptions {
   readonly dns: TransparentOptions['dns']
   readonly learner?: LearnerOptions
   readonly runner: NftRunner
-  /** The decision log's logger: DNS query lines and appliance events go there too. */
+  /** The decision log's logger: appliance events go there, and DNS query lines unless `dnsLog`. */
   readonly logger: Logger
+  /** Where DNS query lines go (serve: the connection log's hand-serialised line); default through `logger`. */
+  readonly dnsLog?: DnsLogSink
 }
 
 const EVENT_MESSAGES: Readonly<Record<string, string>> = {
@@ -63,7 +65,7 @@ export class Appliance implements ReloadTarget {
       ...(options.learner ? { learner: options.learner } : {}),
       runner: options.runner,
       resolve: (name) => server.resolver.resolve(name),
-      dnsLog: pinoDnsSink(logger),
+      dnsLog: options.dnsLog ?? pinoDnsSink(logger),
       onEvent: (e) => {
         if (e.event === 'learn-error') logger.warn(e, EVENT_MESSAGES[e.event])
         else logger.info(e, EVENT_MESSAGES[e.event] ?? e.event)

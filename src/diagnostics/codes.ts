@@ -51,6 +51,7 @@ export const DIAGNOSTIC_CODES = {
   LOG_RECORD_INVALID: { severity: 'warning', summary: 'Log records that cannot be read (logs)' },
   HOSTS_FILE_INVALID: { severity: 'error', summary: 'A line of a --hosts file that is not ADDRESS NAME... (check)' },
   CA_FILE_INVALID: { severity: 'error', summary: 'A --ca-file without a PEM certificate (check)' },
+  FLOWTABLE_UNSUPPORTED: { severity: 'warning', summary: 'The kernel cannot make the nftables flowtable (serve --transparent): the table is applied without the fast path, or (--flowtable) not at all' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; summary: string }>
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES

@@ -53,7 +53,11 @@ export interface DnsProxyOptions {
   /** How long an answer waits for its addresses to reach nftables before it is sent anyway. */
   readonly learnWaitMs?: number
   readonly names?: NamePolicy
-  readonly learn?: (qname: string, packet: DecodedPacket) => Promise<number>
+  /**
+   * Learns an answer's addresses into nftables sets: the count, synchronously when nothing has to
+   * reach the kernel (nothing new, no FQDN rule for the name), else a promise of it.
+   */
+  readonly learn?: (qname: string, packet: DecodedPacket) => Promise<number> | number
   readonly log?: DnsLogSink
   readonly metrics?: DnsMetrics
 }
@@ -90,7 +94,7 @@ export class DnsProxy {
   readonly metrics: DnsMetrics
   readonly #o: Settings
   readonly #cache: DnsCache
-  readonly #learn: ((qname: string, packet: DecodedPacket) => Promise<number>) | undefined
+  readonly #learn: ((qname: string, packet: DecodedPacket) => Promise<number> | number) | undefined
   readonly #log: DnsLogSink | undefined
   #names: NamePolicy
   #udp: dgram.Socket | undefined
@@ -153,8 +157,14 @@ export class DnsProxy {
       })
       udp.on('message', (msg, rinfo) => {
         this.metrics.inc('queries_udp_total')
-        void this.#serve(msg, 'udp', rinfo.address, rinfo.port).then((out) => {
-          if (out && !this.#closed) udp.send(out, rinfo.port, rinfo.address)
+        const out = this.#respond(msg, 'udp', rinfo.address, rinfo.port)
+        // A cached answer is sent in the same turn as the query arrived: no promise, no tick.
+        if (!(out instanceof Promise)) {
+          if (!this.#closed) udp.send(out, rinfo.port, rinfo.address)
+          return
+        }
+        void out.then((answer) => {
+          if (answer && !this.#closed) udp.send(answer, rinfo.port, rinfo.address)
         })
       })
       udp.on('error', () => undefined)
@@ -200,7 +210,7 @@ export class DnsProxy {
           return
         }
         pending++
-        void this.#serve(f, 'tcp', socket.remoteAddress ?? '', socket.remotePort ?? 0).then((out) => {
+        void Promise.resolve(this.#respond(f, 'tcp', socket.remoteAddress ?? '', socket.remotePort ?? 0)).then((out) => {
           pending--
           if (out && !socket.destroyed) socket.write(frame(out))
         })
@@ -208,16 +218,21 @@ export class DnsProxy {
     })
   }
 
-  /** Answers one message; undefined = drop it. Never rejects. */
-  async #serve(msg: Buffer, protocol: 'udp' | 'tcp', sourceIp: string, sourcePort: number): Promise<Buffer | undefined> {
-    const started = process.hrtime.bigint()
-    // The common case first: an ordinary query whose answer is cached, read and answered from its
-    // bytes, without decoding either message. Anything else takes the full path below.
+  /**
+   * Answers one message: the common case first, an ordinary query whose answer is cached, read and
+   * answered from its bytes without decoding either message, synchronously when no learning has
+   * to reach the kernel; anything else through the full path (`#serve`). Never rejects.
+   */
+  #respond(msg: Buffer, protocol: 'udp' | 'tcp', sourceIp: string, sourcePort: number): Buffer | Promise<Buffer | undefined> {
+    // The clock is read only for the log's RequestDurationSecs.
+    const started = this.#log ? process.hrtime.bigint() : 0n
     const quick = quickQuery(msg)
-    if (quick) {
-      const out = await this.#fromCache(msg, quick, protocol, sourceIp, sourcePort, started)
-      if (out) return out
-    }
+    const hit = quick ? this.#fromCache(msg, quick, protocol, sourceIp, sourcePort, started) : undefined
+    return hit ?? this.#serve(msg, protocol, sourceIp, sourcePort, started)
+  }
+
+  /** Answers one message by the full path; undefined = drop it. Never rejects. */
+  async #serve(msg: Buffer, protocol: 'udp' | 'tcp', sourceIp: string, sourcePort: number, started: bigint): Promise<Buffer | undefined> {
     const decoded = decodeMessage(msg)
     if (!decoded.ok) {
       this.metrics.inc('malformed_queries_total')
@@ -277,8 +292,13 @@ export class DnsProxy {
     return out
   }
 
-  /** A cached answer to an ordinary query, or undefined to take the full path (miss, refusal, truncation). */
-  async #fromCache(msg: Buffer, q: QuickQuery, protocol: 'udp' | 'tcp', sourceIp: string, sourcePort: number, started: bigint): Promise<Buffer | undefined> {
+  /**
+   * A cached answer to an ordinary query: a cache lookup, a copy of the stored bytes with the
+   * query's ID and question and the TTLs aged, then counters. The answer itself when learning has
+   * nothing to wait for, a promise of it when it has; undefined to take the full path (miss,
+   * refusal, truncation).
+   */
+  #fromCache(msg: Buffer, q: QuickQuery, protocol: 'udp' | 'tcp', sourceIp: string, sourcePort: number, started: bigint): Buffer | Promise<Buffer> | undefined {
     if (!this.#names.allows(q.name)) return undefined
     const now = Date.now()
     const hit = this.#cache.get(cacheKey(q.name, q.type, 'IN', q.dnssecOk, q.cd), now)
@@ -286,9 +306,20 @@ export class DnsProxy {
     const out = agedWire(hit.wire, hit.layout, msg, q.questionEnd, Math.floor((now - hit.storedAtMs) / 1000))
     if (!out || (protocol === 'udp' && out.length > Math.min(q.ednsBufferSize, MAX_UDP_SIZE))) return undefined
     this.metrics.inc('cache_hits_total')
-    const learned = this.#learn ? await this.#learnBounded(q.name, hit.packet) : 0
-    const flags = hit.packet.flags ?? 0
-    const rcode = rcodeName(flags & 0xf)
+    const learned = this.#learnBounded(q.name, hit.packet)
+    if (typeof learned === 'number') {
+      this.#cachedDone(msg, q, protocol, sourceIp, sourcePort, started, hit.packet, out, learned)
+      return out
+    }
+    return learned.then((n) => {
+      this.#cachedDone(msg, q, protocol, sourceIp, sourcePort, started, hit.packet, out, n)
+      return out
+    })
+  }
+
+  /** The counters and the log line of a cached answer. */
+  #cachedDone(msg: Buffer, q: QuickQuery, protocol: 'udp' | 'tcp', sourceIp: string, sourcePort: number, started: bigint, packet: DecodedPacket, out: Buffer, learned: number): void {
+    const rcode = rcodeName((packet.flags ?? 0) & 0xf)
     this.metrics.response(rcode)
     if (this.#log) {
       this.#log({
@@ -312,7 +343,6 @@ export class DnsProxy {
         LearnedAddresses: learned,
       })
     }
-    return out
   }
 
   #fixed(buf: Buffer, rcode: number, errorNumber: number, errorMessage: string): Answer {
@@ -386,14 +416,25 @@ export class DnsProxy {
     }
   }
 
-  async #learnBounded(qname: string, packet: DecodedPacket): Promise<number> {
+  /** Learns, waiting at most `learnWaitMs` for the kernel; a number when there was nothing to wait for. */
+  #learnBounded(qname: string, packet: DecodedPacket): number | Promise<number> {
     if (!this.#learn) return 0
+    let pending: Promise<number> | number
+    try {
+      pending = this.#learn(qname, packet)
+    } catch {
+      return 0
+    }
+    return typeof pending === 'number' ? pending : this.#waitLearn(pending)
+  }
+
+  async #waitLearn(pending: Promise<number>): Promise<number> {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<number>((resolve) => {
       timer = setTimeout(() => { resolve(0); }, this.#o.learnWaitMs)
     })
     try {
-      return await Promise.race([this.#learn(qname, packet).catch(() => 0), timeout])
+      return await Promise.race([pending.catch(() => 0), timeout])
     } finally {
       clearTimeout(timer)
     }

@@ -44,6 +44,10 @@ export interface ExportOptions {
   readonly namespace?: string
   /** nftables: the interface toward the internet, where outbound flows are masqueraded (default eth0). */
   readonly egressInterface?: string
+  /** nftables: interfaces toward the nodes besides the egress interface (flowtable devices). */
+  readonly ingressInterfaces?: readonly string[]
+  /** nftables: false leaves out the flowtable (as `serve --no-flowtable`, or a kernel without it). */
+  readonly flowtable?: boolean
   /** How the policy was named to the user (file, or "the default policy of ..."), for the header. */
   readonly source?: string
 }

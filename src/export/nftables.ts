@@ -10,9 +10,13 @@ export const nftablesExporter: Exporter = {
   name: 'nftables',
   description: 'The transparent appliance ruleset (table inet aks_egress) for nft -f',
   extension: 'nft',
-  uses: ['egressInterface'],
+  uses: ['egressInterface', 'ingressInterfaces', 'flowtable'],
   export(policy, options) {
-    const r = compileNftables(policy, options.egressInterface === undefined ? {} : { egressInterface: options.egressInterface })
+    const r = compileNftables(policy, {
+      ...(options.egressInterface === undefined ? {} : { egressInterface: options.egressInterface }),
+      ...(options.ingressInterfaces === undefined ? {} : { ingressInterfaces: options.ingressInterfaces }),
+      ...(options.flowtable === undefined ? {} : { flowtable: options.flowtable }),
+    })
     const diagnostics = r.notes.map((n) => unsupported({ target: 'nftables', rule: n.rule, construct: n.construct, outcome: n.outcome, severity: n.severity }))
     const header = headerLines('nftables', policy, options, diagnostics).map((l) => `# ${l}`)
     return { text: `${header.join('\n')}\n${r.text}`, diagnostics }

@@ -5,6 +5,7 @@
  * AZFWApplicationRule columns.
  */
 import { pino, type DestinationStream, type Logger } from 'pino'
+import { dnsLogLine, type DnsQueryLog } from '../dns/dns-log.ts'
 import type { OutcomeCode } from './outcome.ts'
 
 /** The fields of a decision line (docs/logging.md). */
@@ -52,11 +53,23 @@ export interface ConnectionLog {
   readonly logger: Logger
   decision(record: DecisionRecord): void
   close(record: CloseRecord): void
+  /** A DNS query line (the appliance's DNS proxy), written as dns/dns-log.ts `dnsLogLine` serialises it. */
+  dns(record: DnsQueryLog): void
   /** Writes what is buffered, synchronously (before exit). */
   flush(): void
 }
 
 export type LogDestination = { readonly kind: 'stdout' } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stream'; readonly stream: DestinationStream }
+
+/**
+ * Lines are gathered up to this many bytes before a write(2) (sonic-boom `minLength`), and written
+ * at least this often (`periodicFlush`): under load one write per few dozen lines instead of one
+ * per line, each a trip through libuv's thread pool (the DNS proxy writes a line per query); at
+ * rest a line waits at most LOG_FLUSH_MS. Exit flushes synchronously (`flush()`); a crash
+ * (SIGKILL) loses at most the last LOG_BUFFER_BYTES.
+ */
+export const LOG_BUFFER_BYTES = 4096
+export const LOG_FLUSH_MS = 100
 
 const round = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : Math.round(ms * 1000) / 1000)
 
@@ -66,7 +79,13 @@ export function createConnectionLog(destination: LogDestination, level = 'info')
   if (destination.kind === 'stream') {
     stream = destination.stream
   } else {
-    const boom = pino.destination({ dest: destination.kind === 'stdout' ? 1 : destination.path, sync: false, mkdir: destination.kind === 'file' })
+    const boom = pino.destination({
+      dest: destination.kind === 'stdout' ? 1 : destination.path,
+      sync: false,
+      mkdir: destination.kind === 'file',
+      minLength: LOG_BUFFER_BYTES,
+      periodicFlush: LOG_FLUSH_MS,
+    })
     stream = boom
     flushSync = () => {
       try {
@@ -101,6 +120,11 @@ export function createConnectionLog(destination: LogDestination, level = 'info')
     },
     close(r) {
       logger.info({ event: 'close', ...r, durationMs: round(r.durationMs) }, 'close')
+    },
+    dns(r) {
+      // The same envelope as the logger's own lines (base null, ISO time, the level's label), into
+      // the same stream, so lines keep their order; at the logger's level only.
+      if (logger.isLevelEnabled('info')) stream.write(dnsLogLine(r, new Date().toISOString()))
     },
     flush() {
       flushSync()

@@ -17,7 +17,8 @@
 //   validators allow unknown keys), plus Cilium's own rules (one L3 selector per rule).
 // - calico: no model package exists; a JSON Schema written from Tigera's reference (schemas/).
 // - nftables: `nft -c -f` (parse and check against the kernel, change nothing) inside a network
-//   namespace made for the check and deleted after it (root only; skipped with the reason else).
+//   namespace made for the check and deleted after it (root only; skipped with the reason else);
+//   on a kernel without flowtables, by the rule of test/support/nft-check.ts.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -29,6 +30,7 @@ import { parseAllDocuments } from 'yaml'
 import { CiliumClusterwideNetworkPolicy } from '@kubernetes-models/cilium/cilium.io/v2/CiliumClusterwideNetworkPolicy'
 import { CiliumNetworkPolicy } from '@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy'
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
+import { nftCheckProblems, type RunNft } from '../support/nft-check.ts'
 
 export type Validation = { readonly problems: readonly string[] } | { readonly skip: string }
 export type Validator = (text: string) => Promise<Validation> | Validation
@@ -624,8 +626,8 @@ function validateNftables(text: string): Validation {
   const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' })
   if (add.status !== 0) return { skip: `cannot make a network namespace: ${add.stderr.trim()}` }
   try {
-    const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-c', '-f', '-'], { input: text, encoding: 'utf8', timeout: 60_000 })
-    return { problems: r.status === 0 ? [] : [r.stderr.trim() || `nft -c exited ${String(r.status)}`] }
+    const run: RunNft = (argv, input) => spawnSync('ip', ['netns', 'exec', ns, ...argv], { input, encoding: 'utf8', timeout: 60_000 })
+    return { problems: nftCheckProblems(run, text) }
   } finally {
     spawnSync('ip', ['netns', 'del', ns])
   }

@@ -34,7 +34,14 @@ const TARGET_OPTIONS: Readonly<Record<string, { field: ExportOptionName; value: 
   'egress-interface': { field: 'egressInterface', value: 'IF', help: 'Interface toward the internet, masqueraded (nftables; default eth0)' },
 }
 
+/** nftables options that are not one string each. */
+const NFT_OPTIONS: OptionSpecs = {
+  'ingress-interface': { type: 'string', multiple: true, value: 'IF', help: 'Interface toward the nodes besides --egress-interface: a flowtable device (nftables; repeatable)' },
+  'no-flowtable': { type: 'boolean', help: 'No flowtable fast path (nftables; as serve --no-flowtable, or a kernel without it)' },
+}
+
 const OPTIONS: OptionSpecs = {
+  ...NFT_OPTIONS,
   policy: { type: 'string', value: 'FILE', help: 'The policy to export (default: the default policy of the PROFILE options)' },
   out: { type: 'string', short: 'o', value: 'FILE', help: 'Write the output to FILE (default: standard output)' },
   ...Object.fromEntries(Object.entries(TARGET_OPTIONS).map(([k, o]) => [k, { type: 'string' as const, value: o.value, help: o.help }])),
@@ -104,9 +111,18 @@ export function runExport(argv: readonly string[], io: Io): number {
     }
     options[o.field] = v
   }
+  const nftExtra: { ingressInterfaces?: string[]; flowtable?: boolean } = {}
+  const ingress = values['ingress-interface'] as string[] | undefined
+  if (ingress !== undefined || values['no-flowtable'] === true) {
+    const flag = ingress !== undefined ? 'ingress-interface' : 'no-flowtable'
+    if (!exporter.uses.includes('ingressInterfaces')) throw new UsageError(`--${flag} is not an option of target ${exporter.name}`, 'see "aks-egress export --help" for which target takes which option')
+    for (const i of ingress ?? []) if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(i)) throw new UsageError(`--ingress-interface "${i}" is not an interface name`)
+    if (ingress !== undefined) nftExtra.ingressInterfaces = ingress
+    if (values['no-flowtable'] === true) nftExtra.flowtable = false
+  }
   if (options['servicePort'] !== undefined && options['serviceIp'] === undefined) throw new UsageError('--service-port needs --service-ip', 'give the internal load balancer IP of the ingress')
   const source = policyFromOptions(values, io)
-  const result = exporter.export(source.policy, { ...(options as ExportOptions), source: source.label })
+  const result = exporter.export(source.policy, { ...(options as ExportOptions), ...nftExtra, source: source.label })
   const out = values['out']
   if (typeof out === 'string') {
     try {

@@ -19,10 +19,11 @@ import { buildPolicyState } from '../../proxy/policy-state.ts'
 import { parseAuthFile, type ProxyAuth } from '../../proxy/proxy-auth.ts'
 import { ProxyServer, type HostPort } from '../../proxy/proxy-server.ts'
 import { DEFAULT_LIMITS, SERVE_DEFAULTS, type ServeLimits } from '../../proxy/serve-defaults.ts'
+import { renderDiagnostics } from '../../diagnostics/render-diagnostic.ts'
 import { EXIT_OK, EXIT_PROBLEM, UsageError, type Io } from '../io.ts'
 import { formatOptionHelp, parseOptions, PROFILE_OPTIONS, type OptionSpecs, type ParsedOptions } from '../parse-options.ts'
 import { policyFromOptions } from '../policy-source.ts'
-import { APPLIANCE_OPTIONS, readApplianceOptions, resolverUpstream, runCleanup, serviceTcpPorts, type ApplianceConfig } from './serve-appliance.ts'
+import { APPLIANCE_OPTIONS, decideFlowtable, readApplianceOptions, resolverUpstream, runCleanup, serviceTcpPorts, type ApplianceConfig } from './serve-appliance.ts'
 
 /** Limit options: option name → the ServeLimits field it sets. */
 const LIMIT_OPTIONS: ReadonlyArray<readonly [string, keyof ServeLimits, string]> = [
@@ -69,7 +70,8 @@ const OPTIONS: OptionSpecs = {
 }
 
 export const SERVE_HELP = `Usage: aks-egress serve [PROFILE | --policy FILE] [--listen ADDR:PORT] [--admin ADDR:PORT]
-                        [--transparent --egress-interface IF [--dns-listen ADDR:PORT] [--ssh-from CIDR]...]
+                        [--transparent --egress-interface IF [--ingress-interface IF]... [--no-flowtable]
+                         [--dns-listen ADDR:PORT] [--ssh-from CIDR]...]
                         [--dns-upstream ADDR[:PORT]] [--hosts FILE] [LIMITS...]
        aks-egress serve --cleanup
 
@@ -179,7 +181,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     io.stdout.write(SERVE_HELP)
     return EXIT_OK
   }
-  if (values['cleanup'] === true) return runCleanup(io)
+  if (values['cleanup'] === true) return runCleanup(io, str(values, 'nft'))
   const listen = parseListenOption(str(values, 'listen') ?? SERVE_DEFAULTS.listen, 'listen')
   const admin = parseListenOption(str(values, 'admin') ?? SERVE_DEFAULTS.admin, 'admin')
   const limits = readLimits(values)
@@ -194,10 +196,16 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   if (!parseRawAddress(tAddress)) throw new UsageError(`--transparent-address "${tAddress}" is not an IP address`, 'e.g. 0.0.0.0, 10.0.1.4 or ::')
   const tPorts = transparentPorts(str(values, 'transparent-port-offset'))
   if (!listen && !transparent) throw new UsageError('Nothing to serve: --listen none without --transparent')
-  const applianceOnly = ['egress-interface', 'dns-listen', 'ssh-from', 'learn-grace'].find((o) => values[o] !== undefined)
+  const applianceOnly = ['egress-interface', 'ingress-interface', 'dns-listen', 'ssh-from', 'learn-grace', 'flowtable', 'no-flowtable', 'nft'].find((o) => values[o] !== undefined)
   if (!transparent && (applianceOnly !== undefined || values['no-nftables'] === true)) throw new UsageError(`--${applianceOnly ?? 'no-nftables'} goes with --transparent`)
   if (values['no-nftables'] === true && applianceOnly !== undefined) throw new UsageError(`--${applianceOnly} has no effect with --no-nftables (no table, no DNS proxy)`)
-  const applianceConfig: ApplianceConfig | undefined = transparent && values['no-nftables'] !== true ? readApplianceOptions(values, tAddress) : undefined
+  const applianceConfig: ApplianceConfig | undefined = transparent && values['no-nftables'] !== true ? readApplianceOptions(values, tAddress, io.cwd) : undefined
+  // Before anything is bound or applied: under --flowtable a kernel without it is exit 1.
+  const flowtable = applianceConfig ? await decideFlowtable(applianceConfig) : undefined
+  if (flowtable?.diagnostic) {
+    io.stderr.write(`${renderDiagnostics([flowtable.diagnostic])}\n`)
+    if (flowtable.diagnostic.severity === 'error') return EXIT_PROBLEM
+  }
   const upstreamValue = values['dns-upstream']
   const upstream = applianceConfig ? [resolverUpstream(applianceConfig.upstream)] : readUpstreams(Array.isArray(upstreamValue) ? upstreamValue : [])
 
@@ -242,14 +250,19 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
       server,
       nft: {
         egressInterface: applianceConfig.egressInterface,
+        ingressInterfaces: applianceConfig.ingressInterfaces,
+        flowtable: flowtable?.flowtable === true,
         sshFrom: applianceConfig.sshFrom,
         dnsPort: applianceConfig.dnsListen.port,
         serviceTcpPorts: serviceTcpPorts(server.listeners),
       },
       dns: { listen: applianceConfig.dnsListen, upstream: applianceConfig.upstream },
       learner: { graceSec: applianceConfig.learnGraceSec },
-      runner: nftCommand(),
+      runner: nftCommand({ nft: applianceConfig.nft }),
       logger: log.logger,
+      dnsLog: (r) => {
+        log.dns(r)
+      },
     })
     try {
       ;({ dns: dnsAddress } = await appliance.start())
@@ -316,7 +329,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   const table = appliance?.ruleset
   const applianceSummary =
     appliance && applianceConfig && table && dnsAddress
-      ? `; table ${TABLE} (${table.stats.lines} lines, ${table.sets.size} FQDN sets, egress ${applianceConfig.egressInterface}), DNS proxy ${formatHostPort(dnsAddress.host, dnsAddress.port)}`
+      ? `; table ${TABLE} (${table.stats.lines} lines, ${table.sets.size} FQDN sets, egress ${applianceConfig.egressInterface}, ${table.flowtableDevices ? `flowtable on ${table.flowtableDevices.join(',')}` : 'no flowtable'}), DNS proxy ${formatHostPort(dnsAddress.host, dnsAddress.port)}`
       : ''
   io.stderr.write(
     `aks-egress serve: ${listeners}; policy ${source.label} (${state.policy.settings.mode}): ${s.networkRules} network, ${s.applicationRules} application, ${s.dnatRules} DNAT rules; ${dns}${applianceSummary}\n`,
@@ -333,6 +346,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
             appliance: {
               table: TABLE,
               egressInterface: applianceConfig.egressInterface,
+              flowtable: table?.flowtableDevices ?? null,
               dnsListen: formatHostPort(dnsAddress.host, dnsAddress.port),
               dnsUpstream: resolverUpstream(applianceConfig.upstream),
             },

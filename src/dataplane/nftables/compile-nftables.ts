@@ -13,8 +13,13 @@
  *   to the forward chain"). What is left on an `Http`/`Https` port is redirected to the L7
  *   listener standing for that port (`redirect to :PORT`): application rules decide there.
  *   Traffic to the appliance itself and traffic between node subnets is never redirected.
+ * - `flowtable ft` (flowtable.ts, default on): established TCP and UDP flows are offloaded to it by
+ *   the forward chain's first rule, and from then on forwarded (NAT included) from the ingress of
+ *   the appliance's interfaces, past the hooks below: the per-packet cost of the table is paid by
+ *   a flow's first packets only. Off with `flowtable: false` (a kernel without nf_flow_table).
  * - `forward` (filter, policy drop): established and related flows pass (so connections live on
- *   when a learned address expires, and across reloads); flows between node subnets pass (the
+ *   when a learned address expires, and across reloads); invalid ones are dropped (before any
+ *   accept of a new flow: conntrack could not place them); flows between node subnets pass (the
  *   seed: filtering inside the subnet is not supported); DNATed flows pass; then the network
  *   rules in processing order, an Allow collection's rule accepting and a Deny collection's rule
  *   dropping; the rest is dropped (the default deny).
@@ -42,6 +47,7 @@ import { parsePortSpec, type PortRange } from '../../policy/port-range.ts'
 import { collectionsInOrder } from '../../policy/processing-order.ts'
 import { DEFAULT_LISTENER_PORT_OFFSET, listenPortsFor } from '../../proxy/listener-plan.ts'
 import { FqdnSetIndex, type FqdnSet } from './fqdn-sets.ts'
+import { FLOW_OFFLOAD_RULE, flowtableDeclaration, flowtableDevices } from './flowtable.ts'
 import { addressElements, nftComment, portElements, setExpression } from './nft-syntax.ts'
 
 export const TABLE_FAMILY = 'inet'
@@ -75,6 +81,13 @@ export interface NftablesOptions {
   readonly nodeCidrs?: readonly string[]
   /** The interface toward the internet, where outbound flows are masqueraded. Default `eth0`. */
   readonly egressInterface?: string
+  /**
+   * The interfaces toward the node subnets, when not the egress interface (a two-NIC appliance):
+   * devices of the flowtable with the egress interface. Default none (one NIC, as on Azure).
+   */
+  readonly ingressInterfaces?: readonly string[]
+  /** Declare the flowtable and offload established flows to it (flowtable.ts). Default true. */
+  readonly flowtable?: boolean
   /**
    * Listener port per application-rule port: the ports the running listeners are bound to. Ports
    * missing from a given map are not redirected. Default: the listener plan's default offset,
@@ -121,6 +134,8 @@ export interface NftablesRuleset {
   readonly listeners: readonly ListenerPort[]
   readonly notes: readonly NftablesNote[]
   readonly stats: { readonly networkRules: number; readonly dnatRules: number; readonly lines: number }
+  /** The flowtable's devices; undefined when the table has none. */
+  readonly flowtableDevices: readonly string[] | undefined
 }
 
 /** The file that removes the table, whether it exists or not (`--cleanup`, exit). */
@@ -316,6 +331,7 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
   const notes: NftablesNote[] = []
   const nodes = cidrsOf(options.nodeCidrs ?? policy.profile?.nodeCidrs ?? [])
   const egress = options.egressInterface ?? 'eth0'
+  const offload = options.flowtable === false ? undefined : flowtableDevices(egress, options.ingressInterfaces)
   const dnsPort = options.dnsPort ?? 53
   const sshFrom = cidrsOf(options.sshFrom ?? ['*'])
   const azure = options.azurePlatform ?? true
@@ -417,6 +433,7 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
   }
 
   const setsEnd = out.length
+  if (offload) line(1, flowtableDeclaration(offload))
 
   // DNAT rules.
   interface Dnat {
@@ -493,6 +510,7 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
   // forward
   line(1, 'chain forward {')
   line(2, 'type filter hook forward priority filter; policy drop;')
+  if (offload) line(2, FLOW_OFFLOAD_RULE)
   line(2, 'ct state established,related accept')
   line(2, 'ct state invalid drop')
   line(2, `ip saddr @node_v4 ip daddr @node_v4 accept ${nftComment('inside the node subnets: not filtered')}`)
@@ -570,5 +588,6 @@ export function compileNftables(policy: Policy, options: NftablesOptions = {}): 
     listeners,
     notes,
     stats: { networkRules: net.length, dnatRules: dnats.length, lines: out.length },
+    flowtableDevices: offload,
   }
 }

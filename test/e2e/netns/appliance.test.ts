@@ -11,6 +11,7 @@ import { loadPolicyFile } from '../../../src/config/load-policy.ts'
 import { policyToPlain } from '../../../src/config/write-policy.ts'
 import { buildDefaultPolicy } from '../../../src/policy/default-policy.ts'
 import type { DnsPolicy, Policy, RuleCollectionGroup } from '../../../src/policy/policy-model.ts'
+import { kernelHasFlowtable } from '../../support/nft-check.ts'
 import { canUseNetns } from './netns.ts'
 import { ADDR, Testbed, type Proc } from './testbed.ts'
 
@@ -117,14 +118,17 @@ describe('the appliance (serve --transparent) in network namespaces', { skip }, 
   let bed: Testbed
   let fw: Proc
   let policyFile: string
+  /** The kernel can make flowtables (CONFIG_NF_FLOW_TABLE): serve uses one by default, else falls back. */
+  let flowtables: boolean
 
   before(async () => {
     bed = await Testbed.create()
+    flowtables = kernelHasFlowtable((argv, input) => bed.fw.try(argv, input))
     policyFile = join(bed.dir, 'policy.json')
     writePolicy(policyFile, policy())
     const hostsFile = join(bed.dir, 'hosts')
     writeFileSync(hostsFile, `${ADDR.nodeService} web.internal.example\n`)
-    fw = await bed.startFirewall(['--policy', policyFile, '--hosts', hostsFile, '--learn-grace', '1', '--listen', `${ADDR.fwInside}:3128`, '--no-watch'])
+    fw = await bed.startFirewall(['--policy', policyFile, '--hosts', hostsFile, '--learn-grace', '1', '--listen', `${ADDR.fwInside}:3128`, '--ingress-interface', 'f-node', '--no-watch'])
   })
 
   after(async () => {
@@ -165,13 +169,29 @@ describe('the appliance (serve --transparent) in network namespaces', { skip }, 
     // The DNAT name was resolved before the table went in: no rule left out.
     assert.doesNotMatch(fw.stderr(), /UNSUPPORTED_BY_TARGET/)
     const start = json(fw.lines.find((l) => l.includes('"event":"start"'))!)
-    assert.deepEqual(start['appliance'], { table: 'inet aks_egress', egressInterface: 'f-inet', dnsListen: `${ADDR.fwInside}:53`, dnsUpstream: `${ADDR.dns}:53` })
-    assert.match(fw.stderr(), /^aks-egress serve: explicit 10\.240\.0\.1:3128, tls:443 0\.0\.0\.0:15443, http:80 0\.0\.0\.0:15080, admin 127\.0\.0\.1:9901; policy \S+ \(enforce\): 5 network, 13 application, 2 DNAT rules; hosts \S+ \(1 name\), dns 198\.51\.100\.53:53; table inet aks_egress \(\d+ lines, 3 FQDN sets, egress f-inet\), DNS proxy 10\.240\.0\.1:53$/m)
+    assert.deepEqual(start['appliance'], { table: 'inet aks_egress', egressInterface: 'f-inet', flowtable: flowtables ? ['f-node', 'f-inet'] : null, dnsListen: `${ADDR.fwInside}:53`, dnsUpstream: `${ADDR.dns}:53` })
+    const ft = flowtables ? 'flowtable on f-node,f-inet' : 'no flowtable'
+    assert.match(fw.stderr(), new RegExp(`^aks-egress serve: explicit 10\\.240\\.0\\.1:3128, tls:443 0\\.0\\.0\\.0:15443, http:80 0\\.0\\.0\\.0:15080, admin 127\\.0\\.0\\.1:9901; policy \\S+ \\(enforce\\): 5 network, 13 application, 2 DNAT rules; hosts \\S+ \\(1 name\\), dns 198\\.51\\.100\\.53:53; table inet aks_egress \\(\\d+ lines, 3 FQDN sets, egress f-inet, ${ft}\\), DNS proxy 10\\.240\\.0\\.1:53$`, 'm'))
     const pre = bed.fw.exec(['nft', 'list', 'chain', 'inet', 'aks_egress', 'prerouting'])
     assert.match(pre, /tcp dport 80 counter packets \d+ bytes \d+ redirect to :15080/)
     assert.match(pre, /tcp dport 443 counter packets \d+ bytes \d+ redirect to :15443/)
     assert.match(bed.fw.exec(['nft', 'list', 'chain', 'inet', 'aks_egress', 'input']), /ip saddr 10\.240\.0\.0\/16 tcp dport 3128 accept comment "aks-egress services"/)
     assert.equal(bed.admin('/readyz'), 'ready\n')
+  })
+
+  test('the flowtable: on the appliance\'s two interfaces when the kernel has flowtables; else FLOWTABLE_UNSUPPORTED and the table without it', () => {
+    const table = bed.fw.exec(['nft', 'list', 'table', 'inet', 'aks_egress'])
+    const forward = bed.fw.exec(['nft', 'list', 'chain', 'inet', 'aks_egress', 'forward'])
+    if (flowtables) {
+      assert.match(table, /flowtable ft \{\s*hook ingress priority filter\s*devices = \{ (f-inet, f-node|f-node, f-inet) \}/)
+      // The offload rule comes before everything else: only flows the chain accepted get there.
+      assert.match(forward, /policy drop;\s*ct state established meta l4proto \{ tcp, udp \} flow add @ft[^\n]*\n\s*ct state established,related accept\n\s*ct state invalid drop\n/)
+      assert.doesNotMatch(fw.stderr(), /FLOWTABLE_UNSUPPORTED/)
+    } else {
+      assert.doesNotMatch(table, /flowtable|flow add/)
+      assert.match(forward, /policy drop;\s*ct state established,related accept\n\s*ct state invalid drop\n/)
+      assert.match(fw.stderr(), /^warning FLOWTABLE_UNSUPPORTED: this kernel has no nftables flowtable .*: Error: Could not process rule: No such file or directory; the table is applied without the fast path/m)
+    }
   })
 
   test('dig through the DNS proxy; the query is logged with AZFWDnsQuery fields', async () => {
@@ -308,6 +328,15 @@ describe('the appliance (serve --transparent) in network namespaces', { skip }, 
     // translatedFqdn: resolved by the appliance at start, translated like an address.
     assert.deepEqual(bed.client(bed.inet, ['tcp', ADDR.fwPublic, '8082']), { ok: true, greeting: `8081 peer=${ADDR.fwInside}` })
     assert.match(bed.fw.exec(['nft', 'list', 'chain', 'inet', 'aks_egress', 'prerouting']), new RegExp(`tcp dport 8082 .*dnat ip to ${escape(ADDR.nodeService)}:8081`))
+  })
+
+  test('bulk flows through the fast path: an allowed flow carries 4 MiB both ways (offloaded after its first packets), a denied one stays denied, the DNAT reply path too', () => {
+    // Several round trips after the handshake, so an offloaded flow is used for most of it.
+    assert.deepEqual(bed.client(bed.node, ['bulk', ADDR.apiServer, '9000', String(4 << 20)]), { ok: true, bytes: 4 << 20, peer: ADDR.fwPublic })
+    assert.equal(bed.client(bed.node, ['tcp', ADDR.apiServer, '1688']).ok, false)
+    // The DNAT test's service (node 10.240.0.80:8081) still listens: 4 MiB through the DNAT.
+    assert.deepEqual(bed.client(bed.inet, ['bulk', ADDR.fwPublic, '8080', String(4 << 20)]), { ok: true, bytes: 4 << 20, peer: ADDR.fwInside })
+    assert.equal(bed.client(bed.node, ['tcp', ADDR.denied, '9000']).ok, false)
   })
 
   test('the appliance answers DNS to the node subnets only', () => {

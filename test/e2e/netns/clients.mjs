@@ -5,6 +5,8 @@
 //   node clients.mjs serve HOST PORT       a greeting echo server
 //   node clients.mjs tcp HOST PORT [HOLD]  connect, read the greeting, echo a line; HOLD ms: keep
 //                                          the connection, then echo again (survives reload/expiry?)
+//   node clients.mjs bulk HOST PORT BYTES  connect to an echo service, send BYTES (a pattern) and
+//                                          check every byte comes back: many round trips on one flow
 //   node clients.mjs https NAME IP PORT CA HOLD
 //                                          TLS to IP:PORT with SNI NAME (CA: the test CA's file),
 //                                          GET /before, keep the connection HOLD ms, GET /after
@@ -68,6 +70,42 @@ if (kind === 'ntp') {
     await waitFor('again\n', 'echo after hold')
   }
   done(true, { greeting, ...(hold > 0 ? { held: hold } : {}) })
+} else if (kind === 'bulk') {
+  const total = Number(holdText)
+  const sock = net.connect({ host, port: Number(portText) })
+  const timer = setTimeout(() => done(false, { error: 'timeout' }), 10_000)
+  const chunks = []
+  let got = 0
+  let greeting
+  sock.on('error', (e) => done(false, { error: e.message }))
+  sock.on('data', (d) => {
+    chunks.push(d)
+    got += d.length
+    if (greeting === undefined) {
+      const all = Buffer.concat(chunks)
+      const nl = all.indexOf(10)
+      if (nl < 0) return
+      greeting = all.subarray(0, nl).toString()
+      chunks.length = 0
+      chunks.push(all.subarray(nl + 1))
+      got = all.length - nl - 1
+      // 64 KiB writes of a pattern the echo must return unchanged.
+      for (let sent = 0; sent < total; sent += 65536) {
+        const n = Math.min(65536, total - sent)
+        const b = Buffer.alloc(n)
+        for (let i = 0; i < n; i++) b[i] = (sent + i) % 251
+        sock.write(b)
+      }
+    }
+    if (got >= total) {
+      clearTimeout(timer)
+      const echoed = Buffer.concat(chunks).subarray(0, total)
+      let intact = echoed.length === total
+      for (let i = 0; intact && i < total; i++) intact = echoed[i] === i % 251
+      sock.destroy()
+      done(intact, { bytes: echoed.length, peer: greeting.replace(/^\d+ peer=/, '') })
+    }
+  })
 } else if (kind === 'https') {
   // node clients.mjs https NAME IP PORT CA HOLD: one kept-alive TLS connection, two requests.
   const [, name, ip, port, ca, holdMs] = process.argv.slice(2)

@@ -30,11 +30,11 @@ export interface GoldenCase {
 }
 
 export const GOLDEN_CASES: readonly GoldenCase[] = [
-  { name: 'full', policy: () => fixturePolicy('full'), options: { egressInterface: 'eth1', serviceTcpPorts: [3128] } },
+  { name: 'full', policy: () => fixturePolicy('full'), options: { egressInterface: 'eth1', ingressInterfaces: ['eth0'], serviceTcpPorts: [3128] } },
   {
     name: 'report',
     policy: () => ({ ...fixturePolicy('full'), settings: { ...fixturePolicy('full').settings, mode: 'report' } }),
-    options: { egressInterface: 'eth1', sshFrom: ['192.0.2.0/24', '2001:db8:1::/48'], azurePlatform: false, snatPrivateRanges: true },
+    options: { egressInterface: 'eth1', sshFrom: ['192.0.2.0/24', '2001:db8:1::/48'], azurePlatform: false, snatPrivateRanges: true, flowtable: false },
   },
   {
     name: 'default-2019-11-windows',

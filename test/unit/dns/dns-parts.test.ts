@@ -43,6 +43,19 @@ test('cache: bounded in entries, least recently used first; entries expire', () 
   assert.equal(c.size, 1)
 })
 
+test('cache: a name asked between one-off names stays cached through ten times its size of insertions; the one-off names go', () => {
+  const c = new DnsCache(1000)
+  const pkt = { flags: 0 } as unknown as dnsPacket.DecodedPacket
+  c.set('hot', pkt, 3600, 0)
+  for (let i = 0; i < 10_000; i++) {
+    c.set(`once${i}`, pkt, 3600, 0)
+    if (i % 100 === 0) assert.ok(c.get('hot', 1), `hot evicted after ${i} insertions`)
+  }
+  assert.equal(c.size, 1000)
+  assert.equal(c.get('once0', 1), undefined)
+  assert.ok(c.get('once9999', 1))
+})
+
 test('TCP framing: frames across chunk boundaries, several per chunk; zero length and oversize are errors', () => {
   const r = new FrameReader(100)
   const a = frame(Buffer.from('hello'))

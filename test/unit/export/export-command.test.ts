@@ -92,3 +92,21 @@ test('--out writes the file (a script executable); a rule left out exits 1 and s
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('export nftables: the flowtable on the egress and --ingress-interface devices; --no-flowtable prints the table without it; other targets refuse both', async () => {
+  const on = await run(['export', 'nftables', ...PROFILE, '--egress-interface', 'eth1', '--ingress-interface', 'eth0'])
+  assert.equal(on.code, 0, on.stderr)
+  assert.match(on.stdout, /^\tflowtable ft \{ hook ingress priority filter; devices = \{ "eth0", "eth1" \}; \}$/m)
+  assert.match(on.stdout, /^\t\tct state established meta l4proto \{ tcp, udp \} flow add @ft comment "[^"]+"\n\t\tct state established,related accept$/m)
+  const off = await run(['export', 'nftables', ...PROFILE, '--egress-interface', 'eth1', '--no-flowtable'])
+  assert.equal(off.code, 0, off.stderr)
+  assert.doesNotMatch(off.stdout, /flowtable|flow add/)
+  for (const flag of [['--no-flowtable'], ['--ingress-interface', 'eth0']]) {
+    const r = await run(['export', 'arm', ...PROFILE, ...flag])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, new RegExp(`${flag[0]!} is not an option of target arm`))
+  }
+  const bad = await run(['export', 'nftables', ...PROFILE, '--ingress-interface', 'eth0;x'])
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /--ingress-interface "eth0;x" is not an interface name/)
+})

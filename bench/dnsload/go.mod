@@ -1,0 +1,3 @@
+module dnsload
+
+go 1.19
