@@ -11,6 +11,11 @@
  * - a name on another port is a `tcp` flow (network rules with destination FQDNs).
  * In every case the proxy resolves the name itself and dials a checked address (dial-checked.ts).
  * Denials before the tunnel: a status with `X-Aks-Egress-Reason`; after: a TLS alert.
+ *
+ * GET http://name/... (absolute-form): decided as `http` by the name, forwarded over persistent
+ * connections (forward-http.ts): after a complete response the next request on the connection is
+ * read and decided again, under the policy in force then (`serveHttp`, shared with the transparent
+ * HTTP listeners). A CONNECT after forwarded requests opens its tunnel and ends the loop.
  */
 import { canonicalHost } from '../policy/fqdn.ts'
 import { makeFlow, type Flow } from '../policy/flow.ts'
@@ -19,45 +24,97 @@ import { parseRawAddress } from '../net/classify-address.ts'
 import { formatHostPort, type Authority } from './authority.ts'
 import { parseClientHello, type ClientHelloResult } from './client-hello.ts'
 import type { ClientConnection } from './client-connection.ts'
-import { originRequestHead, RequestBodyFilter } from './forward-http.ts'
+import { clientAllowsKeepAlive, exchange, originRequestHead, type ExchangeResult } from './forward-http.ts'
 import { parseHttpHead, type HttpHeadResult, type HttpRequestHead } from './http-head.ts'
+import { httpDenyResponse } from './deny-response.ts'
 import { deny, policyDeny, verdictOf, type Verdict } from './outcome.ts'
 import { isTlsPort } from './policy-state.ts'
 import { checkProxyAuth } from './proxy-auth.ts'
 import { readInitial } from './read-initial.ts'
-import { SERVE_DEFAULTS } from './serve-defaults.ts'
 
 // A Buffer, not a string: written as is, never encoded per connection (never mutated: writes may hold it).
 const CONNECT_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1')
 
-/** Reads a request head on `conn`; undefined when the connection was denied or closed meanwhile. */
-export async function readRequestHead(conn: ClientConnection): Promise<{ head: HttpRequestHead; rest: Buffer } | undefined> {
+export type RequestRead = { head: HttpRequestHead; rest: Buffer } | undefined
+
+/**
+ * Reads a request head on `conn`; undefined when the connection was denied or closed meanwhile.
+ * `pending` (a kept-alive connection): the bytes already read after the previous request; the
+ * client then has `--keep-alive-idle-timeout-ms` to start its next request (a client that does not
+ * is closed without a reply or a log line) and the handshake bound to complete it.
+ */
+export async function readRequestHead(conn: ClientConnection, pending?: Buffer): Promise<RequestRead> {
   const limits = conn.rt.limits
-  const read = await readInitial<HttpHeadResult>(conn.socket, undefined, limits.handshakeTimeoutMs, (data, scanned) => {
-    const r = parseHttpHead(data, limits.maxHeaderBytes, scanned)
-    return r.kind === 'needMore' ? undefined : r
-  })
+  const next = pending !== undefined
+  if (next) {
+    conn.nextRequest()
+    conn.rt.idleClients.add(conn.socket)
+  }
+  const read = await readInitial<HttpHeadResult>(
+    conn.socket,
+    pending,
+    limits.handshakeTimeoutMs,
+    (data, scanned) => {
+      const r = parseHttpHead(data, limits.maxHeaderBytes, scanned)
+      return r.kind === 'needMore' ? undefined : r
+    },
+    next ? limits.keepAliveIdleTimeoutMs : undefined,
+  )
+  if (next) conn.rt.idleClients.delete(conn.socket)
+  conn.requests++
+  if (next && read.kind !== 'done' && read.data.length === 0) {
+    // Between requests: an idle client, or one that closed, is just closed.
+    conn.endHttp()
+    return undefined
+  }
   if (read.kind === 'timeout') {
     conn.denyHttp(deny('HANDSHAKE_TIMEOUT', `No complete request head within ${limits.handshakeTimeoutMs} ms`))
+    conn.endHttp()
     return undefined
   }
   if (read.kind === 'closed') {
     conn.decide(deny('CLIENT_CLOSED', 'The client closed the connection before a complete request head'))
     conn.socket.destroy()
+    conn.endHttp()
     return undefined
   }
   const r = read.value
-  conn.handshakeDone()
+  if (!next) conn.handshakeDone()
   if (r.kind === 'tooLarge') {
     conn.denyHttp(deny('HEADER_TOO_LARGE', `The request head exceeds ${limits.maxHeaderBytes} bytes`))
+    conn.endHttp()
     return undefined
   }
   if (r.kind === 'malformed') {
     conn.denyHttp(deny('BAD_REQUEST', `Malformed request: ${r.detail}`), r.status)
+    conn.endHttp()
     return undefined
   }
   if (r.kind !== 'ok') return undefined
   return { head: r.head, rest: read.data.subarray(r.head.headBytes) }
+}
+
+/** A request that became a tunnel: the connection is the tunnel's until it ends. */
+export class Tunnel {
+  constructor(readonly done: Promise<void>) {}
+}
+
+/**
+ * Serves requests on a connection until one ends it: `one` handles a request and resolves with
+ * the bytes read after it when the connection stays open (keep-alive), undefined when it is done;
+ * or returns a Tunnel, whose promise this returns rather than awaits, so that no frame holding the
+ * request head's buffer lives as long as the tunnel.
+ */
+export async function serveHttp(conn: ClientConnection, one: (head: HttpRequestHead, rest: Buffer) => Promise<Buffer | undefined> | Tunnel): Promise<void> {
+  let got = await readRequestHead(conn)
+  while (got) {
+    const r = one(got.head, got.rest)
+    got = undefined
+    if (r instanceof Tunnel) return r.done
+    const after = await r
+    if (after === undefined) return
+    got = await readRequestHead(conn, after)
+  }
 }
 
 /** The flow of a destination: IP literals as `tcp` by address, names by name. */
@@ -77,10 +134,15 @@ function flowFor(conn: ClientConnection, host: string, port: number, protocol: '
   return { flow: makeFlow({ protocol, host: name, destinationPort: port, sourceIp: conn.srcIp }), dialHost: name }
 }
 
-export async function handleExplicit(conn: ClientConnection): Promise<void> {
-  const got = await readRequestHead(conn)
-  if (!got) return
-  const { head, rest } = got
+export function handleExplicit(conn: ClientConnection): Promise<void> {
+  return serveHttp(conn, (head, rest) => explicitRequest(conn, head, rest))
+}
+
+const DONE: Promise<undefined> = Promise.resolve(undefined)
+
+/** One request on the explicit port: the bytes after it when the connection stays open, or a tunnel. */
+function explicitRequest(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<Buffer | undefined> | Tunnel {
+  conn.fields = { ...conn.fields, request: conn.requests }
   const auth = conn.rt.auth
   if (auth) {
     const result = checkProxyAuth(auth, head.proxyAuthorization)
@@ -88,11 +150,11 @@ export async function handleExplicit(conn: ClientConnection): Promise<void> {
       const verdict =
         result === 'missing' ? deny('AUTH_REQUIRED', 'Proxy authentication required') : deny('AUTH_FAILED', 'Proxy authentication failed')
       conn.denyHttp(verdict, 407, [`Proxy-Authenticate: Basic realm="${auth.realm}"`])
-      return
+      conn.endHttp()
+      return DONE
     }
   }
-  // return, not await: this frame (the request head's buffer) is not kept for the tunnel's life.
-  if (head.method === 'CONNECT') return handleConnect(conn, head.targetAuthority!, rest)
+  if (head.method === 'CONNECT') return new Tunnel(handleConnect(conn, head.targetAuthority!, rest))
   return handleForward(conn, head, rest)
 }
 
@@ -186,53 +248,88 @@ function sameAuthority(a: Authority, b: Authority, defaultPort: number): boolean
   return a.host.toLowerCase() === b.host.toLowerCase() && (a.port ?? defaultPort) === (b.port ?? defaultPort)
 }
 
-async function handleForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<void> {
+async function handleForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<Buffer | undefined> {
   conn.fields = { ...conn.fields, protocol: 'http', method: head.method }
   if (head.form !== 'absolute') {
-    conn.denyHttp(deny('UNSUPPORTED_REQUEST', 'This is a proxy: send absolute-form requests (http://host/path) or CONNECT'))
-    return
+    return refuse(conn, deny('UNSUPPORTED_REQUEST', 'This is a proxy: send absolute-form requests (http://host/path) or CONNECT'))
   }
   const target = head.targetAuthority!
   const port = target.port ?? 80
   conn.fields = { ...conn.fields, host: target.host, port, url: head.target }
   if (head.scheme !== 'http') {
-    conn.denyHttp(deny('UNSUPPORTED_REQUEST', `Scheme "${head.scheme ?? ''}" is not forwarded; use CONNECT for https`))
-    return
+    return refuse(conn, deny('UNSUPPORTED_REQUEST', `Scheme "${head.scheme ?? ''}" is not forwarded; use CONNECT for https`))
   }
   if (head.hostHeader && !sameAuthority(head.hostHeader, target, 80)) {
-    conn.denyHttp(deny('HOST_MISMATCH', 'The Host field does not match the request target'))
-    return
+    return refuse(conn, deny('HOST_MISMATCH', 'The Host field does not match the request target'))
   }
   return decideAndForward(conn, head, rest, target.host, port)
 }
 
-/** Decides an HTTP request by its host, dials, forwards. Shared with the transparent HTTP listeners. */
-export async function decideAndForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer, host: string, port: number): Promise<void> {
+/**
+ * A request refused before any origin: its status, then the connection closes (the request's body,
+ * if any, was not read: the proxy cannot tell where the next request would start without reading
+ * it, and a client that was refused has no reason to go on).
+ */
+export function refuse(conn: ClientConnection, verdict: Verdict, status?: number): undefined {
+  conn.denyHttp(verdict, status)
+  conn.endHttp()
+  return undefined
+}
+
+/**
+ * Decides a plain-HTTP request by its host under the policy in force, takes a pooled origin
+ * connection or dials, forwards the request and relays the response. Shared with the transparent
+ * HTTP listeners. Returns the bytes read after the request when the client connection stays open.
+ */
+export async function decideAndForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer, host: string, port: number): Promise<Buffer | undefined> {
   const planned = flowFor(conn, host, port, 'http')
-  if (!planned) {
-    conn.denyHttp(deny('INVALID_HOST', `Host "${host}" is not a valid host name`))
-    return
-  }
+  if (!planned) return refuse(conn, deny('INVALID_HOST', `Host "${host}" is not a valid host name`))
   const verdict = verdictOf(conn.state.engine.decide(planned.flow))
-  if (verdict.action === 'deny') {
-    conn.denyHttp(verdict)
-    return
-  }
-  const dialed = await conn.dial(planned.dialHost, port)
-  if (!dialed.ok) {
-    conn.denyHttp(dialed.verdict)
-    return
-  }
-  const origin = dialed.result.socket
+  if (verdict.action === 'deny') return refuse(conn, verdict)
+  const authority = port !== 80 ? formatHostPort(host, port) : host.includes(':') ? `[${host}]` : host
+  const dialed = await conn.dialHttp(planned.dialHost, port, authority)
+  if (!dialed.ok) return refuse(conn, dialed.verdict)
+  let origin = dialed.origin
   if (conn.socket.destroyed) {
-    origin.destroy()
+    origin.socket.destroy()
     conn.decide(deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting'))
-    return
+    conn.endHttp()
+    return undefined
   }
   conn.decide(verdict)
-  const authority = port !== 80 ? formatHostPort(host, port) : host.includes(':') ? `[${host}]` : host
-  origin.write(originRequestHead(head, authority))
-  const filter = new RequestBodyFilter(head, SERVE_DEFAULTS.maxChunkLineBytes)
-  if (rest.length > 0) conn.socket.unshift(rest)
-  return conn.relay(origin, undefined, filter)
+  const rt = conn.rt
+  const limits = rt.limits
+  const requestHead = originRequestHead(head, authority)
+  const clientKeepAlive = clientAllowsKeepAlive(head) && conn.requests < limits.maxRequestsPerConnection && !rt.draining()
+  rt.metrics.tunnelsOpen.inc()
+  let result: ExchangeResult
+  try {
+    result = await exchange({ client: conn.socket, origin: origin.socket, request: head, requestHead, body: rest, reused: origin.reused, clientKeepAlive, limits })
+    if (result.outcome === 'retry') {
+      // A pooled connection the origin had closed: once more on a new one (idempotent, no body).
+      conn.forwarded(result.bytesUp, result.bytesDown)
+      const again = await conn.dialHttp(planned.dialHost, port, authority, true)
+      if (!again.ok) {
+        rt.metrics.forwardedRequests.inc({ listener: conn.listener, outcome: 'bad-response' })
+        if (!conn.socket.destroyed) conn.socket.write(httpDenyResponse(again.verdict))
+        conn.endHttp()
+        return undefined
+      }
+      origin = again.origin
+      result = await exchange({ client: conn.socket, origin: origin.socket, request: head, requestHead, body: rest, reused: false, clientKeepAlive, limits })
+    }
+  } finally {
+    rt.metrics.tunnelsOpen.dec()
+  }
+  conn.forwarded(result.bytesUp, result.bytesDown)
+  rt.metrics.forwardedRequests.inc({ listener: conn.listener, outcome: result.outcome })
+  if (result.detail !== undefined && result.outcome !== 'complete' && result.outcome !== 'client-closed' && rt.log.logger.isLevelEnabled('warn')) {
+    rt.log.logger.warn({ event: 'forward-error', conn: conn.id, request: conn.requests, host, port, outcome: result.outcome, detail: result.detail }, 'forward error')
+  }
+  if (result.keepOrigin) rt.pool.put(origin.key, origin.socket)
+  if (result.keepClient && !rt.draining() && !conn.socket.destroyed) return result.pending ?? EMPTY
+  conn.endHttp()
+  return undefined
 }
+
+const EMPTY = Buffer.alloc(0)

@@ -27,6 +27,7 @@ import { handleExplicit } from './explicit-proxy.ts'
 import { deny } from './outcome.ts'
 import type { PolicyState } from './policy-state.ts'
 import type { ProxyAuth } from './proxy-auth.ts'
+import { OriginPool } from './origin-pool.ts'
 import { ProxyMetrics } from './proxy-metrics.ts'
 import type { ServeLimits } from './serve-defaults.ts'
 import { handleTransparentHttp } from './transparent-http.ts'
@@ -121,6 +122,9 @@ export class ProxyServer {
   readonly #readinessChecks: Array<() => boolean> = []
   #admin: AdminServer | undefined
   readonly #sockets = new Set<Socket>()
+  /** Kept-alive plain-HTTP client connections waiting for their next request. */
+  readonly #idleClients = new Set<Socket>()
+  readonly #pool: OriginPool
   readonly #perSource = new Map<string, number>()
   #nextId = 0
   #stopping = false
@@ -132,6 +136,8 @@ export class ProxyServer {
     this.#options = options
     this.metrics = new ProxyMetrics(options.defaultMetrics)
     const localAddresses = localInterfaceAddresses()
+    const l = options.limits
+    this.#pool = new OriginPool({ maxIdlePerKey: l.originPoolMaxIdlePerKey, maxIdleTotal: l.originPoolMaxIdle, idleTimeoutMs: l.originIdleTimeoutMs }, this.metrics)
     this.#runtime = {
       limits: options.limits,
       log: options.log,
@@ -141,6 +147,9 @@ export class ProxyServer {
       policy: () => this.#state,
       listening: () => this.#listenAddresses(),
       localAddresses,
+      pool: this.#pool,
+      draining: () => this.#stopping,
+      idleClients: this.#idleClients,
     }
     this.#recordPolicy(state)
   }
@@ -151,6 +160,16 @@ export class ProxyServer {
 
   get openConnections(): number {
     return this.#sockets.size
+  }
+
+  /** Idle origin connections in the pool. */
+  get idleOriginConnections(): number {
+    return this.#pool.idle
+  }
+
+  /** Closes every idle pooled origin connection (a reload does; tests that count handles too). */
+  dropIdleOrigins(): void {
+    this.#pool.clear('reload')
   }
 
   get ready(): boolean {
@@ -305,6 +324,8 @@ export class ProxyServer {
         }
         this.#state = state
         this.#recordPolicy(state)
+        // Pooled origin connections were checked under the old policy: none is reused under the new one.
+        this.#pool.clear('reload')
         for (const [port, l] of this.#transparent) {
           const kind = kinds.get(port)
           if (kind === undefined) {
@@ -391,6 +412,10 @@ export class ProxyServer {
     if (this.#stopping) return { closed: 0 }
     this.#stopping = true
     this.#closeListeners()
+    // Kept-alive clients between requests have nothing in flight: close them now, not at the drain bound.
+    for (const s of this.#idleClients) s.destroy()
+    this.#idleClients.clear()
+    this.#pool.clear('stop')
     if (this.#sockets.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, drainMs)
@@ -403,6 +428,7 @@ export class ProxyServer {
     }
     const closed = this.#sockets.size
     for (const s of this.#sockets) s.destroy()
+    this.#pool.clear('stop')
     await this.#admin?.close()
     this.#admin = undefined
     this.#options.resolver.close()

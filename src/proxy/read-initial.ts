@@ -13,6 +13,8 @@ export type ReadInitialResult<T> =
 /**
  * `step(data, scanned)` returns a value when it can decide, undefined to wait for more;
  * `scanned` is the length `step` saw last time (parsers resume there).
+ * `firstByteTimeoutMs` (a kept-alive connection between requests): how long to wait for the first
+ * byte when there is none yet; `timeoutMs` then bounds the rest from that byte on.
  * The socket is left paused, with no listener of this module.
  */
 export function readInitial<T>(
@@ -20,6 +22,7 @@ export function readInitial<T>(
   initial: Uint8Array | undefined,
   timeoutMs: number,
   step: (data: Buffer, scanned: number) => T | undefined,
+  firstByteTimeoutMs?: number,
 ): Promise<ReadInitialResult<T>> {
   return new Promise((resolve) => {
     let buf = Buffer.allocUnsafe(Math.max(4096, initial?.length ?? 0))
@@ -54,15 +57,23 @@ export function readInitial<T>(
       return true
     }
     const onData = (chunk: Buffer): void => {
+      if (length === 0 && waitingFirstByte) {
+        waitingFirstByte = false
+        clearTimeout(timer)
+        timer = setTimeout(onTimeout, timeoutMs)
+      }
       append(chunk)
       attempt()
     }
     const onEnd = (): void => {
       finish({ kind: 'closed', data: buf.subarray(0, length) })
     }
-    const timer = setTimeout(() => {
+    const onTimeout = (): void => {
       finish({ kind: 'timeout', data: buf.subarray(0, length) })
-    }, timeoutMs)
+    }
+    const empty = !initial || initial.length === 0
+    let waitingFirstByte = empty && firstByteTimeoutMs !== undefined
+    let timer = setTimeout(onTimeout, waitingFirstByte ? firstByteTimeoutMs : timeoutMs)
     if (initial && initial.length > 0) {
       append(initial)
       if (attempt()) return
