@@ -34,6 +34,8 @@ export const METRIC = Object.freeze({
   originPoolHits: 'aks_egress_origin_pool_hits_total',
   /** Counter: forwarded requests that needed a new origin connection. */
   originPoolMisses: 'aks_egress_origin_pool_misses_total',
+  /** Counter: requests sent again on a new origin connection after a pooled one had closed (RFC 9112 §9.3.1). */
+  originRetries: 'aks_egress_origin_retries_total',
   /** Gauge: idle origin connections in the pool. */
   originPoolIdle: 'aks_egress_origin_pool_idle',
   /**

@@ -88,6 +88,8 @@ export class ClientConnection {
   #bytesUp = 0
   #bytesDown = 0
   #relayedAny = false
+  /** Plain-HTTP requests forwarded to an origin on this connection (the close line's `requests`). */
+  #forwardedRequests = 0
   #relaying = false
   #closeLogged = false
   fields: RecordFields = { protocol: 'unknown', host: null, port: null }
@@ -235,7 +237,7 @@ export class ClientConnection {
         return this.#failed(checked)
       }
       // Plain HTTP: an idle connection to one of the addresses checked just now, for this Host.
-      if (authority !== undefined && !fresh) {
+      if (authority !== undefined && !fresh && rt.pool.enabled) {
         for (const address of checked.allowed.slice(0, Math.max(1, rt.limits.maxDialAttempts))) {
           const socket = rt.pool.take(poolKey(address, port, authority))
           if (socket) {
@@ -260,16 +262,22 @@ export class ClientConnection {
     return this.#failed(result)
   }
 
-  /** Adds one forwarded exchange's (or the tunnel's) bytes to the connection's totals (its close line) and to the metrics. */
-  forwarded(bytesUp: number, bytesDown: number): void {
+  /**
+   * Adds what was relayed (a tunnel's bytes, or one forwarded request's) to the connection's
+   * totals for its close line, and to the metrics. `request`: a plain-HTTP request was served.
+   */
+  forwarded(bytesUp: number, bytesDown: number, request: boolean): void {
     if (!this.#relayedAny) {
       this.#relayedAny = true
       // The close line is written when the client connection is gone (a tunnel writes its own when both sides are).
-      if (this.socket.closed) queueMicrotask(() => this.#logClose())
+      if (this.socket.closed) queueMicrotask(() => {
+        this.#logClose()
+      })
       else this.socket.once('close', () => {
         if (!this.#relaying) this.#logClose()
       })
     }
+    if (request) this.#forwardedRequests++
     this.#bytesUp += bytesUp
     this.#bytesDown += bytesDown
     this.rt.metrics.bytes.inc({ direction: 'up' }, bytesUp)
@@ -293,7 +301,7 @@ export class ClientConnection {
     this.#closeLogged = true
     const rt = this.rt
     if (rt.log.logger.isLevelEnabled('info')) {
-      rt.log.close({ conn: this.id, bytesUp: this.#bytesUp, bytesDown: this.#bytesDown, durationMs: this.elapsedMs(), ...(this.requests > 0 && this.fields.protocol === 'http' ? { requests: this.requests } : {}) })
+      rt.log.close({ conn: this.id, bytesUp: this.#bytesUp, bytesDown: this.#bytesDown, durationMs: this.elapsedMs(), ...(this.#forwardedRequests > 0 ? { requests: this.#forwardedRequests } : {}) })
     }
   }
 
@@ -314,7 +322,7 @@ export class ClientConnection {
   #relayed(result: RelayResult): void {
     this.#relaying = false
     this.rt.metrics.tunnelsOpen.dec()
-    this.forwarded(result.bytesUp, result.bytesDown)
+    this.forwarded(result.bytesUp, result.bytesDown, false)
     this.#logClose()
   }
 }

@@ -18,15 +18,15 @@
  * HTTP listeners). A CONNECT after forwarded requests opens its tunnel and ends the loop.
  */
 import { canonicalHost } from '../policy/fqdn.ts'
-import { makeFlow, type Flow } from '../policy/flow.ts'
 import { SNI_MISSING_REASON } from '../policy/decision.ts'
 import { parseRawAddress } from '../net/classify-address.ts'
 import { formatHostPort, type Authority } from './authority.ts'
 import { parseClientHello, type ClientHelloResult } from './client-hello.ts'
 import type { ClientConnection } from './client-connection.ts'
-import { clientAllowsKeepAlive, exchange, originRequestHead, type ExchangeResult } from './forward-http.ts'
-import { parseHttpHead, type HttpHeadResult, type HttpRequestHead } from './http-head.ts'
-import { httpDenyResponse } from './deny-response.ts'
+import { flowFor } from './flow-for.ts'
+import { decideAndForward, refuse } from './forward-request.ts'
+import type { HttpRequestHead } from './http-head.ts'
+import { serveHttp, Tunnel, type RequestHandled } from './http-session.ts'
 import { deny, policyDeny, verdictOf, type Verdict } from './outcome.ts'
 import { isTlsPort } from './policy-state.ts'
 import { checkProxyAuth } from './proxy-auth.ts'
@@ -35,113 +35,14 @@ import { readInitial } from './read-initial.ts'
 // A Buffer, not a string: written as is, never encoded per connection (never mutated: writes may hold it).
 const CONNECT_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1')
 
-export type RequestRead = { head: HttpRequestHead; rest: Buffer } | undefined
-
-/**
- * Reads a request head on `conn`; undefined when the connection was denied or closed meanwhile.
- * `pending` (a kept-alive connection): the bytes already read after the previous request; the
- * client then has `--keep-alive-idle-timeout-ms` to start its next request (a client that does not
- * is closed without a reply or a log line) and the handshake bound to complete it.
- */
-export async function readRequestHead(conn: ClientConnection, pending?: Buffer): Promise<RequestRead> {
-  const limits = conn.rt.limits
-  const next = pending !== undefined
-  if (next) {
-    conn.nextRequest()
-    conn.rt.idleClients.add(conn.socket)
-  }
-  const read = await readInitial<HttpHeadResult>(
-    conn.socket,
-    pending,
-    limits.handshakeTimeoutMs,
-    (data, scanned) => {
-      const r = parseHttpHead(data, limits.maxHeaderBytes, scanned)
-      return r.kind === 'needMore' ? undefined : r
-    },
-    next ? limits.keepAliveIdleTimeoutMs : undefined,
-  )
-  if (next) conn.rt.idleClients.delete(conn.socket)
-  conn.requests++
-  if (next && read.kind !== 'done' && read.data.length === 0) {
-    // Between requests: an idle client, or one that closed, is just closed.
-    conn.endHttp()
-    return undefined
-  }
-  if (read.kind === 'timeout') {
-    conn.denyHttp(deny('HANDSHAKE_TIMEOUT', `No complete request head within ${limits.handshakeTimeoutMs} ms`))
-    conn.endHttp()
-    return undefined
-  }
-  if (read.kind === 'closed') {
-    conn.decide(deny('CLIENT_CLOSED', 'The client closed the connection before a complete request head'))
-    conn.socket.destroy()
-    conn.endHttp()
-    return undefined
-  }
-  const r = read.value
-  if (!next) conn.handshakeDone()
-  if (r.kind === 'tooLarge') {
-    conn.denyHttp(deny('HEADER_TOO_LARGE', `The request head exceeds ${limits.maxHeaderBytes} bytes`))
-    conn.endHttp()
-    return undefined
-  }
-  if (r.kind === 'malformed') {
-    conn.denyHttp(deny('BAD_REQUEST', `Malformed request: ${r.detail}`), r.status)
-    conn.endHttp()
-    return undefined
-  }
-  if (r.kind !== 'ok') return undefined
-  return { head: r.head, rest: read.data.subarray(r.head.headBytes) }
-}
-
-/** A request that became a tunnel: the connection is the tunnel's until it ends. */
-export class Tunnel {
-  constructor(readonly done: Promise<void>) {}
-}
-
-/**
- * Serves requests on a connection until one ends it: `one` handles a request and resolves with
- * the bytes read after it when the connection stays open (keep-alive), undefined when it is done;
- * or returns a Tunnel, whose promise this returns rather than awaits, so that no frame holding the
- * request head's buffer lives as long as the tunnel.
- */
-export async function serveHttp(conn: ClientConnection, one: (head: HttpRequestHead, rest: Buffer) => Promise<Buffer | undefined> | Tunnel): Promise<void> {
-  let got = await readRequestHead(conn)
-  while (got) {
-    const r = one(got.head, got.rest)
-    got = undefined
-    if (r instanceof Tunnel) return r.done
-    const after = await r
-    if (after === undefined) return
-    got = await readRequestHead(conn, after)
-  }
-}
-
-/** The flow of a destination: IP literals as `tcp` by address, names by name. */
-function flowFor(conn: ClientConnection, host: string, port: number, protocol: 'https' | 'http' | 'tcp'): { flow: Flow; dialHost: string } | undefined {
-  if (parseRawAddress(host)) {
-    // CONNECT to an address: network rules only. Plain HTTP to an address: network rules by
-    // address, and application rules whose target is `*` (the engine matches an IP Host so).
-    // makeFlow: flows of one shape keep the engine's property reads monomorphic (flow.ts).
-    const flow: Flow =
-      protocol === 'http'
-        ? makeFlow({ protocol, host, destinationIp: host, destinationPort: port, sourceIp: conn.srcIp })
-        : makeFlow({ protocol: 'tcp', destinationIp: host, destinationPort: port, sourceIp: conn.srcIp })
-    return { flow, dialHost: host }
-  }
-  const name = canonicalHost(host)
-  if (name === undefined) return undefined
-  return { flow: makeFlow({ protocol, host: name, destinationPort: port, sourceIp: conn.srcIp }), dialHost: name }
-}
-
 export function handleExplicit(conn: ClientConnection): Promise<void> {
   return serveHttp(conn, (head, rest) => explicitRequest(conn, head, rest))
 }
 
-const DONE: Promise<undefined> = Promise.resolve(undefined)
+const DONE: Promise<null> = Promise.resolve(null)
 
-/** One request on the explicit port: the bytes after it when the connection stays open, or a tunnel. */
-function explicitRequest(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<Buffer | undefined> | Tunnel {
+/** One request on the explicit port: a forwarded request (the connection may go on), or a tunnel. */
+function explicitRequest(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): RequestHandled {
   conn.fields = { ...conn.fields, request: conn.requests }
   const auth = conn.rt.auth
   if (auth) {
@@ -150,7 +51,6 @@ function explicitRequest(conn: ClientConnection, head: HttpRequestHead, rest: Bu
       const verdict =
         result === 'missing' ? deny('AUTH_REQUIRED', 'Proxy authentication required') : deny('AUTH_FAILED', 'Proxy authentication failed')
       conn.denyHttp(verdict, 407, [`Proxy-Authenticate: Basic realm="${auth.realm}"`])
-      conn.endHttp()
       return DONE
     }
   }
@@ -248,7 +148,7 @@ function sameAuthority(a: Authority, b: Authority, defaultPort: number): boolean
   return a.host.toLowerCase() === b.host.toLowerCase() && (a.port ?? defaultPort) === (b.port ?? defaultPort)
 }
 
-async function handleForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<Buffer | undefined> {
+async function handleForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<Buffer | null> {
   conn.fields = { ...conn.fields, protocol: 'http', method: head.method }
   if (head.form !== 'absolute') {
     return refuse(conn, deny('UNSUPPORTED_REQUEST', 'This is a proxy: send absolute-form requests (http://host/path) or CONNECT'))
@@ -264,72 +164,3 @@ async function handleForward(conn: ClientConnection, head: HttpRequestHead, rest
   }
   return decideAndForward(conn, head, rest, target.host, port)
 }
-
-/**
- * A request refused before any origin: its status, then the connection closes (the request's body,
- * if any, was not read: the proxy cannot tell where the next request would start without reading
- * it, and a client that was refused has no reason to go on).
- */
-export function refuse(conn: ClientConnection, verdict: Verdict, status?: number): undefined {
-  conn.denyHttp(verdict, status)
-  conn.endHttp()
-  return undefined
-}
-
-/**
- * Decides a plain-HTTP request by its host under the policy in force, takes a pooled origin
- * connection or dials, forwards the request and relays the response. Shared with the transparent
- * HTTP listeners. Returns the bytes read after the request when the client connection stays open.
- */
-export async function decideAndForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer, host: string, port: number): Promise<Buffer | undefined> {
-  const planned = flowFor(conn, host, port, 'http')
-  if (!planned) return refuse(conn, deny('INVALID_HOST', `Host "${host}" is not a valid host name`))
-  const verdict = verdictOf(conn.state.engine.decide(planned.flow))
-  if (verdict.action === 'deny') return refuse(conn, verdict)
-  const authority = port !== 80 ? formatHostPort(host, port) : host.includes(':') ? `[${host}]` : host
-  const dialed = await conn.dialHttp(planned.dialHost, port, authority)
-  if (!dialed.ok) return refuse(conn, dialed.verdict)
-  let origin = dialed.origin
-  if (conn.socket.destroyed) {
-    origin.socket.destroy()
-    conn.decide(deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting'))
-    conn.endHttp()
-    return undefined
-  }
-  conn.decide(verdict)
-  const rt = conn.rt
-  const limits = rt.limits
-  const requestHead = originRequestHead(head, authority)
-  const clientKeepAlive = clientAllowsKeepAlive(head) && conn.requests < limits.maxRequestsPerConnection && !rt.draining()
-  rt.metrics.tunnelsOpen.inc()
-  let result: ExchangeResult
-  try {
-    result = await exchange({ client: conn.socket, origin: origin.socket, request: head, requestHead, body: rest, reused: origin.reused, clientKeepAlive, limits })
-    if (result.outcome === 'retry') {
-      // A pooled connection the origin had closed: once more on a new one (idempotent, no body).
-      conn.forwarded(result.bytesUp, result.bytesDown)
-      const again = await conn.dialHttp(planned.dialHost, port, authority, true)
-      if (!again.ok) {
-        rt.metrics.forwardedRequests.inc({ listener: conn.listener, outcome: 'bad-response' })
-        if (!conn.socket.destroyed) conn.socket.write(httpDenyResponse(again.verdict))
-        conn.endHttp()
-        return undefined
-      }
-      origin = again.origin
-      result = await exchange({ client: conn.socket, origin: origin.socket, request: head, requestHead, body: rest, reused: false, clientKeepAlive, limits })
-    }
-  } finally {
-    rt.metrics.tunnelsOpen.dec()
-  }
-  conn.forwarded(result.bytesUp, result.bytesDown)
-  rt.metrics.forwardedRequests.inc({ listener: conn.listener, outcome: result.outcome })
-  if (result.detail !== undefined && result.outcome !== 'complete' && result.outcome !== 'client-closed' && rt.log.logger.isLevelEnabled('warn')) {
-    rt.log.logger.warn({ event: 'forward-error', conn: conn.id, request: conn.requests, host, port, outcome: result.outcome, detail: result.detail }, 'forward error')
-  }
-  if (result.keepOrigin) rt.pool.put(origin.key, origin.socket)
-  if (result.keepClient && !rt.draining() && !conn.socket.destroyed) return result.pending ?? EMPTY
-  conn.endHttp()
-  return undefined
-}
-
-const EMPTY = Buffer.alloc(0)

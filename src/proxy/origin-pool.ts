@@ -47,6 +47,8 @@ export class OriginPool {
   readonly #byKey = new Map<string, Entry[]>()
   /** Every idle entry, oldest first (Set keeps insertion order). */
   readonly #all = new Set<Entry>()
+  /** After `clear('stop')`: nothing is kept any more. */
+  #closed = false
 
   constructor(limits: OriginPoolLimits, metrics: ProxyMetrics) {
     this.#limits = limits
@@ -55,6 +57,11 @@ export class OriginPool {
 
   get idle(): number {
     return this.#all.size
+  }
+
+  /** Whether connections are kept at all (both bounds above 0, not stopped). */
+  get enabled(): boolean {
+    return !this.#closed && this.#limits.maxIdleTotal > 0 && this.#limits.maxIdlePerKey > 0
   }
 
   /** The most recently used idle connection of `key`, taken out of the pool; undefined: none. */
@@ -77,7 +84,7 @@ export class OriginPool {
   /** Keeps `socket` (its last exchange complete and clean) for reuse; returns false if it was closed instead. */
   put(key: string, socket: Socket): boolean {
     const reader = originReaderOf(socket)
-    if (!reader || socket.destroyed || socket.readableEnded || socket.writableEnded || this.#limits.maxIdleTotal <= 0) {
+    if (!reader || !this.enabled || socket.destroyed || socket.readableEnded || socket.writableEnded) {
       this.#discard(socket, 'full')
       return false
     }
@@ -124,8 +131,9 @@ export class OriginPool {
     return true
   }
 
-  /** Closes every idle connection. */
+  /** Closes every idle connection; after `stop`, `put` closes what it is given. */
   clear(reason: 'reload' | 'stop'): void {
+    if (reason === 'stop') this.#closed = true
     for (const entry of [...this.#all]) this.#drop(entry, reason)
   }
 
@@ -140,6 +148,7 @@ export class OriginPool {
     s.removeListener('end', entry.onGone)
     s.removeListener('close', entry.onGone)
     s.removeListener('error', entry.onGone)
+    s.removeListener('timeout', entry.onTimeout)
     s.setTimeout(0)
     this.#metrics.originPoolIdle.set(this.#all.size)
   }

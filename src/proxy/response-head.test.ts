@@ -66,8 +66,8 @@ test('incremental scanning agrees with a whole parse', () => {
     r = parseResponseHead(text.subarray(0, n), MAX, scanned)
     scanned = n
   }
-  assert.equal(r.kind, 'ok')
-  assert.equal(r.kind === 'ok' ? r.head.headBytes : 0, text.length - 3)
+  // -1 unless the head was parsed: one assertion for both.
+  assert.equal(r.kind === 'ok' ? r.head.headBytes : -1, text.length - 3)
 })
 
 const REFUSED: ReadonlyArray<readonly [string, string, string]> = [
