@@ -112,6 +112,8 @@ class Exchange {
   #reqDone: boolean
   #pending: Buffer | undefined
   #waitingDrain = false
+  /** The request head, until it goes out with the first body bytes (one write, one system call). */
+  #headUp: string | undefined
   // The response.
   #phase: 'head' | 'body' = 'head'
   #headBuf: Buffer | undefined
@@ -128,6 +130,8 @@ class Exchange {
   #originMayKeep = false
   /** A write to the client is pending: the origin is paused until it is flushed. */
   #waitingFlush = false
+  /** The final response head, until it goes out with the first body bytes (one write). */
+  #headDown: string | undefined
 
   constructor(o: ExchangeOptions, resolve: (r: ExchangeResult) => void) {
     this.#o = o
@@ -161,11 +165,10 @@ class Exchange {
       return
     }
     const held = reader.attach(this.#sink)
-    const head = Buffer.from(this.#o.requestHead, 'latin1')
-    this.#bytesUp += head.length
-    origin.write(head)
+    this.#headUp = this.#o.requestHead
     this.#afterBody(this.#consume(this.#o.body))
     if (this.#settled) return
+    this.#flushUp()
     if (!this.#reqDone) {
       client.on('data', this.#onClientData)
       client.resume()
@@ -233,13 +236,29 @@ class Exchange {
   // Client → origin: the request body, exactly as framed.
 
   #sendUp(chunk: Buffer): void {
-    if (chunk.length === 0) return
-    this.#bytesUp += chunk.length
-    if (!this.#o.origin.write(chunk) && !this.#waitingDrain) {
+    const out = this.#withHead(this.#headUp, chunk)
+    this.#headUp = undefined
+    if (out.length === 0) return
+    this.#bytesUp += out.length
+    if (!this.#o.origin.write(out) && !this.#waitingDrain) {
       this.#waitingDrain = true
       this.#o.client.pause()
       this.#o.origin.once('drain', this.#onOriginDrain)
     }
+  }
+
+  /** Writes the request head if no body bytes took it along. */
+  #flushUp(): void {
+    if (this.#headUp !== undefined) this.#sendUp(EMPTY)
+  }
+
+  /** `head` (latin1) and `chunk` in one new buffer, or `chunk` itself. */
+  #withHead(head: string | undefined, chunk: Buffer): Buffer {
+    if (head === undefined) return chunk
+    const out = Buffer.allocUnsafe(head.length + chunk.length)
+    out.write(head, 0, head.length, 'latin1')
+    chunk.copy(out, head.length)
+    return out
   }
 
   readonly #onOriginDrain = (): void => {
@@ -320,8 +339,13 @@ class Exchange {
     }
   }
 
-  /** Writes to the client; false: the origin must stay paused until the write is flushed. */
-  #sendDown(chunk: Buffer): boolean {
+  /**
+   * Writes to the client, the response head first if it has not gone yet (with these bytes, in one
+   * write); false: the origin must stay paused until the write is flushed.
+   */
+  #sendDown(data: Buffer): boolean {
+    const chunk = this.#withHead(this.#headDown, data)
+    this.#headDown = undefined
     if (chunk.length === 0) return true
     const client = this.#o.client
     if (client.destroyed || client.writableEnded) return false
@@ -330,6 +354,11 @@ class Exchange {
     if (client.writableLength === 0) return true
     this.#waitingFlush = true
     return false
+  }
+
+  /** Writes the response head if no body bytes took it along. */
+  #flushDown(): boolean {
+    return this.#headDown === undefined ? !this.#waitingFlush : this.#sendDown(EMPTY)
   }
 
   readonly #sink = (chunk: Buffer, borrowed: boolean): boolean => {
@@ -390,15 +419,17 @@ class Exchange {
       this.#keepClient = this.#o.clientKeepAlive && this.#reqDone && body.kind !== 'close' && !this.#decode
       this.#originMayKeep = originKeepsAlive(h) && body.kind !== 'close'
       this.#phase = 'body'
-      let flowing = this.#sendDown(Buffer.from(clientResponseHead(h, this.#keepClient ? 'keep-alive' : 'close', this.#decode), 'latin1'))
+      // Sent with the body bytes that came with it (one write for a small response).
+      this.#headDown = clientResponseHead(h, this.#keepClient ? 'keep-alive' : 'close', this.#decode)
       if (body.kind === 'none') {
         this.#responseDone(rest.length > 0)
         return false
       }
       if (body.kind === 'length') this.#respRemaining = body.length
       else if (body.kind === 'chunked') this.#respScanner = new ChunkedScanner(SERVE_DEFAULTS.maxChunkLineBytes)
-      if (rest.length > 0) flowing = this.#onBody(rest, false) && flowing
-      return flowing
+      const flowing = rest.length > 0 ? this.#onBody(rest, false) : true
+      if (this.#isSettled()) return false
+      return this.#flushDown() && flowing
     }
   }
 
@@ -458,6 +489,7 @@ class Exchange {
 
   /** The response ended where its framing said; `stray`: bytes followed it (the origin is not reused). */
   #responseDone(stray: boolean): void {
+    this.#flushDown()
     if (!this.#reqDone) {
       // The origin answered before the whole body was sent: neither connection can be reused.
       this.#finish('complete', false, false)

@@ -52,7 +52,7 @@ export const DEFAULT_LIMITS: ServeLimits = Object.freeze({
   dnsTimeoutMs: 5_000,
   drainTimeoutMs: 30_000,
   keepAliveIdleTimeoutMs: 60_000,
-  maxRequestsPerConnection: 1_000,
+  maxRequestsPerConnection: 10_000,
   maxResponseHeaderBytes: 64 * 1024,
   originIdleTimeoutMs: 30_000,
   originPoolMaxIdlePerKey: 64,

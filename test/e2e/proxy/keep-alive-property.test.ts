@@ -210,10 +210,22 @@ test('random and mutated responses: the next response on the connection is exact
         const first = Buffer.concat(got).length
         s.write(`GET http://ports.ubuntu.com/${mark} HTTP/1.1\r\nHost: ports.ubuntu.com\r\n\r\n`)
         const expected = `HTTP/1.1 200 OK\r\nContent-Length: ${mark.length}\r\nConnection: keep-alive\r\n\r\n${mark.toUpperCase()}`
-        const ended = await readUntil(s, got, (d) => d.length >= first + expected.length, 2500)
-        const second = Buffer.concat(got).subarray(first).toString('latin1')
-        if (second.length === 0 && ended) return // the proxy closed instead (e.g. a response it could not frame)
-        assert.equal(second, expected, `after ${JSON.stringify(nextResponse.bytes.toString('latin1'))}`)
+        let ended = await readUntil(s, got, (d) => d.length >= first + expected.length, 2500)
+        let second = Buffer.concat(got).subarray(first).toString('latin1')
+        if (second !== expected && !ended) {
+          // Not the second response: the proxy must be ending the connection; wait for that.
+          ended = await readUntil(s, got, () => false, 2000)
+          second = Buffer.concat(got).subarray(first).toString('latin1')
+        }
+        // Either the bytes after the first response are exactly the second's, or the proxy ended the
+        // connection without answering it (the first exchange failed late: a 504 after a lone 1xx,
+        // a body that never completed).
+        const marker = mark.toUpperCase()
+        if (second !== expected) {
+          assert.ok(!second.includes(marker) && ended, `after ${JSON.stringify(nextResponse.bytes.toString('latin1'))}: ${JSON.stringify(second)}`)
+          return
+        }
+        assert.ok(!Buffer.concat(got).subarray(0, first).toString('latin1').includes(marker))
         inStep++
       } finally {
         s.destroy()

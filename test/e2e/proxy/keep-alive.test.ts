@@ -399,8 +399,9 @@ describe('response framing (RFC 9112 §6.3)', () => {
     const c = await RawHttpClient.open(proxy.explicitPort)
     c.send(get('/bad-chunk'))
     assert.ok(await c.closedWithin(2000))
-    // Whether the valid chunk before the bad one went down depends on how the origin's bytes were read.
-    assert.match(c.buffered.toString(), /^HTTP\/1\.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n(5\r\nhello\r\n)?$/)
+    // How much went down before the cut depends on how the origin's bytes were read: the head
+    // goes out with the first body bytes, and a read with a bad chunk sends none of its bytes.
+    assert.match(c.buffered.toString(), /^(HTTP\/1\.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n(5\r\nhello\r\n)?)?$/)
   })
 
   test('HTTP/1.0 client, chunked response: decoded and close-delimited', async () => {
