@@ -226,9 +226,10 @@ function problemsOf(s: Sample, workers: number): string[] {
   if (s.requests === 0) out.push(`${where}: no request completed`)
   if (s.workload === 'newconn' && s.totalNewConns !== s.totalRequests) out.push(`${where}: ${s.totalNewConns} new connections for ${s.totalRequests} requests (keep-alive off must reconnect every time)`)
   // Kept-alive loads must keep their connections, or they measure handshakes. In plain-HTTP
-  // forwarding (W5) too, for the proxies that keep client connections: tinyproxy closes after
-  // each forwarded request (reference/bench-baselines.md §6), which its new-connection count shows.
-  const keeps = s.workload === 'keepalive' || s.workload === 'bulk' || (s.workload === 'forward' && s.target !== 'tinyproxy-forward')
+  // forwarding (W5) too, for the proxies that keep client connections (aks-egress, squid):
+  // tinyproxy closes after each forwarded request (reference/bench-baselines.md §6), which its
+  // new-connection count shows; direct's kept-alive rate is W2's.
+  const keeps = s.workload === 'keepalive' || s.workload === 'bulk' || (s.workload === 'forward' && (s.target === 'aks-forward' || s.target === 'squid-forward'))
   if (keeps && s.totalNewConns > workers) out.push(`${where}: ${s.totalNewConns} new connections for ${workers} workers (keep-alive did not hold)`)
   return out
 }

@@ -421,14 +421,12 @@ class Exchange {
       this.#phase = 'body'
       // Sent with the body bytes that came with it (one write for a small response).
       this.#headDown = clientResponseHead(h, this.#keepClient ? 'keep-alive' : 'close', this.#decode)
-      if (body.kind === 'none') {
-        this.#responseDone(rest.length > 0)
-        return false
-      }
+      if (body.kind === 'none') return this.#responseDone(rest.length > 0)
       if (body.kind === 'length') this.#respRemaining = body.length
       else if (body.kind === 'chunked') this.#respScanner = new ChunkedScanner(SERVE_DEFAULTS.maxChunkLineBytes)
       const flowing = rest.length > 0 ? this.#onBody(rest, false) : true
-      if (this.#isSettled()) return false
+      // Settled: done (keep reading, see #responseDone) or failed (the socket is gone).
+      if (this.#isSettled()) return true
       return this.#flushDown() && flowing
     }
   }
@@ -444,16 +442,14 @@ class Exchange {
         // The last part: the socket may go to the pool and read again while this write is
         // pending, so a borrowed view is copied.
         this.#sendDown(borrowed ? Buffer.from(part) : part)
-        this.#responseDone(take < chunk.length)
-        return false
+        return this.#responseDone(take < chunk.length)
       }
       case 'chunked':
         return this.#decode ? this.#onDecodedChunks(borrowed ? Buffer.from(chunk) : chunk) : this.#onChunks(chunk, borrowed)
       case 'close':
         return this.#sendDown(chunk)
       case 'none':
-        this.#responseDone(true)
-        return false
+        return this.#responseDone(true)
     }
   }
 
@@ -467,8 +463,7 @@ class Exchange {
     if (r.kind === 'more') return this.#sendDown(chunk)
     const part = chunk.subarray(0, r.end)
     this.#sendDown(borrowed ? Buffer.from(part) : part)
-    this.#responseDone(r.end < chunk.length)
-    return false
+    return this.#responseDone(r.end < chunk.length)
   }
 
   /** HTTP/1.0 client: only the chunk data goes down; the end is told by closing. `chunk` is owned. */
@@ -483,19 +478,24 @@ class Exchange {
       return false
     }
     if (r.kind === 'more') return flowing
-    this.#responseDone(r.end < chunk.length)
-    return false
+    return this.#responseDone(r.end < chunk.length)
   }
 
-  /** The response ended where its framing said; `stray`: bytes followed it (the origin is not reused). */
-  #responseDone(stray: boolean): void {
+  /**
+   * The response ended where its framing said; `stray`: bytes followed it (the origin is not
+   * reused). Returns true: the origin socket keeps reading (no readStop/readStart system calls
+   * between two exchanges): what it reads next goes to the pool's or the next exchange's sink, or
+   * is held, and no pending write borrows its buffer (the last part was copied).
+   */
+  #responseDone(stray: boolean): true {
     this.#flushDown()
     if (!this.#reqDone) {
       // The origin answered before the whole body was sent: neither connection can be reused.
       this.#finish('complete', false, false)
-      return
+      return true
     }
     this.#finish('complete', this.#keepClient, this.#originMayKeep && !stray)
+    return true
   }
 
   readonly #onOriginEnd = (): void => {
