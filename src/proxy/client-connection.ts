@@ -36,8 +36,18 @@ export interface ProxyRuntime {
   readonly pool: OriginPool
   /** True once the server stops: kept-alive connections close after their current response. */
   draining(): boolean
-  /** Client connections waiting, idle, for their next request (closed at once when the server stops). */
+  /**
+   * HTTP client connections with nothing in flight: waiting for their next request, or ended
+   * after a last response or a denial (closed once flushed when the server stops).
+   */
   readonly idleClients: Set<Socket>
+}
+
+/** Ends `s` (if not yet) and destroys it once what was written to it is sent. */
+export function closeWhenFlushed(s: Socket): void {
+  if (!s.writableEnded) s.end()
+  if (s.writableFinished) s.destroy()
+  else s.once('finish', () => s.destroy())
 }
 
 /** Tells a dial in progress that the client went away (a DialCancel without AbortController's cost). */
@@ -167,11 +177,23 @@ export class ClientConnection {
     }
   }
 
-  /** After a denial the client may not read or close; do not keep its socket past a short bound. */
+  /**
+   * After a denial or a last response, the socket was ended: the client may not read or close, so
+   * it is destroyed after a short bound; meanwhile it counts as idle (nothing in flight), which
+   * `stop()` closes as soon as what was written is sent, without waiting for the drain bound.
+   */
   #closeSoon(): void {
     const s = this.socket
     s.resume() // discard whatever else it sends
     s.setTimeout(Math.min(5000, this.rt.limits.handshakeTimeoutMs), () => s.destroy())
+    if (this.rt.draining()) {
+      closeWhenFlushed(s)
+      return
+    }
+    const idle = this.rt.idleClients
+    if (idle.has(s)) return
+    idle.add(s)
+    s.once('close', () => idle.delete(s))
   }
 
   #dialOptions(abort: DialCancel): DialOptions {
@@ -292,8 +314,7 @@ export class ClientConnection {
     const s = this.socket
     if (s.destroyed) return
     if (!s.writableEnded) s.end()
-    s.resume() // discard whatever else it sends
-    s.setTimeout(Math.min(5000, this.rt.limits.handshakeTimeoutMs), () => s.destroy())
+    this.#closeSoon()
   }
 
   #logClose(): void {

@@ -21,7 +21,7 @@ import type { ListenAddress } from '../net/classify-address.ts'
 import type { NameResolver } from '../net/resolve.ts'
 import { AdminServer } from './admin-server.ts'
 import { formatHostPort } from './authority.ts'
-import { ClientConnection, type ProxyRuntime } from './client-connection.ts'
+import { ClientConnection, closeWhenFlushed, type ProxyRuntime } from './client-connection.ts'
 import type { ConnectionLog } from './connection-log.ts'
 import { handleExplicit } from './explicit-proxy.ts'
 import { deny } from './outcome.ts'
@@ -122,7 +122,7 @@ export class ProxyServer {
   readonly #readinessChecks: Array<() => boolean> = []
   #admin: AdminServer | undefined
   readonly #sockets = new Set<Socket>()
-  /** Kept-alive plain-HTTP client connections waiting for their next request. */
+  /** HTTP client connections with nothing in flight: waiting for their next request, or closing. */
   readonly #idleClients = new Set<Socket>()
   readonly #pool: OriginPool
   readonly #perSource = new Map<string, number>()
@@ -412,8 +412,9 @@ export class ProxyServer {
     if (this.#stopping) return { closed: 0 }
     this.#stopping = true
     this.#closeListeners()
-    // Kept-alive clients between requests have nothing in flight: close them now, not at the drain bound.
-    for (const s of this.#idleClients) s.destroy()
+    // Kept-alive clients between requests, and those closing after their last response, have
+    // nothing in flight: they close once what was written to them is sent, not at the drain bound.
+    for (const s of this.#idleClients) closeWhenFlushed(s)
     this.#idleClients.clear()
     this.#pool.clear('stop')
     if (this.#sockets.size > 0) {

@@ -233,7 +233,7 @@ describe('resources', () => {
         await once(s, 'close')
       },
     ]
-    const total = 4000
+    const total = 2500
     const concurrency = 50
     let next = 0
     await Promise.all(
