@@ -43,7 +43,7 @@ const DONE: Promise<null> = Promise.resolve(null)
 
 /** One request on the explicit port: a forwarded request (the connection may go on), or a tunnel. */
 function explicitRequest(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): RequestHandled {
-  conn.fields = { ...conn.fields, request: conn.requests }
+  conn.fields.request = conn.requests
   const auth = conn.rt.auth
   if (auth) {
     const result = checkProxyAuth(auth, head.proxyAuthorization)
@@ -149,13 +149,17 @@ function sameAuthority(a: Authority, b: Authority, defaultPort: number): boolean
 }
 
 async function handleForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<Buffer | null> {
-  conn.fields = { ...conn.fields, protocol: 'http', method: head.method }
+  const f = conn.fields
+  f.protocol = 'http'
+  f.method = head.method
   if (head.form !== 'absolute') {
     return refuse(conn, deny('UNSUPPORTED_REQUEST', 'This is a proxy: send absolute-form requests (http://host/path) or CONNECT'))
   }
   const target = head.targetAuthority!
   const port = target.port ?? 80
-  conn.fields = { ...conn.fields, host: target.host, port, url: head.target }
+  f.host = target.host
+  f.port = port
+  f.url = head.target
   if (head.scheme !== 'http') {
     return refuse(conn, deny('UNSUPPORTED_REQUEST', `Scheme "${head.scheme ?? ''}" is not forwarded; use CONNECT for https`))
   }

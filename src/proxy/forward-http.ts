@@ -112,6 +112,8 @@ class Exchange {
   #reqDone: boolean
   #pending: Buffer | undefined
   #waitingDrain = false
+  /** The client's data, end and idle bound are listened to (its body is being read). */
+  #readingBody = false
   /** The request head, until it goes out with the first body bytes (one write, one system call). */
   #headUp: string | undefined
   // The response.
@@ -149,9 +151,7 @@ class Exchange {
       this.#fail('bad-response', 'BAD_RESPONSE', 'origin connection without a reader')
       return
     }
-    client.on('end', this.#onClientEnd)
     client.once('close', this.#onClientClose)
-    client.setTimeout(limits.idleTimeoutMs, this.#onTimeout)
     origin.on('end', this.#onOriginEnd)
     origin.on('error', this.#onOriginError)
     origin.once('close', this.#onOriginError)
@@ -170,7 +170,13 @@ class Exchange {
     if (this.#settled) return
     this.#flushUp()
     if (!this.#reqDone) {
+      // Reading the body: the client's FIN and idleness matter only now (while the response is
+      // relayed, the origin's idle bound covers a client that stops reading: backpressure pauses
+      // the origin).
+      this.#readingBody = true
       client.on('data', this.#onClientData)
+      client.on('end', this.#onClientEnd)
+      client.setTimeout(limits.idleTimeoutMs, this.#onTimeout)
       client.resume()
     }
     let go = true
@@ -188,13 +194,20 @@ class Exchange {
     return this.#settled
   }
 
-  #cleanup(): void {
-    const { client, origin } = this.#o
+  #stopReadingBody(): void {
+    if (!this.#readingBody) return
+    this.#readingBody = false
+    const client = this.#o.client
     client.removeListener('data', this.#onClientData)
     client.removeListener('end', this.#onClientEnd)
-    client.removeListener('close', this.#onClientClose)
     client.removeListener('timeout', this.#onTimeout)
     client.setTimeout(0)
+  }
+
+  #cleanup(): void {
+    const { client, origin } = this.#o
+    this.#stopReadingBody()
+    client.removeListener('close', this.#onClientClose)
     origin.removeListener('end', this.#onOriginEnd)
     origin.removeListener('error', this.#onOriginError)
     origin.removeListener('close', this.#onOriginError)
@@ -296,9 +309,8 @@ class Exchange {
     if (!this.#reqDone) return
     // The body is complete: the client is not read again until the response is done, so what
     // followed it (a pipelined request) waits here, at most one read.
-    const client = this.#o.client
-    client.removeListener('data', this.#onClientData)
-    client.pause()
+    this.#stopReadingBody()
+    this.#o.client.pause()
     if (rest.length > 0) this.#pending = this.#pending ? Buffer.concat([this.#pending, rest]) : rest
   }
 

@@ -130,6 +130,8 @@ export class ProxyServer {
   #stopping = false
   #started = false
   #onIdle: (() => void) | undefined
+  /** #listenAddresses(); undefined after any change of the listeners. */
+  #listenCache: readonly ListenAddress[] | undefined
 
   constructor(state: PolicyState, options: ProxyServerOptions) {
     this.#state = state
@@ -198,8 +200,10 @@ export class ProxyServer {
     return out
   }
 
-  #listenAddresses(): ListenAddress[] {
-    return this.listeners.map((l) => ({ address: l.address, port: l.port }))
+  /** The listeners' addresses, as the dial's `self` class needs them on every dial: kept until a listener opens or closes. */
+  #listenAddresses(): readonly ListenAddress[] {
+    this.#listenCache ??= this.listeners.map((l) => ({ address: l.address, port: l.port }))
+    return this.#listenCache
   }
 
   /** Opens every listener. Throws (with every listener closed again) when one cannot be opened. */
@@ -222,6 +226,7 @@ export class ProxyServer {
       if (o.admin) {
         this.#admin = new AdminServer(this)
         await this.#admin.start(o.admin.host, o.admin.port)
+        this.#listenCache = undefined
       }
     } catch (e) {
       this.#closeListeners()
@@ -334,6 +339,7 @@ export class ProxyServer {
           } else l.kind = kind
         }
         for (const [port, l] of opened) this.#transparent.set(port, l)
+        this.#listenCache = undefined
       },
       abort: () => {
         if (done) return
@@ -398,6 +404,7 @@ export class ProxyServer {
   }
 
   #closeListeners(): void {
+    this.#listenCache = undefined
     this.#explicit?.server.close()
     this.#explicit = undefined
     for (const l of this.#transparent.values()) l.server.close()
@@ -432,6 +439,7 @@ export class ProxyServer {
     this.#pool.clear('stop')
     await this.#admin?.close()
     this.#admin = undefined
+    this.#listenCache = undefined
     this.#options.resolver.close()
     return { closed }
   }

@@ -5,6 +5,8 @@
  */
 import type { Socket } from 'node:net'
 
+const EMPTY = Buffer.alloc(0)
+
 export type ReadInitialResult<T> =
   | { readonly kind: 'done'; readonly value: T; readonly data: Buffer }
   | { readonly kind: 'timeout'; readonly data: Buffer }
@@ -25,13 +27,16 @@ export function readInitial<T>(
   firstByteTimeoutMs?: number,
 ): Promise<ReadInitialResult<T>> {
   return new Promise((resolve) => {
-    let buf = Buffer.allocUnsafe(Math.max(4096, initial?.length ?? 0))
+    // Allocated when a second read is needed: the usual head or ClientHello comes in one read,
+    // which is then parsed where it lies (no 4 KiB buffer and copy per request on kept-alive
+    // connections).
+    let buf: Buffer = initial && initial.length > 0 ? Buffer.allocUnsafe(Math.max(4096, initial.length)) : EMPTY
     let length = 0
     let scanned = 0
     let settled = false
     const append = (chunk: Uint8Array): void => {
       if (length + chunk.length > buf.length) {
-        const next = Buffer.allocUnsafe(Math.max(buf.length * 2, length + chunk.length))
+        const next = Buffer.allocUnsafe(Math.max(buf.length * 2, length + chunk.length, 4096))
         buf.copy(next, 0, 0, length)
         buf = next
       }
@@ -57,10 +62,19 @@ export function readInitial<T>(
       return true
     }
     const onData = (chunk: Buffer): void => {
-      if (length === 0 && waitingFirstByte) {
-        waitingFirstByte = false
-        clearTimeout(timer)
-        timer = setTimeout(onTimeout, timeoutMs)
+      if (length === 0) {
+        if (waitingFirstByte) {
+          waitingFirstByte = false
+          clearTimeout(timer)
+          timer = setTimeout(onTimeout, timeoutMs)
+        }
+        // The first read: decided on it alone, it is the data (it is the socket's own Buffer).
+        const value = step(chunk, 0)
+        if (value !== undefined) {
+          finish({ kind: 'done', value, data: chunk })
+          return
+        }
+        scanned = chunk.length
       }
       append(chunk)
       attempt()
