@@ -111,12 +111,17 @@ export function connectOnce(address: string, port: number, timeoutMs: number, si
   })
 }
 
+/** The addresses of a name the policy lets the proxy dial, or why there are none. */
+export type CheckedAddresses =
+  | { readonly ok: true; readonly allowed: readonly string[]; readonly refused: readonly RefusedAddress[]; readonly dnsMs: number }
+  | Extract<DialResult, { ok: false }>
+
 /**
- * Resolves `host` (a name in normal form or an IP literal), keeps the addresses the policy lets
- * the proxy dial, and connects to the first that answers.
- * @example await dialChecked('mcr.microsoft.com', 443, options) // { ok: true, socket, address: '20.61.x.y', ... }
+ * Resolves `host` (a name in normal form or an IP literal) and keeps the addresses the policy
+ * lets the proxy dial, in the resolver's order. The first half of `dialChecked`; the HTTP
+ * forwarder looks for a pooled connection to one of them before it connects.
  */
-export async function dialChecked(host: string, port: number, options: DialOptions): Promise<DialResult> {
+export async function resolveChecked(host: string, port: number, options: Omit<DialOptions, 'dialTimeoutMs' | 'maxAttempts'>): Promise<CheckedAddresses> {
   const t0 = process.hrtime.bigint()
   const resolved = await options.resolver.resolve(host)
   const dnsMs = elapsedMs(t0)
@@ -142,13 +147,30 @@ export async function dialChecked(host: string, port: number, options: DialOptio
       connectMs: 0,
     }
   }
+  return { ok: true, allowed, refused, dnsMs }
+}
+
+/** Connects to the first of the checked addresses that answers, at most `maxAttempts` of them. */
+export async function connectChecked(host: string, port: number, checked: Extract<CheckedAddresses, { ok: true }>, options: DialOptions): Promise<DialResult> {
+  const { refused, dnsMs } = checked
   const t1 = process.hrtime.bigint()
   const errors: string[] = []
-  for (const address of allowed.slice(0, Math.max(1, options.maxAttempts))) {
+  for (const address of checked.allowed.slice(0, Math.max(1, options.maxAttempts))) {
     const result = await connectOnce(address, port, options.dialTimeoutMs, options.signal)
     if (typeof result !== 'string') return { ok: true, socket: result, address, refused, dnsMs, connectMs: elapsedMs(t1) }
     if (result === 'ABORTED') return { ok: false, failure: 'ABORTED', detail: 'the client went away', refused, dnsMs, connectMs: elapsedMs(t1) }
     errors.push(`${address}: ${result}`)
   }
   return { ok: false, failure: 'DIAL_FAILED', detail: `cannot connect to ${host}:${port} (${errors.join('; ')})`, refused, dnsMs, connectMs: elapsedMs(t1) }
+}
+
+/**
+ * Resolves `host` (a name in normal form or an IP literal), keeps the addresses the policy lets
+ * the proxy dial, and connects to the first that answers.
+ * @example await dialChecked('mcr.microsoft.com', 443, options) // { ok: true, socket, address: '20.61.x.y', ... }
+ */
+export async function dialChecked(host: string, port: number, options: DialOptions): Promise<DialResult> {
+  const checked = await resolveChecked(host, port, options)
+  if (!checked.ok) return checked
+  return connectChecked(host, port, checked, options)
 }

@@ -84,6 +84,14 @@ export class OriginReader {
     this.#held = []
     return held
   }
+
+  /**
+   * Stops sending reads to the sink (an origin connection handed from one HTTP exchange to the
+   * pool, or back): reads from now on are held, as before the first `attach`, and pause the socket.
+   */
+  detach(): void {
+    this.#sink = undefined
+  }
 }
 
 /** The reader of a socket made by `connectOnce`, if it has one. */

@@ -41,6 +41,12 @@ function errorCode(e: unknown): string {
   return e instanceof Error && 'code' in e ? String(e.code) : 'UNKNOWN'
 }
 
+/** An IPv4 literal starts with a digit, an IPv6 one has a colon: other names skip `isIP` (a large regular expression, on every request). */
+function mayBeAddress(name: string): boolean {
+  const c = name.charCodeAt(0)
+  return (c >= 0x30 && c <= 0x39) || name.includes(':')
+}
+
 export class NameResolver {
   readonly #hosts: HostsTable
   readonly #resolver: Resolver
@@ -63,7 +69,7 @@ export class NameResolver {
 
   /** Resolves a name in normal form (or an IP literal, returned as is). */
   async resolve(name: string): Promise<ResolveResult> {
-    if (isIP(name) !== 0) return { ok: true, addresses: [name], source: 'literal' }
+    if (mayBeAddress(name) && isIP(name) !== 0) return { ok: true, addresses: [name], source: 'literal' }
     const fixed = this.#hosts.get(name)
     if (fixed) return { ok: true, addresses: fixed, source: 'hosts' }
     const cached = this.#cache.get(name)

@@ -24,6 +24,25 @@ export const METRIC = Object.freeze({
   policyLoadedTime: 'aks_egress_policy_loaded_timestamp_seconds',
   /** Gauge{type="network"|"application"|"dnat"}: rules of the policy in force. */
   policyRules: 'aks_egress_policy_rules',
+  /**
+   * Counter{listener, outcome}: plain-HTTP requests forwarded (a request denied before the origin
+   * is a decision only). outcome: `complete`, `bad-response` (502: a response the proxy refuses
+   * to frame), `timeout` (504), `origin-closed` (the origin went away mid-response), `client-closed`.
+   */
+  forwardedRequests: 'aks_egress_forwarded_requests_total',
+  /** Counter: forwarded requests sent on a pooled (reused) origin connection. */
+  originPoolHits: 'aks_egress_origin_pool_hits_total',
+  /** Counter: forwarded requests that needed a new origin connection. */
+  originPoolMisses: 'aks_egress_origin_pool_misses_total',
+  /** Counter: requests sent again on a new origin connection after a pooled one had closed (RFC 9112 §9.3.1). */
+  originRetries: 'aks_egress_origin_retries_total',
+  /** Gauge: idle origin connections in the pool. */
+  originPoolIdle: 'aks_egress_origin_pool_idle',
+  /**
+   * Counter{reason}: origin connections closed by the pool: `stray-bytes`, `origin-closed`,
+   * `idle-timeout`, `evicted` (total bound), `full` (per-key bound), `reload`, `stop`.
+   */
+  originPoolDiscards: 'aks_egress_origin_pool_discarded_total',
   /** Counter{class}: resolved addresses refused by classification (classify-address.ts). */
   refusedAddresses: 'aks_egress_refused_addresses_total',
   /**

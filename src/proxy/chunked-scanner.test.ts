@@ -20,3 +20,24 @@ test('refuses bad framing', () => {
   assert.deepEqual(new ChunkedScanner().feed(Buffer.from('1\nA')), { kind: 'invalid', detail: 'invalid character in chunk size' })
   assert.deepEqual(new ChunkedScanner(8).feed(Buffer.from('1;aaaaaaaaaaaa\r\n')), { kind: 'invalid', detail: 'invalid chunk extension' })
 })
+
+test('reports the runs of chunk data, whole and split, without sizes, extensions, CRLFs or trailers', () => {
+  const bytes = Buffer.from(`${BODY}NEXT`)
+  const runs = (feeds: number[]): string => {
+    const s = new ChunkedScanner()
+    let out = ''
+    let at = 0
+    for (const n of [...feeds, bytes.length]) {
+      const part = bytes.subarray(at, Math.min(n, bytes.length))
+      const r = s.feed(part, 0, (a, b) => {
+        out += part.subarray(a, b).toString()
+      })
+      at = Math.min(n, bytes.length)
+      if (r.kind !== 'more') break
+    }
+    return out
+  }
+  assert.equal(runs([]), 'Wikipedia')
+  assert.equal(runs([11, 12, 13, 20]), 'Wikipedia')
+  for (let i = 1; i < BODY.length; i++) assert.equal(runs([i]), 'Wikipedia', `split at ${i}`)
+})

@@ -1,8 +1,11 @@
 /**
- * @module Finds where a chunked request body ends (RFC 9112 §7.1) without decoding it: the proxy
- * relays the body as sent, and must stop exactly at its end so that bytes after it (a pipelined
- * or smuggled second request) never reach the origin. A state machine over bytes, bounded: chunk
- * sizes of at most 16 hex digits, chunk extensions and trailer lines of at most `maxLineBytes`.
+ * @module Finds where a chunked body ends (RFC 9112 §7.1) without decoding it: the proxy relays
+ * request and response bodies as sent, and must stop exactly at their end so that bytes after one
+ * (a pipelined or smuggled second request, a stray byte after a response) are never taken as part
+ * of it. A state machine over bytes, bounded: chunk sizes of at most 16 hex digits, chunk
+ * extensions and trailer lines of at most `maxLineBytes`. Optionally it reports where the chunk
+ * data lies (`onData`), which is all a decoder needs (a response to an HTTP/1.0 client, which
+ * cannot read chunked: RFC 9112 §6.1).
  *
  *   chunked-body = *chunk last-chunk trailer-section CRLF
  *   chunk        = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
@@ -45,8 +48,11 @@ export class ChunkedScanner {
     return this.#state === 'done'
   }
 
-  /** Scans `chunk` from `offset`. */
-  feed(chunk: Uint8Array, offset = 0): ScanResult {
+  /**
+   * Scans `chunk` from `offset`. `onData(start, end)`: called for each run of chunk data in
+   * `chunk` (payload bytes only, without sizes, extensions, CRLFs or trailers), in order.
+   */
+  feed(chunk: Uint8Array, offset = 0, onData?: (start: number, end: number) => void): ScanResult {
     let i = offset
     while (i < chunk.length) {
       const c = chunk[i]!
@@ -87,6 +93,7 @@ export class ChunkedScanner {
           break
         case 'data': {
           const take = Math.min(this.#remaining, chunk.length - i)
+          if (onData && take > 0) onData(i, i + take)
           i += take
           this.#remaining -= take
           if (this.#remaining === 0) this.#state = 'dataCr'

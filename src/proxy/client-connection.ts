@@ -1,12 +1,12 @@
 /**
  * @module One client connection from accept to close: its identity (source, listener), the
- * policy state it was accepted under, its single decision line and its close line, the checked
- * dial, and the relay. The listeners' handlers (explicit-proxy.ts, transparent-*.ts) hold the
- * protocol logic; this holds what they share.
+ * policy state of its current request, its decision lines (one per connection for tunnels, one per
+ * request for plain HTTP on a kept-alive connection) and its close line, the checked dial (with
+ * the origin pool for plain HTTP), and the relay. The listeners' handlers (explicit-proxy.ts,
+ * transparent-*.ts) hold the protocol logic; this holds what they share.
  */
 import type { Socket } from 'node:net'
-import type { Transform } from 'node:stream'
-import { dialChecked, type DialCancel, type DialResult } from '../net/dial-checked.ts'
+import { connectChecked, resolveChecked, type DialCancel, type DialOptions, type DialResult } from '../net/dial-checked.ts'
 import type { ListenAddress } from '../net/classify-address.ts'
 import type { NameResolver } from '../net/resolve.ts'
 import { formatHostPort } from './authority.ts'
@@ -14,6 +14,7 @@ import type { ConnectionLog, DecisionRecord } from './connection-log.ts'
 import { httpDenyResponse, TLS_ALERT_ACCESS_DENIED } from './deny-response.ts'
 import { deny, type Verdict } from './outcome.ts'
 import type { PolicyState } from './policy-state.ts'
+import { poolKey, type OriginPool } from './origin-pool.ts'
 import type { ProxyAuth } from './proxy-auth.ts'
 import type { ProxyMetrics } from './proxy-metrics.ts'
 import type { ServeLimits } from './serve-defaults.ts'
@@ -31,6 +32,22 @@ export interface ProxyRuntime {
   /** The proxy's own listening addresses (classified `self`). */
   listening(): readonly ListenAddress[]
   readonly localAddresses: readonly string[]
+  /** Idle origin connections of plain-HTTP forwarding. */
+  readonly pool: OriginPool
+  /** True once the server stops: kept-alive connections close after their current response. */
+  draining(): boolean
+  /**
+   * HTTP client connections with nothing in flight: waiting for their next request, or ended
+   * after a last response or a denial (closed once flushed when the server stops).
+   */
+  readonly idleClients: Set<Socket>
+}
+
+/** Ends `s` (if not yet) and destroys it once what was written to it is sent. */
+export function closeWhenFlushed(s: Socket): void {
+  if (!s.writableEnded) s.end()
+  if (s.writableFinished) s.destroy()
+  else s.once('finish', () => s.destroy())
 }
 
 /** Tells a dial in progress that the client went away (a DialCancel without AbortController's cost). */
@@ -54,6 +71,19 @@ class ClientGone implements DialCancel {
 }
 
 type RecordFields = Omit<DecisionRecord, 'conn' | 'listener' | 'explicit' | 'srcIp' | 'srcPort' | 'action' | 'rule' | 'code' | 'reason' | 'wouldDeny'>
+/**
+ * The decision line's fields of the current request, filled in as it is handled. Mutable: on the
+ * plain-HTTP path, set field by field per request (copies of the record at each step cost more
+ * than the forwarding itself at tens of thousands of requests per second).
+ */
+export type RequestFields = { -readonly [K in keyof RecordFields]: RecordFields[K] }
+
+/** A checked origin connection for a plain-HTTP request: new, or from the pool. */
+export interface HttpOrigin {
+  readonly socket: Socket
+  readonly key: string
+  readonly reused: boolean
+}
 
 export class ClientConnection {
   readonly id: number
@@ -62,13 +92,23 @@ export class ClientConnection {
   readonly explicit: boolean
   readonly srcIp: string
   readonly srcPort: number
-  readonly state: PolicyState
+  /** The policy of the current request: the one in force when its head was read. */
+  state: PolicyState
   readonly rt: ProxyRuntime
   readonly #startNs = process.hrtime.bigint()
   /** Aborts the dial in progress when the client goes away; only while dialling. */
   #dialAbort: ClientGone | undefined
   #decided = false
-  fields: RecordFields = { protocol: 'unknown', host: null, port: null }
+  /** Request heads read on this connection (plain HTTP keep-alive: several). */
+  requests = 0
+  #bytesUp = 0
+  #bytesDown = 0
+  #relayedAny = false
+  /** Plain-HTTP requests forwarded to an origin on this connection (the close line's `requests`). */
+  #forwardedRequests = 0
+  #relaying = false
+  #closeLogged = false
+  fields: RequestFields = { protocol: 'unknown', host: null, port: null }
 
   constructor(id: number, socket: Socket, listener: string, explicit: boolean, rt: ProxyRuntime) {
     this.id = id
@@ -90,10 +130,20 @@ export class ClientConnection {
 
   /** Records the end of the handshake (the request head; for a CONNECT to a TLS port, the ClientHello after it). */
   handshakeDone(): void {
-    this.fields = { ...this.fields, handshakeMs: this.elapsedMs() }
+    this.fields.handshakeMs = this.elapsedMs()
   }
 
-  /** Logs and counts the connection's verdict; once per connection. */
+  /**
+   * Starts the next request on a kept-alive connection: it is decided under the policy in force
+   * now (a reload applies from the next request on), with a decision line of its own.
+   */
+  nextRequest(): void {
+    this.state = this.rt.policy()
+    this.#decided = false
+    this.fields = { protocol: 'unknown', host: null, port: null }
+  }
+
+  /** Logs and counts the verdict of the connection (a tunnel) or of its current request (plain HTTP); once each. */
   decide(verdict: Verdict): void {
     if (this.#decided) return
     this.#decided = true
@@ -111,7 +161,7 @@ export class ClientConnection {
       wouldDeny: verdict.wouldDeny,
     })
     this.rt.metrics.decisions.inc({ listener: this.listener, action: verdict.action, code: verdict.code, rule: verdict.rule ?? '' })
-    if (this.fields.handshakeMs !== undefined) this.rt.metrics.handshakeSeconds.observe({ listener: this.listener }, this.fields.handshakeMs / 1000)
+    if (this.fields.handshakeMs !== undefined && this.requests <= 1) this.rt.metrics.handshakeSeconds.observe({ listener: this.listener }, this.fields.handshakeMs / 1000)
   }
 
   /** Denies with an HTTP response and closes. */
@@ -133,40 +183,38 @@ export class ClientConnection {
     }
   }
 
-  /** After a denial the client may not read or close; do not keep its socket past a short bound. */
+  /**
+   * After a denial or a last response, the socket was ended: the client may not read or close, so
+   * it is destroyed after a short bound; meanwhile it counts as idle (nothing in flight), which
+   * `stop()` closes as soon as what was written is sent, without waiting for the drain bound.
+   */
   #closeSoon(): void {
     const s = this.socket
     s.resume() // discard whatever else it sends
     s.setTimeout(Math.min(5000, this.rt.limits.handshakeTimeoutMs), () => s.destroy())
+    if (this.rt.draining()) {
+      closeWhenFlushed(s)
+      return
+    }
+    const idle = this.rt.idleClients
+    if (idle.has(s)) return
+    idle.add(s)
+    s.once('close', () => idle.delete(s))
   }
 
-  /** Resolves, classifies and connects; on failure, the verdict to give. */
-  async dial(host: string, port: number): Promise<{ ok: true; result: Extract<DialResult, { ok: true }> } | { ok: false; verdict: Verdict }> {
+  #dialOptions(abort: DialCancel): DialOptions {
     const rt = this.rt
-    const abort = new ClientGone()
-    if (this.socket.closed) abort.abort()
-    this.#dialAbort = abort
-    let result: DialResult
-    try {
-      result = await dialChecked(host, port, {
-        resolver: rt.resolver,
-        classify: { allowed: this.state.allowedRanges, listening: rt.listening(), localAddresses: rt.localAddresses },
-        dialTimeoutMs: rt.limits.dialTimeoutMs,
-        maxAttempts: rt.limits.maxDialAttempts,
-        signal: abort,
-      })
-    } finally {
-      this.#dialAbort = undefined
+    return {
+      resolver: rt.resolver,
+      classify: { allowed: this.state.allowedRanges, listening: rt.listening(), localAddresses: rt.localAddresses },
+      dialTimeoutMs: rt.limits.dialTimeoutMs,
+      maxAttempts: rt.limits.maxDialAttempts,
+      signal: abort,
     }
-    rt.metrics.dnsSeconds.observe(result.dnsMs / 1000)
-    for (const r of result.refused) rt.metrics.refusedAddresses.inc({ class: r.cls })
-    this.fields = { ...this.fields, dnsMs: result.dnsMs, connectMs: result.connectMs }
-    if (result.ok) {
-      rt.metrics.dialSeconds.observe({ result: 'ok' }, result.connectMs / 1000)
-      this.fields = { ...this.fields, upstream: formatHostPort(result.address, port) }
-      return { ok: true, result }
-    }
-    if (result.failure !== 'DNS_FAILED' && result.failure !== 'DESTINATION_FORBIDDEN') rt.metrics.dialSeconds.observe({ result: 'failed' }, result.connectMs / 1000)
+  }
+
+  #failed(result: Extract<DialResult, { ok: false }>): { ok: false; verdict: Verdict } {
+    if (result.failure !== 'DNS_FAILED' && result.failure !== 'DESTINATION_FORBIDDEN') this.rt.metrics.dialSeconds.observe({ result: 'failed' }, result.connectMs / 1000)
     switch (result.failure) {
       case 'DNS_FAILED':
         return { ok: false, verdict: deny('DNS_FAILED', result.detail) }
@@ -179,25 +227,137 @@ export class ClientConnection {
     }
   }
 
+  /**
+   * Resolves and classifies under the current request's policy, then connects; with `authority`
+   * (plain HTTP), first looks for an idle pooled connection to one of the checked addresses with
+   * that Host. `fresh`: skip the pool (a retry after a reused connection failed).
+   */
+  async dial(host: string, port: number): Promise<{ ok: true; result: Extract<DialResult, { ok: true }> } | { ok: false; verdict: Verdict }> {
+    const r = await this.#dial(host, port, undefined, true)
+    return r.ok ? { ok: true, result: r.result } : r
+  }
+
+  async dialHttp(host: string, port: number, authority: string, fresh = false): Promise<{ ok: true; origin: HttpOrigin } | { ok: false; verdict: Verdict }> {
+    const r = await this.#dial(host, port, authority, fresh)
+    if (!r.ok) return r
+    return { ok: true, origin: { socket: r.result.socket, key: poolKey(r.result.address, port, authority), reused: r.reused } }
+  }
+
+  async #dial(
+    host: string,
+    port: number,
+    authority: string | undefined,
+    fresh: boolean,
+  ): Promise<{ ok: true; result: Extract<DialResult, { ok: true }>; reused: boolean } | { ok: false; verdict: Verdict }> {
+    const rt = this.rt
+    const abort = new ClientGone()
+    if (this.socket.closed) abort.abort()
+    this.#dialAbort = abort
+    let result: DialResult
+    let reused = false
+    try {
+      const options = this.#dialOptions(abort)
+      const checked = await resolveChecked(host, port, options)
+      rt.metrics.dnsSeconds.observe(checked.dnsMs / 1000)
+      for (const r of checked.refused) rt.metrics.refusedAddresses.inc({ class: r.cls })
+      if (!checked.ok) {
+        this.fields.dnsMs = checked.dnsMs
+        this.fields.connectMs = 0
+        return this.#failed(checked)
+      }
+      // Plain HTTP: an idle connection to one of the addresses checked just now, for this Host.
+      if (authority !== undefined && !fresh && rt.pool.enabled) {
+        for (const address of checked.allowed.slice(0, Math.max(1, rt.limits.maxDialAttempts))) {
+          const socket = rt.pool.take(poolKey(address, port, authority))
+          if (socket) {
+            rt.metrics.originPoolHits.inc()
+            reused = true
+            const f = this.fields
+            f.dnsMs = checked.dnsMs
+            f.connectMs = 0
+            f.upstream = formatHostPort(address, port)
+            f.reused = true
+            return { ok: true, result: { ok: true, socket, address, refused: checked.refused, dnsMs: checked.dnsMs, connectMs: 0 }, reused }
+          }
+        }
+      }
+      if (authority !== undefined) rt.metrics.originPoolMisses.inc()
+      result = await connectChecked(host, port, checked, options)
+    } finally {
+      this.#dialAbort = undefined
+    }
+    const f = this.fields
+    f.dnsMs = result.dnsMs
+    f.connectMs = result.connectMs
+    if (authority !== undefined) f.reused = false
+    if (result.ok) {
+      rt.metrics.dialSeconds.observe({ result: 'ok' }, result.connectMs / 1000)
+      f.upstream = formatHostPort(result.address, port)
+      return { ok: true, result, reused }
+    }
+    return this.#failed(result)
+  }
+
+  /**
+   * Adds what was relayed (a tunnel's bytes, or one forwarded request's) to the connection's
+   * totals for its close line, and to the metrics. `request`: a plain-HTTP request was served.
+   */
+  forwarded(bytesUp: number, bytesDown: number, request: boolean): void {
+    if (!this.#relayedAny) {
+      this.#relayedAny = true
+      // The close line is written when the client connection is gone (a tunnel writes its own when both sides are).
+      if (this.socket.closed) queueMicrotask(() => {
+        this.#logClose()
+      })
+      else this.socket.once('close', () => {
+        if (!this.#relaying) this.#logClose()
+      })
+    }
+    if (request) this.#forwardedRequests++
+    this.#bytesUp += bytesUp
+    this.#bytesDown += bytesDown
+    this.rt.metrics.bytes.inc({ direction: 'up' }, bytesUp)
+    this.rt.metrics.bytes.inc({ direction: 'down' }, bytesDown)
+  }
+
+  /**
+   * Ends a plain-HTTP client connection once what was written to it is sent (destroyed after a
+   * short bound if the client does not close).
+   */
+  endHttp(): void {
+    const s = this.socket
+    if (s.destroyed) return
+    if (!s.writableEnded) s.end()
+    this.#closeSoon()
+  }
+
+  #logClose(): void {
+    if (this.#closeLogged || !this.#relayedAny) return
+    this.#closeLogged = true
+    const rt = this.rt
+    if (rt.log.logger.isLevelEnabled('info')) {
+      rt.log.close({ conn: this.id, bytesUp: this.#bytesUp, bytesDown: this.#bytesDown, durationMs: this.elapsedMs(), ...(this.#forwardedRequests > 0 ? { requests: this.#forwardedRequests } : {}) })
+    }
+  }
+
   /** Relays between the client and `origin` until both are done, then logs the close line. */
-  relay(origin: Socket, firstBytes: Uint8Array | undefined, requestFilter?: Transform): Promise<void> {
+  relay(origin: Socket, firstBytes: Uint8Array | undefined): Promise<void> {
     const rt = this.rt
     rt.metrics.tunnelsOpen.inc()
+    this.#relaying = true
     // Not an async function: no frame (holding the first bytes) stays alive for the tunnel's life.
     return relay(this.socket, origin, {
       idleTimeoutMs: rt.limits.idleTimeoutMs,
       ...(firstBytes ? { firstBytes } : {}),
-      ...(requestFilter ? { requestFilter, lingerMs: Math.min(5000, rt.limits.handshakeTimeoutMs) } : {}),
     }).then((result) => {
       this.#relayed(result)
     })
   }
 
   #relayed(result: RelayResult): void {
-    const rt = this.rt
-    rt.metrics.tunnelsOpen.dec()
-    rt.metrics.bytes.inc({ direction: 'up' }, result.bytesUp)
-    rt.metrics.bytes.inc({ direction: 'down' }, result.bytesDown)
-    if (rt.log.logger.isLevelEnabled('info')) rt.log.close({ conn: this.id, bytesUp: result.bytesUp, bytesDown: result.bytesDown, durationMs: this.elapsedMs() })
+    this.#relaying = false
+    this.rt.metrics.tunnelsOpen.dec()
+    this.forwarded(result.bytesUp, result.bytesDown, false)
+    this.#logClose()
   }
 }

@@ -1,6 +1,6 @@
 /**
- * @module The decision log (pino, one JSON object per line): a `decision` line per connection and
- * a `close` line when it ends, as smokescreen's CANONICAL-PROXY-DECISION and -CN-CLOSE do; plus
+ * @module The decision log (pino, one JSON object per line): a `decision` line per connection (per
+ * request on a kept-alive plain-HTTP connection) and a `close` line when it ends, as smokescreen's CANONICAL-PROXY-DECISION and -CN-CLOSE do; plus
  * `serve` events (startup, reload, drain). docs/logging.md maps the fields to Azure Firewall's
  * AZFWApplicationRule columns.
  */
@@ -35,6 +35,10 @@ export interface DecisionRecord {
   readonly wouldDeny: boolean
   /** The address dialled (`ip:port`), when one was. */
   readonly upstream?: string
+  /** Plain HTTP: the request's number on its client connection (1, 2, ... with keep-alive). */
+  readonly request?: number
+  /** Plain HTTP: the origin connection was reused from the pool (no new connect). */
+  readonly reused?: boolean
   readonly handshakeMs?: number
   readonly dnsMs?: number
   readonly connectMs?: number
@@ -47,6 +51,8 @@ export interface CloseRecord {
   /** Bytes received from the origin. */
   readonly bytesDown: number
   readonly durationMs: number
+  /** Plain HTTP: requests read on the connection. */
+  readonly requests?: number
 }
 
 export interface ConnectionLog {

@@ -45,7 +45,10 @@ export function statusFor(code: OutcomeCode): number {
       return 407
     case 'DNS_FAILED':
     case 'DIAL_FAILED':
+    case 'BAD_RESPONSE':
       return 502
+    case 'RESPONSE_TIMEOUT':
+      return 504
     case 'TOO_MANY_FROM_SOURCE':
       return 429
     case 'TOO_MANY_CONNECTIONS':

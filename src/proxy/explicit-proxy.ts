@@ -11,76 +11,39 @@
  * - a name on another port is a `tcp` flow (network rules with destination FQDNs).
  * In every case the proxy resolves the name itself and dials a checked address (dial-checked.ts).
  * Denials before the tunnel: a status with `X-Aks-Egress-Reason`; after: a TLS alert.
+ *
+ * GET http://name/... (absolute-form): decided as `http` by the name, forwarded over persistent
+ * connections (forward-http.ts): after a complete response the next request on the connection is
+ * read and decided again, under the policy in force then (`serveHttp`, shared with the transparent
+ * HTTP listeners). A CONNECT after forwarded requests opens its tunnel and ends the loop.
  */
 import { canonicalHost } from '../policy/fqdn.ts'
-import { makeFlow, type Flow } from '../policy/flow.ts'
 import { SNI_MISSING_REASON } from '../policy/decision.ts'
 import { parseRawAddress } from '../net/classify-address.ts'
 import { formatHostPort, type Authority } from './authority.ts'
 import { parseClientHello, type ClientHelloResult } from './client-hello.ts'
 import type { ClientConnection } from './client-connection.ts'
-import { originRequestHead, RequestBodyFilter } from './forward-http.ts'
-import { parseHttpHead, type HttpHeadResult, type HttpRequestHead } from './http-head.ts'
+import { flowFor } from './flow-for.ts'
+import { decideAndForward, refuse } from './forward-request.ts'
+import type { HttpRequestHead } from './http-head.ts'
+import { serveHttp, Tunnel, type RequestHandled } from './http-session.ts'
 import { deny, policyDeny, verdictOf, type Verdict } from './outcome.ts'
 import { isTlsPort } from './policy-state.ts'
 import { checkProxyAuth } from './proxy-auth.ts'
 import { readInitial } from './read-initial.ts'
-import { SERVE_DEFAULTS } from './serve-defaults.ts'
 
 // A Buffer, not a string: written as is, never encoded per connection (never mutated: writes may hold it).
 const CONNECT_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1')
 
-/** Reads a request head on `conn`; undefined when the connection was denied or closed meanwhile. */
-export async function readRequestHead(conn: ClientConnection): Promise<{ head: HttpRequestHead; rest: Buffer } | undefined> {
-  const limits = conn.rt.limits
-  const read = await readInitial<HttpHeadResult>(conn.socket, undefined, limits.handshakeTimeoutMs, (data, scanned) => {
-    const r = parseHttpHead(data, limits.maxHeaderBytes, scanned)
-    return r.kind === 'needMore' ? undefined : r
-  })
-  if (read.kind === 'timeout') {
-    conn.denyHttp(deny('HANDSHAKE_TIMEOUT', `No complete request head within ${limits.handshakeTimeoutMs} ms`))
-    return undefined
-  }
-  if (read.kind === 'closed') {
-    conn.decide(deny('CLIENT_CLOSED', 'The client closed the connection before a complete request head'))
-    conn.socket.destroy()
-    return undefined
-  }
-  const r = read.value
-  conn.handshakeDone()
-  if (r.kind === 'tooLarge') {
-    conn.denyHttp(deny('HEADER_TOO_LARGE', `The request head exceeds ${limits.maxHeaderBytes} bytes`))
-    return undefined
-  }
-  if (r.kind === 'malformed') {
-    conn.denyHttp(deny('BAD_REQUEST', `Malformed request: ${r.detail}`), r.status)
-    return undefined
-  }
-  if (r.kind !== 'ok') return undefined
-  return { head: r.head, rest: read.data.subarray(r.head.headBytes) }
+export function handleExplicit(conn: ClientConnection): Promise<void> {
+  return serveHttp(conn, (head, rest) => explicitRequest(conn, head, rest))
 }
 
-/** The flow of a destination: IP literals as `tcp` by address, names by name. */
-function flowFor(conn: ClientConnection, host: string, port: number, protocol: 'https' | 'http' | 'tcp'): { flow: Flow; dialHost: string } | undefined {
-  if (parseRawAddress(host)) {
-    // CONNECT to an address: network rules only. Plain HTTP to an address: network rules by
-    // address, and application rules whose target is `*` (the engine matches an IP Host so).
-    // makeFlow: flows of one shape keep the engine's property reads monomorphic (flow.ts).
-    const flow: Flow =
-      protocol === 'http'
-        ? makeFlow({ protocol, host, destinationIp: host, destinationPort: port, sourceIp: conn.srcIp })
-        : makeFlow({ protocol: 'tcp', destinationIp: host, destinationPort: port, sourceIp: conn.srcIp })
-    return { flow, dialHost: host }
-  }
-  const name = canonicalHost(host)
-  if (name === undefined) return undefined
-  return { flow: makeFlow({ protocol, host: name, destinationPort: port, sourceIp: conn.srcIp }), dialHost: name }
-}
+const DONE: Promise<null> = Promise.resolve(null)
 
-export async function handleExplicit(conn: ClientConnection): Promise<void> {
-  const got = await readRequestHead(conn)
-  if (!got) return
-  const { head, rest } = got
+/** One request on the explicit port: a forwarded request (the connection may go on), or a tunnel. */
+function explicitRequest(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): RequestHandled {
+  conn.fields.request = conn.requests
   const auth = conn.rt.auth
   if (auth) {
     const result = checkProxyAuth(auth, head.proxyAuthorization)
@@ -88,11 +51,10 @@ export async function handleExplicit(conn: ClientConnection): Promise<void> {
       const verdict =
         result === 'missing' ? deny('AUTH_REQUIRED', 'Proxy authentication required') : deny('AUTH_FAILED', 'Proxy authentication failed')
       conn.denyHttp(verdict, 407, [`Proxy-Authenticate: Basic realm="${auth.realm}"`])
-      return
+      return DONE
     }
   }
-  // return, not await: this frame (the request head's buffer) is not kept for the tunnel's life.
-  if (head.method === 'CONNECT') return handleConnect(conn, head.targetAuthority!, rest)
+  if (head.method === 'CONNECT') return new Tunnel(handleConnect(conn, head.targetAuthority!, rest))
   return handleForward(conn, head, rest)
 }
 
@@ -186,53 +148,23 @@ function sameAuthority(a: Authority, b: Authority, defaultPort: number): boolean
   return a.host.toLowerCase() === b.host.toLowerCase() && (a.port ?? defaultPort) === (b.port ?? defaultPort)
 }
 
-async function handleForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<void> {
-  conn.fields = { ...conn.fields, protocol: 'http', method: head.method }
+async function handleForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<Buffer | null> {
+  const f = conn.fields
+  f.protocol = 'http'
+  f.method = head.method
   if (head.form !== 'absolute') {
-    conn.denyHttp(deny('UNSUPPORTED_REQUEST', 'This is a proxy: send absolute-form requests (http://host/path) or CONNECT'))
-    return
+    return refuse(conn, deny('UNSUPPORTED_REQUEST', 'This is a proxy: send absolute-form requests (http://host/path) or CONNECT'))
   }
   const target = head.targetAuthority!
   const port = target.port ?? 80
-  conn.fields = { ...conn.fields, host: target.host, port, url: head.target }
+  f.host = target.host
+  f.port = port
+  f.url = head.target
   if (head.scheme !== 'http') {
-    conn.denyHttp(deny('UNSUPPORTED_REQUEST', `Scheme "${head.scheme ?? ''}" is not forwarded; use CONNECT for https`))
-    return
+    return refuse(conn, deny('UNSUPPORTED_REQUEST', `Scheme "${head.scheme ?? ''}" is not forwarded; use CONNECT for https`))
   }
   if (head.hostHeader && !sameAuthority(head.hostHeader, target, 80)) {
-    conn.denyHttp(deny('HOST_MISMATCH', 'The Host field does not match the request target'))
-    return
+    return refuse(conn, deny('HOST_MISMATCH', 'The Host field does not match the request target'))
   }
   return decideAndForward(conn, head, rest, target.host, port)
-}
-
-/** Decides an HTTP request by its host, dials, forwards. Shared with the transparent HTTP listeners. */
-export async function decideAndForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer, host: string, port: number): Promise<void> {
-  const planned = flowFor(conn, host, port, 'http')
-  if (!planned) {
-    conn.denyHttp(deny('INVALID_HOST', `Host "${host}" is not a valid host name`))
-    return
-  }
-  const verdict = verdictOf(conn.state.engine.decide(planned.flow))
-  if (verdict.action === 'deny') {
-    conn.denyHttp(verdict)
-    return
-  }
-  const dialed = await conn.dial(planned.dialHost, port)
-  if (!dialed.ok) {
-    conn.denyHttp(dialed.verdict)
-    return
-  }
-  const origin = dialed.result.socket
-  if (conn.socket.destroyed) {
-    origin.destroy()
-    conn.decide(deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting'))
-    return
-  }
-  conn.decide(verdict)
-  const authority = port !== 80 ? formatHostPort(host, port) : host.includes(':') ? `[${host}]` : host
-  origin.write(originRequestHead(head, authority))
-  const filter = new RequestBodyFilter(head, SERVE_DEFAULTS.maxChunkLineBytes)
-  if (rest.length > 0) conn.socket.unshift(rest)
-  return conn.relay(origin, undefined, filter)
 }

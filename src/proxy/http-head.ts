@@ -65,7 +65,7 @@ const SP = 0x20
 const HTAB = 0x09
 
 /** RFC 9110 §5.6.2 tchar. */
-function isTchar(c: number): boolean {
+export function isTchar(c: number): boolean {
   if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) return true
   switch (c) {
     case 0x21: // !
@@ -136,7 +136,10 @@ export function parseHttpHead(buf: Uint8Array, maxBytes: number, scannedBytes = 
   return parseLines(buf, start, end)
 }
 
-function latin1(buf: Uint8Array, s: number, e: number): string {
+/** Bytes as a latin1 string (one char per byte). */
+export function latin1(buf: Uint8Array, s: number, e: number): string {
+  // Buffer's own decoder (native) for the usual case; the spread below costs more per field.
+  if (Buffer.isBuffer(buf)) return buf.toString('latin1', s, e)
   let out = ''
   for (let i = s; i < e; i += 4096) out += String.fromCharCode(...buf.subarray(i, Math.min(e, i + 4096)))
   return out

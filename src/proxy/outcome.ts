@@ -20,6 +20,9 @@ import { REASON_CODES } from '../policy/decision.ts'
  * - DIAL_FAILED: no checked address accepted the connection in time.
  * - TOO_MANY_CONNECTIONS / TOO_MANY_FROM_SOURCE: a connection cap was reached.
  * - CLIENT_CLOSED: the client went away before it sent a complete request or ClientHello.
+ * - BAD_RESPONSE: plain HTTP: the origin's response cannot be framed safely (malformed head,
+ *   conflicting lengths, 101 upgrade, closed before a complete head): 502, never a decision.
+ * - RESPONSE_TIMEOUT: plain HTTP: no complete response head within the idle bound: 504.
  */
 export type ProxyCode =
   | 'SNI_MISMATCH'
@@ -39,6 +42,8 @@ export type ProxyCode =
   | 'TOO_MANY_CONNECTIONS'
   | 'TOO_MANY_FROM_SOURCE'
   | 'CLIENT_CLOSED'
+  | 'BAD_RESPONSE'
+  | 'RESPONSE_TIMEOUT'
 
 export type OutcomeCode = ReasonCode | ProxyCode
 
@@ -60,6 +65,8 @@ export const PROXY_CODES: readonly ProxyCode[] = Object.freeze([
   'TOO_MANY_CONNECTIONS',
   'TOO_MANY_FROM_SOURCE',
   'CLIENT_CLOSED',
+  'BAD_RESPONSE',
+  'RESPONSE_TIMEOUT',
 ])
 
 export const OUTCOME_CODES: readonly OutcomeCode[] = Object.freeze([...REASON_CODES, ...PROXY_CODES])

@@ -38,6 +38,23 @@ export class ProxyMetrics {
     registers: [this.registry],
   })
 
+  readonly forwardedRequests = new Counter({
+    name: METRIC.forwardedRequests,
+    help: 'Plain-HTTP requests forwarded to origins, by outcome',
+    labelNames: ['listener', 'outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly originPoolHits = new Counter({ name: METRIC.originPoolHits, help: 'Forwarded requests sent on a reused origin connection', registers: [this.registry] })
+  readonly originPoolMisses = new Counter({ name: METRIC.originPoolMisses, help: 'Forwarded requests that needed a new origin connection', registers: [this.registry] })
+  readonly originRetries = new Counter({ name: METRIC.originRetries, help: 'Requests sent again after a pooled origin connection closed before answering', registers: [this.registry] })
+  readonly originPoolIdle = new Gauge({ name: METRIC.originPoolIdle, help: 'Idle origin connections in the pool', registers: [this.registry] })
+  readonly originPoolDiscards = new Counter({
+    name: METRIC.originPoolDiscards,
+    help: 'Origin connections closed by the pool, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  })
+
   constructor(defaultMetrics: boolean) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: METRIC.defaultPrefix })
   }

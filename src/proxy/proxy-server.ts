@@ -21,12 +21,13 @@ import type { ListenAddress } from '../net/classify-address.ts'
 import type { NameResolver } from '../net/resolve.ts'
 import { AdminServer } from './admin-server.ts'
 import { formatHostPort } from './authority.ts'
-import { ClientConnection, type ProxyRuntime } from './client-connection.ts'
+import { ClientConnection, closeWhenFlushed, type ProxyRuntime } from './client-connection.ts'
 import type { ConnectionLog } from './connection-log.ts'
 import { handleExplicit } from './explicit-proxy.ts'
 import { deny } from './outcome.ts'
 import type { PolicyState } from './policy-state.ts'
 import type { ProxyAuth } from './proxy-auth.ts'
+import { OriginPool } from './origin-pool.ts'
 import { ProxyMetrics } from './proxy-metrics.ts'
 import type { ServeLimits } from './serve-defaults.ts'
 import { handleTransparentHttp } from './transparent-http.ts'
@@ -121,11 +122,16 @@ export class ProxyServer {
   readonly #readinessChecks: Array<() => boolean> = []
   #admin: AdminServer | undefined
   readonly #sockets = new Set<Socket>()
+  /** HTTP client connections with nothing in flight: waiting for their next request, or closing. */
+  readonly #idleClients = new Set<Socket>()
+  readonly #pool: OriginPool
   readonly #perSource = new Map<string, number>()
   #nextId = 0
   #stopping = false
   #started = false
   #onIdle: (() => void) | undefined
+  /** #listenAddresses(); undefined after any change of the listeners. */
+  #listenCache: readonly ListenAddress[] | undefined
 
   /** The resolver the proxy dials by (`--hosts`, then DNS): the appliance resolves DNAT names with it too. */
   get resolver(): NameResolver {
@@ -137,6 +143,8 @@ export class ProxyServer {
     this.#options = options
     this.metrics = new ProxyMetrics(options.defaultMetrics)
     const localAddresses = localInterfaceAddresses()
+    const l = options.limits
+    this.#pool = new OriginPool({ maxIdlePerKey: l.originPoolMaxIdlePerKey, maxIdleTotal: l.originPoolMaxIdle, idleTimeoutMs: l.originIdleTimeoutMs }, this.metrics)
     this.#runtime = {
       limits: options.limits,
       log: options.log,
@@ -146,6 +154,9 @@ export class ProxyServer {
       policy: () => this.#state,
       listening: () => this.#listenAddresses(),
       localAddresses,
+      pool: this.#pool,
+      draining: () => this.#stopping,
+      idleClients: this.#idleClients,
     }
     this.#recordPolicy(state)
   }
@@ -156,6 +167,16 @@ export class ProxyServer {
 
   get openConnections(): number {
     return this.#sockets.size
+  }
+
+  /** Idle origin connections in the pool. */
+  get idleOriginConnections(): number {
+    return this.#pool.idle
+  }
+
+  /** Closes every idle pooled origin connection (a reload does; tests that count handles too). */
+  dropIdleOrigins(): void {
+    this.#pool.clear('reload')
   }
 
   get ready(): boolean {
@@ -184,8 +205,10 @@ export class ProxyServer {
     return out
   }
 
-  #listenAddresses(): ListenAddress[] {
-    return this.listeners.map((l) => ({ address: l.address, port: l.port }))
+  /** The listeners' addresses, as the dial's `self` class needs them on every dial: kept until a listener opens or closes. */
+  #listenAddresses(): readonly ListenAddress[] {
+    this.#listenCache ??= this.listeners.map((l) => ({ address: l.address, port: l.port }))
+    return this.#listenCache
   }
 
   /** Opens every listener. Throws (with every listener closed again) when one cannot be opened. */
@@ -208,6 +231,7 @@ export class ProxyServer {
       if (o.admin) {
         this.#admin = new AdminServer(this)
         await this.#admin.start(o.admin.host, o.admin.port)
+        this.#listenCache = undefined
       }
     } catch (e) {
       this.#closeListeners()
@@ -310,6 +334,8 @@ export class ProxyServer {
         }
         this.#state = state
         this.#recordPolicy(state)
+        // Pooled origin connections were checked under the old policy: none is reused under the new one.
+        this.#pool.clear('reload')
         for (const [port, l] of this.#transparent) {
           const kind = kinds.get(port)
           if (kind === undefined) {
@@ -318,6 +344,7 @@ export class ProxyServer {
           } else l.kind = kind
         }
         for (const [port, l] of opened) this.#transparent.set(port, l)
+        this.#listenCache = undefined
       },
       abort: () => {
         if (done) return
@@ -382,6 +409,7 @@ export class ProxyServer {
   }
 
   #closeListeners(): void {
+    this.#listenCache = undefined
     this.#explicit?.server.close()
     this.#explicit = undefined
     for (const l of this.#transparent.values()) l.server.close()
@@ -396,6 +424,11 @@ export class ProxyServer {
     if (this.#stopping) return { closed: 0 }
     this.#stopping = true
     this.#closeListeners()
+    // Kept-alive clients between requests, and those closing after their last response, have
+    // nothing in flight: they close once what was written to them is sent, not at the drain bound.
+    for (const s of this.#idleClients) closeWhenFlushed(s)
+    this.#idleClients.clear()
+    this.#pool.clear('stop')
     if (this.#sockets.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, drainMs)
@@ -408,8 +441,10 @@ export class ProxyServer {
     }
     const closed = this.#sockets.size
     for (const s of this.#sockets) s.destroy()
+    this.#pool.clear('stop')
     await this.#admin?.close()
     this.#admin = undefined
+    this.#listenCache = undefined
     this.#options.resolver.close()
     return { closed }
   }

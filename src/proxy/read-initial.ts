@@ -5,6 +5,8 @@
  */
 import type { Socket } from 'node:net'
 
+const EMPTY = Buffer.alloc(0)
+
 export type ReadInitialResult<T> =
   | { readonly kind: 'done'; readonly value: T; readonly data: Buffer }
   | { readonly kind: 'timeout'; readonly data: Buffer }
@@ -13,6 +15,8 @@ export type ReadInitialResult<T> =
 /**
  * `step(data, scanned)` returns a value when it can decide, undefined to wait for more;
  * `scanned` is the length `step` saw last time (parsers resume there).
+ * `firstByteTimeoutMs` (a kept-alive connection between requests): how long to wait for the first
+ * byte when there is none yet; `timeoutMs` then bounds the rest from that byte on.
  * The socket is left paused, with no listener of this module.
  */
 export function readInitial<T>(
@@ -20,15 +24,19 @@ export function readInitial<T>(
   initial: Uint8Array | undefined,
   timeoutMs: number,
   step: (data: Buffer, scanned: number) => T | undefined,
+  firstByteTimeoutMs?: number,
 ): Promise<ReadInitialResult<T>> {
   return new Promise((resolve) => {
-    let buf = Buffer.allocUnsafe(Math.max(4096, initial?.length ?? 0))
+    // Allocated when a second read is needed: the usual head or ClientHello comes in one read,
+    // which is then parsed where it lies (no 4 KiB buffer and copy per request on kept-alive
+    // connections).
+    let buf: Buffer = initial && initial.length > 0 ? Buffer.allocUnsafe(Math.max(4096, initial.length)) : EMPTY
     let length = 0
     let scanned = 0
     let settled = false
     const append = (chunk: Uint8Array): void => {
       if (length + chunk.length > buf.length) {
-        const next = Buffer.allocUnsafe(Math.max(buf.length * 2, length + chunk.length))
+        const next = Buffer.allocUnsafe(Math.max(buf.length * 2, length + chunk.length, 4096))
         buf.copy(next, 0, 0, length)
         buf = next
       }
@@ -54,15 +62,32 @@ export function readInitial<T>(
       return true
     }
     const onData = (chunk: Buffer): void => {
+      if (length === 0) {
+        if (waitingFirstByte) {
+          waitingFirstByte = false
+          clearTimeout(timer)
+          timer = setTimeout(onTimeout, timeoutMs)
+        }
+        // The first read: decided on it alone, it is the data (it is the socket's own Buffer).
+        const value = step(chunk, 0)
+        if (value !== undefined) {
+          finish({ kind: 'done', value, data: chunk })
+          return
+        }
+        scanned = chunk.length
+      }
       append(chunk)
       attempt()
     }
     const onEnd = (): void => {
       finish({ kind: 'closed', data: buf.subarray(0, length) })
     }
-    const timer = setTimeout(() => {
+    const onTimeout = (): void => {
       finish({ kind: 'timeout', data: buf.subarray(0, length) })
-    }, timeoutMs)
+    }
+    const empty = !initial || initial.length === 0
+    let waitingFirstByte = empty && firstByteTimeoutMs !== undefined
+    let timer = setTimeout(onTimeout, waitingFirstByte ? firstByteTimeoutMs : timeoutMs)
     if (initial && initial.length > 0) {
       append(initial)
       if (attempt()) return

@@ -26,6 +26,18 @@ export interface ServeLimits {
   readonly dnsTimeoutMs: number
   /** On SIGTERM, how long open connections may finish before they are closed. */
   readonly drainTimeoutMs: number
+  /** Plain HTTP: a kept-alive client connection with no new request for this long is closed. */
+  readonly keepAliveIdleTimeoutMs: number
+  /** Plain HTTP: requests served on one client connection; the last response says `Connection: close`. 1: no keep-alive. */
+  readonly maxRequestsPerConnection: number
+  /** Plain HTTP: bytes of a response head from an origin (status line and fields); larger: 502. */
+  readonly maxResponseHeaderBytes: number
+  /** Plain HTTP: an idle pooled origin connection is closed after this long. */
+  readonly originIdleTimeoutMs: number
+  /** Plain HTTP: idle origin connections kept per (checked address, port, Host). 0: no pooling. */
+  readonly originPoolMaxIdlePerKey: number
+  /** Plain HTTP: idle origin connections kept in all (the oldest is closed first). 0: no pooling. */
+  readonly originPoolMaxIdle: number
 }
 
 export const DEFAULT_LIMITS: ServeLimits = Object.freeze({
@@ -39,6 +51,12 @@ export const DEFAULT_LIMITS: ServeLimits = Object.freeze({
   maxDialAttempts: 4,
   dnsTimeoutMs: 5_000,
   drainTimeoutMs: 30_000,
+  keepAliveIdleTimeoutMs: 60_000,
+  maxRequestsPerConnection: 10_000,
+  maxResponseHeaderBytes: 64 * 1024,
+  originIdleTimeoutMs: 30_000,
+  originPoolMaxIdlePerKey: 64,
+  originPoolMaxIdle: 1_024,
 })
 
 export const SERVE_DEFAULTS = Object.freeze({
@@ -59,8 +77,10 @@ export const SERVE_DEFAULTS = Object.freeze({
   dnsCacheMaxTtlSeconds: 300,
   /** Names held in the DNS cache. */
   dnsCacheMaxEntries: 10_000,
-  /** A chunk extension or trailer line of a chunked request body. */
+  /** A chunk extension or trailer line of a chunked request or response body. */
   maxChunkLineBytes: 4096,
+  /** Interim (1xx) responses relayed before the final one; more: 502. */
+  maxInterimResponses: 8,
   /** Basic-auth realm of the explicit proxy. */
   authRealm: 'aks-egress',
 })

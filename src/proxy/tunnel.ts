@@ -10,7 +10,6 @@
  * writable side as soon as its readable side ends.
  */
 import type { Socket } from 'node:net'
-import type { Transform } from 'node:stream'
 import { originReaderOf, type OriginReader } from '../net/origin-reader.ts'
 
 export interface RelayResult {
@@ -26,14 +25,6 @@ export interface RelayOptions {
   readonly idleTimeoutMs: number
   /** Bytes the proxy read from the client before the relay (peeked ClientHello, request head), sent first. */
   readonly firstBytes?: Uint8Array
-  /**
-   * Client → origin bytes go through this transform instead of straight through, and never end
-   * the origin's writable side (HTTP forwarding: the transform passes exactly one request body).
-   * When the origin's response ends, the client's socket is ended and, after `lingerMs` without
-   * its close, destroyed.
-   */
-  readonly requestFilter?: Transform
-  readonly lingerMs?: number
 }
 
 /**
@@ -43,7 +34,7 @@ export interface RelayOptions {
 export function relay(client: Socket, origin: Socket, options: RelayOptions): Promise<RelayResult> {
   // Read the options here: the closures below live as long as the tunnel and must not hold
   // `options` (its first bytes would stay in memory for the tunnel's whole life).
-  const { idleTimeoutMs, requestFilter: filter, lingerMs } = options
+  const { idleTimeoutMs } = options
   let firstBytes = options.firstBytes
   return new Promise((resolve) => {
     let end: RelayResult['end'] = 'closed'
@@ -77,12 +68,10 @@ export function relay(client: Socket, origin: Socket, options: RelayOptions): Pr
       origin.removeListener('error', onError)
       client.removeListener('timeout', onTimeout)
       origin.removeListener('timeout', onTimeout)
-      filter?.removeListener('error', onError)
       resolve({ bytesUp: origin.bytesWritten, bytesDown: origin.bytesRead, end })
     }
     client.on('error', onError)
     origin.on('error', onError)
-    filter?.on('error', onError)
     client.setTimeout(idleTimeoutMs, onTimeout)
     origin.setTimeout(idleTimeoutMs, onTimeout)
     if (!client.closed) client.once('close', onClose)
@@ -95,14 +84,7 @@ export function relay(client: Socket, origin: Socket, options: RelayOptions): Pr
     }
     if (firstBytes && firstBytes.length > 0) origin.write(firstBytes)
     firstBytes = undefined
-    if (filter) {
-      client.pipe(filter).pipe(origin, { end: false })
-      const linger = lingerMs ?? 5000
-      client.once('finish', () => {
-        client.resume()
-        client.setTimeout(linger, () => client.destroy())
-      })
-    } else if (client.readableEnded) {
+    if (client.readableEnded) {
       // The client half-closed while the proxy was reading its first bytes: its 'end' is gone, so pipe would never end the origin.
       origin.end()
     } else {

@@ -26,7 +26,7 @@ import { policyFromOptions } from '../policy-source.ts'
 import { APPLIANCE_OPTIONS, decideFlowtable, readApplianceOptions, resolverUpstream, runCleanup, serviceTcpPorts, type ApplianceConfig } from './serve-appliance.ts'
 
 /** Limit options: option name → the ServeLimits field it sets. */
-const LIMIT_OPTIONS: ReadonlyArray<readonly [string, keyof ServeLimits, string]> = [
+const LIMIT_OPTIONS: ReadonlyArray<readonly [string, keyof ServeLimits, string, number?]> = [
   ['max-connections', 'maxConnections', 'Connections open at once, all listeners'],
   ['max-connections-per-source', 'maxConnectionsPerSource', 'Connections open at once from one source address'],
   ['max-header-bytes', 'maxHeaderBytes', 'Bytes of an HTTP request head'],
@@ -37,6 +37,12 @@ const LIMIT_OPTIONS: ReadonlyArray<readonly [string, keyof ServeLimits, string]>
   ['max-dial-attempts', 'maxDialAttempts', 'Addresses of a name tried in turn'],
   ['dns-timeout-ms', 'dnsTimeoutMs', 'One name resolution (A and AAAA)'],
   ['drain-timeout-ms', 'drainTimeoutMs', 'On SIGTERM, how long open connections may finish'],
+  ['keep-alive-idle-timeout-ms', 'keepAliveIdleTimeoutMs', 'Plain HTTP: a client connection idle this long between requests is closed'],
+  ['max-requests-per-connection', 'maxRequestsPerConnection', 'Plain HTTP: requests on one client connection (1: no keep-alive)'],
+  ['max-response-header-bytes', 'maxResponseHeaderBytes', 'Plain HTTP: bytes of an origin\'s response head'],
+  ['origin-idle-timeout-ms', 'originIdleTimeoutMs', 'Plain HTTP: a pooled origin connection idle this long is closed'],
+  ['origin-pool-max-idle-per-key', 'originPoolMaxIdlePerKey', 'Plain HTTP: idle origin connections per address, port and Host (0: no pool)', 0],
+  ['origin-pool-max-idle', 'originPoolMaxIdle', 'Plain HTTP: idle origin connections in all (0: no pool)', 0],
 ]
 
 const OPTIONS: OptionSpecs = {
@@ -129,9 +135,9 @@ function parseCount(text: string, option: string, min: number): number {
 
 function readLimits(values: ParsedOptions['values']): ServeLimits {
   const limits: Record<string, number> = { ...DEFAULT_LIMITS }
-  for (const [name, field] of LIMIT_OPTIONS) {
+  for (const [name, field, , min] of LIMIT_OPTIONS) {
     const v = str(values, name)
-    if (v !== undefined) limits[field] = parseCount(v, name, 1)
+    if (v !== undefined) limits[field] = parseCount(v, name, min ?? 1)
   }
   return limits as unknown as ServeLimits
 }

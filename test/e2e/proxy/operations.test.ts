@@ -10,11 +10,13 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { after, before, describe, test } from 'node:test'
-import { adminGet, connectTunnel, hostsText, makePki, startHttpsOrigin, startRawOrigin, startServeChild, type Origin, type Pki, type ServeChild } from './harness.ts'
+import { adminGet, connectTunnel, hostsText, makePki, startHttpOrigin, startHttpsOrigin, startRawOrigin, startServeChild, type Origin, type Pki, type ServeChild } from './harness.ts'
+import { RawHttpClient, responseHeader } from './raw-http-client.ts'
 
 let pki: Pki
 let mcr: Origin
 let echo: Awaited<ReturnType<typeof startRawOrigin>>
+let ubuntu: Origin
 let dir: string
 const children: ServeChild[] = []
 
@@ -49,6 +51,11 @@ const MCR_RULE = `          - name: mcr
             sourceAddresses: ["*"]
             protocols: [Https:443]
             targetFqdns: [mcr.microsoft.com]
+`
+const UBUNTU_RULE = `          - name: ubuntu
+            sourceAddresses: ["*"]
+            protocols: [Http:80]
+            targetFqdns: [security.ubuntu.com]
 `
 const DATA_8443_RULE = `          - name: mcr-data-8443
             sourceAddresses: ["*"]
@@ -101,12 +108,13 @@ before(async () => {
   pki = await makePki(['mcr.microsoft.com'])
   mcr = await startHttpsOrigin(pki, 'mcr')
   echo = await startRawOrigin('echo', 9000, 'echo')
-  writeFileSync(join(dir, 'hosts'), hostsText({ 'mcr.microsoft.com': mcr.address, 'echo.hcp.westeurope.azmk8s.io': echo.address }))
+  ubuntu = await startHttpOrigin('ubuntu')
+  writeFileSync(join(dir, 'hosts'), hostsText({ 'mcr.microsoft.com': mcr.address, 'echo.hcp.westeurope.azmk8s.io': echo.address, 'security.ubuntu.com': ubuntu.address }))
 })
 
 after(async () => {
   for (const c of children) await c.kill()
-  await Promise.all([mcr.close(), echo.close()])
+  await Promise.all([mcr.close(), echo.close(), ubuntu.close()])
   pki.cleanup()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -116,7 +124,7 @@ describe('admin and startup', () => {
     const { child } = await serve('admin', ['--transparent', '--no-nftables', '--transparent-address', '127.0.0.1', '--transparent-port-offset', 'ephemeral'])
     assert.match(
       child.summary,
-      /^aks-egress serve: explicit 127\.0\.0\.1:\d+, tls:443 127\.0\.0\.1:\d+, admin 127\.0\.0\.1:\d+; policy \S+admin\.yaml \(enforce\): 1 network, 1 application, 0 DNAT rules; hosts \S+ \(2 names\), dns 127\.0\.0\.1:9$/,
+      /^aks-egress serve: explicit 127\.0\.0\.1:\d+, tls:443 127\.0\.0\.1:\d+, admin 127\.0\.0\.1:\d+; policy \S+admin\.yaml \(enforce\): 1 network, 1 application, 0 DNAT rules; hosts \S+ \(3 names\), dns 127\.0\.0\.1:9$/,
     )
     assert.deepEqual(await adminGet(child.adminPort, '/healthz'), { status: 200, body: 'ok\n' })
     assert.deepEqual(await adminGet(child.adminPort, '/readyz'), { status: 200, body: 'ready\n' })
@@ -240,6 +248,46 @@ describe('drain and scale', () => {
     }
     assert.equal(fds, fdsBefore)
     assert.match((await adminGet(child.adminPort, '/metrics')).body, /^aks_egress_tunnels_open 0$/m)
+  })
+})
+
+describe('plain-HTTP keep-alive options', () => {
+  const get = (path: string): string => `GET http://security.ubuntu.com${path} HTTP/1.1\r\nHost: security.ubuntu.com\r\n\r\n`
+
+  test('--max-requests-per-connection, --keep-alive-idle-timeout-ms and --origin-idle-timeout-ms reach the proxy; SIGTERM closes idle kept-alive clients at once', async () => {
+    const { child } = await serve('keep-alive', ['--max-requests-per-connection', '2', '--keep-alive-idle-timeout-ms', '300', '--origin-idle-timeout-ms', '200'], policy(MCR_RULE + UBUNTU_RULE))
+    const capped = await RawHttpClient.open(child.explicitPort)
+    capped.send(get('/1'))
+    assert.equal(responseHeader(await capped.response(), 'connection'), 'keep-alive')
+    capped.send(get('/2'))
+    const last = await capped.response()
+    assert.equal(last.body.toString(), 'origin=ubuntu GET /2 host=security.ubuntu.com body=')
+    assert.equal(responseHeader(last, 'connection'), 'close')
+    assert.ok(await capped.closedWithin(2000))
+    const idle = await RawHttpClient.open(child.explicitPort)
+    idle.send(get('/3'))
+    await idle.response()
+    const t0 = Date.now()
+    assert.ok(await idle.closedWithin(3000))
+    assert.ok(Date.now() - t0 < 2500, `idle client closed after ${Date.now() - t0} ms`)
+    let metrics = (await adminGet(child.adminPort, '/metrics')).body
+    for (let i = 0; i < 40 && !/^aks_egress_origin_pool_discarded_total\{reason="idle-timeout"\} 1$/m.test(metrics); i++) {
+      await sleep(50)
+      metrics = (await adminGet(child.adminPort, '/metrics')).body
+    }
+    assert.match(metrics, /^aks_egress_origin_pool_discarded_total\{reason="idle-timeout"\} 1$/m)
+    assert.match(metrics, /^aks_egress_origin_pool_idle 0$/m)
+    assert.match(metrics, /^aks_egress_origin_pool_hits_total 2$/m)
+    // A kept-alive client between requests holds no drain: SIGTERM ends at once (drain bound 30 s).
+    const waiting = await RawHttpClient.open(child.explicitPort)
+    waiting.send(get('/4'))
+    await waiting.response()
+    const t1 = Date.now()
+    child.child.kill('SIGTERM')
+    assert.equal(await child.exited, 0)
+    assert.ok(Date.now() - t1 < 5000, `stopped after ${Date.now() - t1} ms`)
+    assert.ok(await waiting.closedWithin(1000))
+    assert.equal((await child.log.waitFor((l) => l['event'] === 'stop'))['closedAfterDrain'], 0)
   })
 })
 

@@ -6,6 +6,7 @@ import { connect, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, test } from 'node:test'
 import { buildClientHello } from '../../helpers/client-hello-builder.ts'
+import { DEFAULT_LIMITS } from '../../../src/proxy/serve-defaults.ts'
 import { connectTunnel, rawExchange, startHttpOrigin, startProxy, startRawOrigin, type ProxyHandle } from './harness.ts'
 
 const POLICY = `apiVersion: aks-egress/v1
@@ -48,7 +49,7 @@ before(async () => {
   banner = await startRawOrigin('banner', 9000, 'banner')
   http = await startHttpOrigin('ubuntu')
   hosts = { 'echo.hcp.westeurope.azmk8s.io': echo.address, 'banner.hcp.westeurope.azmk8s.io': banner.address, 'security.ubuntu.com': http.address }
-  proxy = await startProxy({ policy: POLICY, hosts, transparent: true, limits: { handshakeTimeoutMs: 400, idleTimeoutMs: 3000 } })
+  proxy = await startProxy({ policy: POLICY, hosts, transparent: true, limits: { handshakeTimeoutMs: 400, idleTimeoutMs: 3000, keepAliveIdleTimeoutMs: 300 } })
 })
 
 after(async () => {
@@ -187,12 +188,41 @@ describe('resources', () => {
         assert.match(r.reply.toString(), /^HTTP\/1\.1 403/)
       },
       async () => {
-        const r = await rawExchange(proxy.explicitPort, 'GET http://security.ubuntu.com/x HTTP/1.1\r\nHost: security.ubuntu.com\r\n\r\n')
+        const r = await rawExchange(proxy.explicitPort, 'GET http://security.ubuntu.com/x HTTP/1.1\r\nHost: security.ubuntu.com\r\nConnection: close\r\n\r\n')
         assert.match(r.reply.toString(), /origin=ubuntu GET \/x/)
       },
       async () => {
         const r = await rawExchange(proxy.transparentPort('http', 80), '\u0000\u0001garbage\r\n\r\n')
         assert.match(r.reply.toString(), /^HTTP\/1\.1 400/)
+      },
+      async () => {
+        // Keep-alive: three requests on one connection (the last asks to close), then the close.
+        const r = await rawExchange(
+          proxy.explicitPort,
+          'GET http://security.ubuntu.com/k1 HTTP/1.1\r\nHost: security.ubuntu.com\r\n\r\n' +
+            'GET http://security.ubuntu.com/k2 HTTP/1.1\r\nHost: security.ubuntu.com\r\n\r\n' +
+            'GET /k3 HTTP/1.1\r\nHost: security.ubuntu.com\r\nConnection: close\r\n\r\n',
+        )
+        assert.equal(r.reply.toString().match(/origin=ubuntu GET \/k\d/g)?.length, 2)
+        assert.match(r.reply.toString(), /X-Aks-Egress-Reason: UNSUPPORTED_REQUEST/)
+      },
+      async () => {
+        // Keep-alive on the transparent listener; the client then idles until the proxy closes it.
+        const s = connect({ host: '127.0.0.1', port: proxy.transparentPort('http', 80) })
+        await once(s, 'connect')
+        const reply = readAll(s)
+        s.write('GET /idle HTTP/1.1\r\nHost: security.ubuntu.com\r\n\r\n')
+        assert.match(await reply, /origin=ubuntu GET \/idle/)
+        s.destroy()
+      },
+      async () => {
+        // The client resets while its request is being forwarded.
+        const s = connect({ host: '127.0.0.1', port: proxy.explicitPort })
+        await once(s, 'connect')
+        s.write('GET http://security.ubuntu.com/reset HTTP/1.1\r\nHost: security.ubuntu.com\r\n\r\n')
+        await sleep(1)
+        s.resetAndDestroy()
+        await once(s, 'close')
       },
       async () => {
         // The client resets in the middle of the handshake.
@@ -214,9 +244,12 @@ describe('resources', () => {
         }
       }),
     )
-    // Everything the proxy opened must close by itself.
+    // Everything the proxy opened must close by itself, but for the idle origin connections the
+    // pool keeps (bounded; dropped here so that the origin's side closes too).
     for (let i = 0; i < 100 && proxy.server.openConnections > 0; i++) await sleep(50)
     assert.equal(proxy.server.openConnections, 0)
+    assert.ok(proxy.server.idleOriginConnections <= DEFAULT_LIMITS.originPoolMaxIdlePerKey, String(proxy.server.idleOriginConnections))
+    proxy.server.dropIdleOrigins()
     let after = count()
     for (let i = 0; i < 40 && (after['TCPSocketWrap'] ?? 0) > (baseline['TCPSocketWrap'] ?? 0); i++) {
       await sleep(50)

@@ -23,6 +23,10 @@ test('serve --help lists every option with its default', async () => {
     assert.ok(r.stdout.includes(o), o)
   }
   assert.match(r.stdout, /--handshake-timeout-ms N +Accept to a complete request head or ClientHello \(default 10000\)/)
+  assert.match(r.stdout, /--keep-alive-idle-timeout-ms N +Plain HTTP: a client connection idle this long between requests is closed \(default 60000\)/)
+  assert.match(r.stdout, /--max-requests-per-connection N +Plain HTTP: requests on one client connection \(1: no keep-alive\) \(default 10000\)/)
+  assert.match(r.stdout, /--origin-pool-max-idle N +Plain HTTP: idle origin connections in all \(0: no pool\) \(default 1024\)/)
+  for (const o of ['--max-response-header-bytes N', '--origin-idle-timeout-ms N', '--origin-pool-max-idle-per-key N']) assert.ok(r.stdout.includes(o), o)
 })
 
 test('bad usage exits 2 with the option named', async () => {
@@ -33,6 +37,8 @@ test('bad usage exits 2 with the option named', async () => {
       [['serve', '--listen', 'nonsense'], /--listen "nonsense" is not ADDR:PORT/],
       [['serve', '--max-connections', '0'], /--max-connections must be at least 1/],
       [['serve', '--idle-timeout-ms', '5s'], /--idle-timeout-ms "5s" is not a whole number/],
+      [['serve', '--max-requests-per-connection', '0'], /--max-requests-per-connection must be at least 1/],
+      [['serve', '--origin-pool-max-idle=-1'], /--origin-pool-max-idle "-1" is not a whole number/],
       [['serve', '--hosts', 'hosts'], /--hosts .*hosts:2: "300\.0\.0\.1" is not an IPv4 or IPv6 address/],
       [['serve', '--dns-upstream', 'dns.example'], /--dns-upstream "dns\.example" is not ADDR\[:PORT\]/],
       [['serve', '--listen', 'none'], /Nothing to serve/],

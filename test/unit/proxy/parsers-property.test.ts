@@ -8,6 +8,7 @@ import fc from 'fast-check'
 import { parseClientHello } from '../../../src/proxy/client-hello.ts'
 import { parseHttpHead } from '../../../src/proxy/http-head.ts'
 import { ChunkedScanner } from '../../../src/proxy/chunked-scanner.ts'
+import { bodyKind, parseResponseHead } from '../../../src/proxy/response-head.ts'
 
 const corpusDir = new URL('../../fixtures/client-hello/', import.meta.url)
 const corpus = readdirSync(corpusDir)
@@ -135,5 +136,67 @@ test('the whole 16 KiB bound fed one byte at a time costs linear time', () => {
   let h = parseClientHello(hello.subarray(0, 0), 65536)
   for (let n = 1; n <= hello.length && h.kind === 'needMore'; n++) h = parseClientHello(hello.subarray(0, n), 65536)
   assert.equal(h.kind, 'sni')
+  assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`)
+})
+
+// The response-head parser (persistent forwarding): the same properties, and the framing it
+// reports is self-consistent (never both chunked and a length; a head never claims bytes it was
+// not given or past its bound).
+const RESPONSES = [
+  'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nabc',
+  'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n',
+  'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n',
+  'HTTP/1.0 200 OK\r\nServer: old\r\n\r\nbody until close',
+].map((s) => Buffer.from(s, 'latin1'))
+const RESPONSE_KINDS = new Set(['needMore', 'ok', 'malformed', 'tooLarge'])
+
+function checkResponse(bytes: Buffer, max: number): void {
+  const t0 = performance.now()
+  const whole = parseResponseHead(bytes, max)
+  assert.ok(RESPONSE_KINDS.has(whole.kind), whole.kind)
+  if (whole.kind === 'ok') {
+    const h = whole.head
+    assert.ok(h.headBytes <= max && h.headBytes <= bytes.length)
+    assert.ok(!(h.chunked && h.contentLength !== undefined))
+    assert.ok(h.status >= 100 && h.status <= 599)
+    const b = bodyKind(h, 'GET')
+    if (b.kind === 'length') assert.ok(Number.isSafeInteger(b.length) && b.length > 0)
+  }
+  // Decided on a prefix ⇒ the same decision on the whole; byte-by-byte resumption agrees.
+  let scanned = 0
+  let incremental = parseResponseHead(bytes.subarray(0, 0), max)
+  for (let n = 1; n <= bytes.length && incremental.kind === 'needMore'; n += 5) {
+    incremental = parseResponseHead(bytes.subarray(0, n), max, scanned)
+    scanned = n
+    if (incremental.kind === 'malformed' || incremental.kind === 'ok') assert.deepEqual(incremental, whole, `prefix ${n}`)
+  }
+  if (incremental.kind === 'needMore') incremental = parseResponseHead(bytes, max, scanned)
+  if (incremental.kind !== 'tooLarge' && whole.kind !== 'tooLarge') assert.deepEqual(incremental, whole)
+  assert.ok(performance.now() - t0 < 1000, 'parse took too long')
+}
+
+test('response-head parser: random bytes', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 1024 }), fc.integer({ min: 0, max: 4096 }), (b, max) => { checkResponse(Buffer.from(b), max); }), { numRuns: 2000 })
+})
+
+test('response-head parser: random text of HTTP characters', () => {
+  const chars = fc.constantFrom(...'HTTP/1.1 200 OK\r\n\r\nContent-Length: 0123456789 Transfer-Encoding: chunked, gzip Connection close\t:'.split(''))
+  fc.assert(fc.property(fc.array(chars, { maxLength: 300 }), (cs) => { checkResponse(Buffer.from(`HTTP/1.1 ${cs.join('')}`, 'latin1'), 16384); }), { numRuns: 3000 })
+})
+
+test('response-head parser: mutated responses', () => {
+  fc.assert(fc.property(mutated(RESPONSES), fc.integer({ min: 16, max: 65536 }), (b, max) => { checkResponse(b, max); }), { numRuns: 4000 })
+})
+
+test('response-head parser: a 64 KiB head fed one byte at a time costs linear time', () => {
+  const head = Buffer.from(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(64_000)}\r\n\r\n`)
+  const t0 = performance.now()
+  let scanned = 0
+  let r = parseResponseHead(head.subarray(0, 0), 65_536)
+  for (let n = 1; n <= head.length && r.kind === 'needMore'; n++) {
+    r = parseResponseHead(head.subarray(0, n), 65_536, scanned)
+    scanned = n
+  }
+  assert.equal(r.kind, 'ok')
   assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`)
 })
