@@ -145,6 +145,8 @@ export async function startHttpsOrigin(pki: Pki, label: string, port = 443): Pro
     connections++
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
+    // A write after the peer is gone (EPIPE at the end of a test) must not end the test process.
+    s.on('error', () => undefined)
   })
   server.on('tlsClientError', () => undefined)
   const address = await listenOnRandomLoopback(server, port)
@@ -168,6 +170,7 @@ export async function startHttpOrigin(label: string, port = 80): Promise<Origin 
     connections++
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
+    s.on('error', () => undefined)
   })
   const address = await listenOnRandomLoopback(server, port)
   return { label, address, port, connections: () => connections, alpnOffers: [], servernames: [], requests, close: closer(server, sockets) }
