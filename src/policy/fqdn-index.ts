@@ -10,17 +10,18 @@
  * - `*xb.com` (suffix: tail `xb`, base `com`): the suffix at the start of a label is `com`, and
  *   the suffix inside the label on its left, `length(tail)` characters before the dot, is `xb.com`;
  *   with an empty base (`*xb`) the same, inside the last label.
- * So the index holds one entry per distinct string, `a.b.com`, `b.com`, `xb.com`, `com`, each with
- * the rules of the exact, subdomain and suffix patterns that end there, and, on a base, the set of
- * its tails' lengths. A lookup probes the suffix at each label start (one probe per label), and
- * inside a label only the lengths a base's tails have. The probes of one name do not depend on
- * each other, so the CPU overlaps their cache misses, where a trie walk waits for each node.
+ * So the index holds the strings `a.b.com` (exact), `b.com` (subdomain base), `com` (base of
+ * tails, with its tails' lengths) and `xb.com` (tail), each with the rules of the patterns that end
+ * there. A lookup probes the whole name once for exact patterns, each other label start for
+ * subdomain bases and bases of tails, and inside a label only the lengths a base's tails have.
+ * The probes of one name do not depend on each other, so the CPU overlaps their cache misses,
+ * where a trie walk waits for each node.
  *
- * Layout (typed arrays, no object per pattern): two suffix tables (suffix-table.ts), one for the
- * strings probed at label starts (names and bases) and one for tails, the second small, as the
- * lookup probes it far more often (once per tail length, in up to every label) than it finds
- * anything; and `entries`, 4 `int32` per label-table entry: the postings (postings.ts) of its
- * exact and subdomain patterns, and the lengths of the tails on it as two masks.
+ * Layout (typed arrays, no object per pattern): one suffix table (suffix-table.ts) per kind, so
+ * that a hit reads one slot holding the rules' postings reference (postings.ts), and each table
+ * is as small as its kind: the exact names are most of a large policy, and are probed once per
+ * name; the others are probed at every label start, or at every tail length, and mostly find
+ * nothing, which their filters answer from cache. Tail lengths are two 32-bit masks per base.
  * Every hash hit is confirmed against the characters: equal hashes of different strings (and
  * `hashBits` makes them common, for tests) cost a comparison, never a wrong answer.
  */
@@ -124,39 +125,47 @@ export class FqdnIndexBuilder {
 
   build(postings: PostingsBuilder, options: FqdnIndexOptions = {}): FqdnIndex {
     const texts = this.#texts
-    const n = texts.length
-    const labels = new SuffixTableBuilder()
+    const exact = new SuffixTableBuilder()
+    const subdomain = new SuffixTableBuilder()
+    const bases = new SuffixTableBuilder()
     const tails = new SuffixTableBuilder()
-    const entries: number[] = []
-    for (let id = 0; id < n; id++) {
+    const masks: number[] = []
+    for (let id = 0; id < texts.length; id++) {
       const text = texts[id]!
-      const exact = this.#exact.ref(id, postings)
+      const e = this.#exact.ref(id, postings)
+      if (e !== NO_RULES) exact.add(text, e)
       const sub = this.#subdomain.ref(id, postings)
+      if (sub !== NO_RULES) subdomain.add(text, sub)
+      const t = this.#tail.ref(id, postings)
+      if (t !== NO_RULES) tails.add(text, t)
       const lo = this.#tailsLo[id]!
       const hi = this.#tailsHi[id]!
-      if (exact !== NO_RULES || sub !== NO_RULES || (lo | hi) !== 0) {
-        labels.add(text, entries.length >> 2)
-        entries.push(exact, sub, lo, hi)
+      if ((lo | hi) !== 0) {
+        bases.add(text, masks.length)
+        masks.push(lo, hi)
       }
-      const tail = this.#tail.ref(id, postings)
-      if (tail !== NO_RULES) tails.add(text, tail)
     }
+    const bits = options.hashBits
     return new FqdnIndex({
-      labels: labels.build(options.hashBits),
-      tails: tails.build(options.hashBits),
-      entries: Int32Array.from(entries),
+      exact: exact.build(bits),
+      subdomain: subdomain.build(bits),
+      bases: bases.build(bits),
+      masks: Int32Array.from(masks),
+      tails: tails.build(bits),
       any: postings.add(this.#any),
       rootTailsLo: this.#rootTailsLo,
       rootTailsHi: this.#rootTailsHi,
-      entryCount: n,
+      entryCount: exact.size + subdomain.size + bases.size + tails.size,
     })
   }
 }
 
 interface FqdnIndexData {
-  readonly labels: SuffixTable
+  readonly exact: SuffixTable
+  readonly subdomain: SuffixTable
+  readonly bases: SuffixTable
+  readonly masks: Int32Array
   readonly tails: SuffixTable
-  readonly entries: Int32Array
   readonly any: number
   readonly rootTailsLo: number
   readonly rootTailsHi: number
@@ -164,19 +173,24 @@ interface FqdnIndexData {
 }
 
 export class FqdnIndex {
-  readonly #labels: SuffixTable
+  readonly #exact: SuffixTable
+  readonly #subdomain: SuffixTable
+  /** Bases of tails: the value is the index of the base's two length masks in `#masks`. */
+  readonly #bases: SuffixTable
+  readonly #masks: Int32Array
   readonly #tails: SuffixTable
-  readonly #entries: Int32Array
   readonly #any: number
   readonly #rootTailsLo: number
   readonly #rootTailsHi: number
-  /** Distinct strings held (names, bases, tails). */
+  /** Strings held (a name both exact and a base counts twice). */
   readonly entryCount: number
 
   constructor(d: FqdnIndexData) {
-    this.#labels = d.labels
+    this.#exact = d.exact
+    this.#subdomain = d.subdomain
+    this.#bases = d.bases
+    this.#masks = d.masks
     this.#tails = d.tails
-    this.#entries = d.entries
     this.#any = d.any
     this.#rootTailsLo = d.rootTailsLo
     this.#rootTailsHi = d.rootTailsHi
@@ -185,7 +199,7 @@ export class FqdnIndex {
 
   /** Bytes held by the typed arrays (for stats). */
   get bytes(): number {
-    return this.#labels.bytes + this.#tails.bytes + this.#entries.byteLength
+    return this.#exact.bytes + this.#subdomain.bytes + this.#bases.bytes + this.#masks.byteLength + this.#tails.bytes
   }
 
   /** The rules of `*` only: what an IP literal in place of a name matches. */
@@ -203,27 +217,18 @@ export class FqdnIndex {
     const starts = name.labelStarts
     const labels = name.labels
     if ((this.#rootTailsLo | this.#rootTailsHi) !== 0) n = this.#collectTails(name, starts[0]!, name.length, this.#rootTailsLo, this.#rootTailsHi, out, n)
-    const entries = this.#entries
-    for (let k = 0; k < labels; k++) {
+    const exact = this.#exact.find(name, 0, NO_RULES)
+    if (exact !== NO_RULES) out[n++] = exact
+    for (let k = 0; k < labels - 1; k++) {
       const start = starts[k]!
-      const e = this.#labels.find(name, start, -1)
-      if (e < 0) continue
-      const at = e << 2
-      if (start === 0) {
-        const exact = entries[at]!
-        if (exact !== NO_RULES) out[n++] = exact
-        continue
-      }
-      const sub = entries[at + 1]!
+      const sub = this.#subdomain.find(name, start, NO_RULES)
       if (sub !== NO_RULES) out[n++] = sub
-      const lo = entries[at + 2]!
-      const hi = entries[at + 3]!
+      const mask = this.#bases.find(name, start, -1)
       // Tails of suffix patterns on this base, inside the label on the left (it ends at start - 1).
-      if ((lo | hi) !== 0) n = this.#collectTails(name, starts[k + 1]!, start - 1, lo, hi, out, n)
+      if (mask >= 0) n = this.#collectTails(name, starts[k + 1]!, start - 1, this.#masks[mask]!, this.#masks[mask + 1]!, out, n)
     }
     return n
   }
-
   /** Suffix patterns whose tail ends the label `[labelStart, labelEnd)`: one probe per tail length present. */
   #collectTails(name: ScannedName, labelStart: number, labelEnd: number, lo: number, hi: number, out: Int32Array, n: number): number {
     const room = labelEnd - labelStart
