@@ -155,7 +155,6 @@ export class FqdnIndexBuilder {
       any: postings.add(this.#any),
       rootTailsLo: this.#rootTailsLo,
       rootTailsHi: this.#rootTailsHi,
-      entryCount: exact.size + subdomain.size + bases.size + tails.size,
     })
   }
 }
@@ -169,7 +168,6 @@ interface FqdnIndexData {
   readonly any: number
   readonly rootTailsLo: number
   readonly rootTailsHi: number
-  readonly entryCount: number
 }
 
 export class FqdnIndex {
@@ -182,8 +180,6 @@ export class FqdnIndex {
   readonly #any: number
   readonly #rootTailsLo: number
   readonly #rootTailsHi: number
-  /** Strings held (a name both exact and a base counts twice). */
-  readonly entryCount: number
 
   constructor(d: FqdnIndexData) {
     this.#exact = d.exact
@@ -194,12 +190,6 @@ export class FqdnIndex {
     this.#any = d.any
     this.#rootTailsLo = d.rootTailsLo
     this.#rootTailsHi = d.rootTailsHi
-    this.entryCount = d.entryCount
-  }
-
-  /** Bytes held by the typed arrays (for stats). */
-  get bytes(): number {
-    return this.#exact.bytes + this.#subdomain.bytes + this.#bases.bytes + this.#masks.byteLength + this.#tails.bytes
   }
 
   /** The rules of `*` only: what an IP literal in place of a name matches. */

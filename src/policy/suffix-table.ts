@@ -9,7 +9,7 @@
  * strings get past it to the table, which is megabytes and a cache and TLB miss per probe at
  * 100,000 rules. The filter never says no to a stored key, so it changes cost, not answers.
  *
- * Slots: 4 `int32` each, the mixed hash, the caller's value, the text's offset and length (0:
+ * Slots: 4 `int32` each, the mixed hash (the key), the caller's value, the text's offset and length (0:
  * empty slot; stored texts are never empty), so a probe confirms a hit from the slot it read.
  */
 import { NAME_HASH_SEED, nameHashStep, type ScannedName } from './scanned-name.ts'
@@ -23,9 +23,12 @@ function mix(h: number): number {
   return h ^ (h >>> 16)
 }
 
-/** The filter's bit for a key: the top bits of a Fibonacci product, independent of the slot's low bits. */
-function filterBit(key: number, shift: number): number {
-  return Math.imul(key, 0x9e3779b1) >>> shift
+/**
+ * The filter's bit for a hash: the top bits of a Fibonacci product, one multiply, so that a probe
+ * the filter turns away costs no more than that (the slot's key is mixed only past the filter).
+ */
+function filterBit(hash: number, shift: number): number {
+  return Math.imul(hash, 0x9e3779b1) >>> shift
 }
 
 export class SuffixTableBuilder {
@@ -71,8 +74,11 @@ export class SuffixTableBuilder {
         text[offset + i] = c
         h = nameHashStep(h, c)
       }
-      const key = mix(h) & keyMask
-      const bit = filterBit(key, filterShift)
+      // With `hashBits` < 32 the hash is cut before anything is derived from it, so that strings
+      // whose cut hashes are equal pass the filter and meet in the slots alike.
+      const cut = h & keyMask
+      const key = mix(cut)
+      const bit = filterBit(cut, filterShift)
       filter[bit >>> 5]! |= 1 << (bit & 31)
       let slot = key & slotMask
       while (slots[slot * 4 + 3] !== 0) slot = (slot + 1) & slotMask
@@ -103,15 +109,12 @@ export class SuffixTable {
     this.#text = text
   }
 
-  get bytes(): number {
-    return this.#slots.byteLength + this.#filter.byteLength + this.#text.byteLength
-  }
-
   /** The value stored for the suffix of `name` at `start`, or `absent`. */
   find(name: ScannedName, start: number, absent: number): number {
-    const key = mix(name.hashes[start]!) & this.#keyMask
-    const bit = filterBit(key, this.#filterShift)
+    const cut = name.hashes[start]! & this.#keyMask
+    const bit = filterBit(cut, this.#filterShift)
     if ((this.#filter[bit >>> 5]! & (1 << (bit & 31))) === 0) return absent
+    const key = mix(cut)
     const slots = this.#slots
     const mask = this.#slotMask
     let slot = key & mask
