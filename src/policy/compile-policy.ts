@@ -18,9 +18,10 @@
  * match. What a rule is checked against lives in typed arrays indexed by ordinal (one cache line
  * per candidate); its decision object is built on its first match and shared after.
  *
- * The hot path allocates nothing for IPv4 flows: the name is read once into reused scratch
- * (scanned-name.ts), addresses are parsed to int32, and the source address only when a candidate
- * rule restricts sources. A per-protocol, per-port prefilter (port-cover.ts) skips the lookups
+ * The hot path allocates nothing (but a rule's decision, on its first match, and lower-cased
+ * service tags, which only explain and audit pass): the name is read once into reused scratch
+ * (scanned-name.ts), addresses are parsed to int32 words (ip-words.ts), the source address only
+ * when a candidate rule restricts sources. A per-protocol, per-port prefilter (port-cover.ts) skips the lookups
  * of destination kinds no network rule takes the flow's port with.
  */
 import { parseAddressBlock, type Cidr } from './cidr.ts'
@@ -31,6 +32,7 @@ import type { Flow } from './flow.ts'
 import { FqdnIndexBuilder, type FqdnIndex } from './fqdn-index.ts'
 import { parseFqdnPattern, type FqdnPattern } from './fqdn-pattern.ts'
 import { parseIpCompact } from './ip-address.ts'
+import { IP_NONE, IP_V4, IP_V6, parseIpWords, wordsOfIpv6, type IpKind } from './ip-words.ts'
 import type { ApplicationProtocol, NetworkProtocol, Policy, RuleRef } from './policy-model.ts'
 import { parsePortSpec, portInRanges, type PortRange } from './port-range.ts'
 import { COVER_ADDRESS, COVER_NAME, COVER_TAG, PortCoverBuilder, type PortCover } from './port-cover.ts'
@@ -103,8 +105,12 @@ interface NatRuleC {
   /** In the engine's mode, built at compile time (DNAT rules are few). */
   readonly decision: Decision
   readonly protocols: number
-  /** int32 IPv4 or bigint IPv6 (parseIpCompact). */
-  readonly destination: number | bigint
+  /** The destination address as `parseIpWords` gives it: its kind and words (IPv4: d0 only). */
+  readonly kind: IpKind
+  readonly d0: number
+  readonly d1: number
+  readonly d2: number
+  readonly d3: number
   readonly port: number
   readonly source: number
 }
@@ -166,9 +172,15 @@ const NO_PROTOCOL = -2
  * Scratch shared by every engine: decide() is synchronous, so one of each serves every call.
  * `refs` takes the postings references of one phase: at most 1 (`*` destinations) + 33 or 129
  * (blocks) + 2 + 253 (a 253-character name, see FqdnIndex.collect) = 385: 512 is room enough.
+ * `sourceWords` and `destinationWords` hold the flow's addresses (ip-words.ts).
  */
 const refs = new Int32Array(512)
 const scanned = new ScannedName()
+const sourceWords = new Int32Array(4)
+const destinationWords = new Int32Array(4)
+
+/** `#sourceKind` before the source address is parsed. */
+const NOT_PARSED = -1
 
 export class Engine {
   readonly policy: Policy
@@ -207,10 +219,10 @@ export class Engine {
   readonly #appPostings: Int32Array
   readonly #appNames: FqdnIndex
 
-  // Per decision: the flow's source address, parsed only when a rule restricts sources.
+  // Per decision: the flow's source address, parsed (into `sourceWords`) only when a rule
+  // restricts sources.
   #sourceText: string | undefined = undefined
-  #sourceParsed = false
-  #source: number | bigint | null | undefined = undefined
+  #sourceKind: IpKind | typeof NOT_PARSED = NOT_PARSED
 
   constructor(policy: Policy, options: CompileOptions = {}) {
     this.policy = policy
@@ -273,6 +285,7 @@ export class Engine {
         const ref: RuleRef = { group: group.name, collection: collection.name, rule: rule.name, type: 'dnat' }
         const where = `${group.name}/${collection.name}/${rule.name}`
         const destination = must(parseIpCompact(rule.destinationAddress), `${where}: destinationAddress "${rule.destinationAddress}" is not an IP address`)
+        const [d0, d1, d2, d3] = typeof destination === 'number' ? [destination, 0, 0, 0] : wordsOfIpv6(destination)
         this.#nat.push({
           decision: this.#pick(ruleDecision(ref, true, {
             ...(rule.translatedAddress === undefined ? {} : { address: rule.translatedAddress }),
@@ -280,7 +293,11 @@ export class Engine {
             port: rule.translatedPort,
           })),
           protocols: protocolBits(rule.ipProtocols),
-          destination,
+          kind: typeof destination === 'number' ? IP_V4 : IP_V6,
+          d0,
+          d1,
+          d2,
+          d3,
           port: rule.destinationPort,
           source: this.#sourceSet(rule.sourceAddresses, rule.sourceIpGroups, where),
         })
@@ -398,15 +415,11 @@ export class Engine {
    */
   #sourceIn(set: number): boolean {
     if (set === ANY_SOURCE) return true
-    if (!this.#sourceParsed) {
-      this.#sourceParsed = true
-      const text = this.#sourceText
-      this.#source = text === undefined ? undefined : (parseIpCompact(text) ?? null)
-    }
-    const source = this.#source
-    if (source === undefined) return true
-    if (source === null) return false
-    return this.#sources[set]!.has(source)
+    const text = this.#sourceText
+    if (text === undefined) return true
+    let kind = this.#sourceKind
+    if (kind === NOT_PARSED) kind = this.#sourceKind = parseIpWords(text, sourceWords)
+    return kind !== IP_NONE && this.#sources[set]!.has(kind, sourceWords)
   }
 
   #decide(flow: Flow): Decision {
@@ -414,20 +427,21 @@ export class Engine {
     // shapes, and a property load that sees many shapes is slow.
     const { protocol, destinationPort: port, host, sni, sourceIp, destinationIp, destinationTags } = flow
     this.#sourceText = sourceIp
-    this.#sourceParsed = false
-    this.#source = undefined
+    this.#sourceKind = NOT_PARSED
     const bit = flowProtocolBit(protocol)
-    // The destination as int32 (IPv4) or bigint (IPv6), parsed once, when a phase needs it.
-    let destination: number | bigint | undefined
+    // The destination in `destinationWords`, parsed once, when a phase needs it.
+    let destination: IpKind = IP_NONE
     const hasNat = this.#nat.length > 0
 
     // 1. DNAT
     if (hasNat && destinationIp !== undefined) {
-      destination = parseIpCompact(destinationIp)
-      if (destination !== undefined) {
+      destination = parseIpWords(destinationIp, destinationWords)
+      if (destination !== IP_NONE) {
+        const w = destinationWords
         for (const r of this.#nat) {
           if ((r.protocols & bit) === 0 || r.port !== port) continue
-          if (r.destination !== destination) continue
+          if (r.kind !== destination || r.d0 !== w[0]) continue
+          if (destination === IP_V6 && (r.d1 !== w[1] || r.d2 !== w[2] || r.d3 !== w[3])) continue
           if (!this.#sourceIn(r.source)) continue
           return r.decision
         }
@@ -449,8 +463,9 @@ export class Engine {
         if (this.#netAny !== NO_RULES) refs[n++] = this.#netAny
         if (destinationIp !== undefined) {
           // Parsed already when the DNAT phase ran.
-          if (!hasNat) destination = parseIpCompact(destinationIp)
-          if (destination !== undefined) n = this.#netCidrs.collect(destination, refs, n)
+          if (!hasNat) destination = parseIpWords(destinationIp, destinationWords)
+          if (destination === IP_V4) n = this.#netCidrs.collect4(destinationWords[0]!, refs, n)
+          else if (destination === IP_V6) n = this.#netCidrs.collect6(destinationWords, refs, n)
         }
       }
       if ((cover & COVER_NAME) !== 0 && netRaw !== undefined) {
@@ -476,7 +491,7 @@ export class Engine {
     if (appRaw !== scannedRaw) scannedOk = scanned.scan(appRaw)
     let n = 0
     if (scannedOk) n = this.#appNames.collect(scanned, refs, 0)
-    else if (parseIpCompact(appRaw) !== undefined) {
+    else if (parseIpWords(appRaw, destinationWords) !== IP_NONE) {
       const any = this.#appNames.any()
       if (any !== NO_RULES) refs[n++] = any
     } else return this.#invalidHost
