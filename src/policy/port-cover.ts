@@ -8,7 +8,7 @@
  * takes this protocol and port", nothing about addresses or sources. Rule ports are 1–65535
  * (`*` too), so no rule takes a port outside that range. ICMP has no ports: one mask for it.
  */
-import type { PortRange } from './port-range.ts'
+import { ALL_PORTS, type PortRange } from './port-range.ts'
 
 /** Destination kinds: blocks or `*` (address phase), names, service tags. */
 export const COVER_ADDRESS = 1
@@ -17,8 +17,8 @@ export const COVER_TAG = 4
 export const COVER_ALL = COVER_ADDRESS | COVER_NAME | COVER_TAG
 
 export class PortCoverBuilder {
-  /** Per protocol (TCP, UDP), per kind: +1 where a range starts, -1 after it ends. */
-  readonly #deltas = [0, 0, 0, 0, 0, 0].map(() => new Int32Array(65537))
+  /** Per protocol (TCP, UDP) and kind (bit index), the port ranges of the rules recorded. */
+  readonly #ranges: PortRange[][] = [[], [], [], [], [], []]
   #icmp = 0
 
   /**
@@ -27,46 +27,45 @@ export class PortCoverBuilder {
    */
   add(tcp: boolean, udp: boolean, icmp: boolean, ports: readonly PortRange[] | null, kinds: number): void {
     if (icmp) this.#icmp |= kinds
-    const ranges = ports ?? [{ from: 1, to: 65535 }]
+    const ranges = ports ?? [ALL_PORTS]
     for (let k = 0; k < 3; k++) {
       if ((kinds & (1 << k)) === 0) continue
-      for (const [on, p] of [[tcp, 0], [udp, 1]] as const) {
-        if (!on) continue
-        const d = this.#deltas[p * 3 + k]!
-        for (const r of ranges) {
-          d[r.from]! += 1
-          d[r.to + 1]! -= 1
-        }
-      }
+      if (tcp) for (const r of ranges) this.#ranges[k]!.push(r)
+      if (udp) for (const r of ranges) this.#ranges[3 + k]!.push(r)
     }
   }
 
   build(): PortCover {
-    const tcp = new Uint8Array(65536)
-    const udp = new Uint8Array(65536)
-    for (let p = 0; p < 2; p++) {
-      const out = p === 0 ? tcp : udp
-      for (let k = 0; k < 3; k++) {
-        const d = this.#deltas[p * 3 + k]!
-        let running = 0
-        for (let port = 0; port < 65536; port++) {
-          running += d[port]!
-          if (running > 0) out[port]! |= 1 << k
-        }
+    // One byte per port: TCP kinds in bits 0-2, UDP kinds in bits 3-5. Each list of ranges is
+    // laid down with a difference array: +1 where a range starts, -1 after it ends.
+    const cover = new Uint8Array(65536)
+    const delta = new Int32Array(65537)
+    for (let list = 0; list < 6; list++) {
+      const ranges = this.#ranges[list]!
+      if (ranges.length === 0) continue
+      delta.fill(0)
+      for (const r of ranges) {
+        delta[r.from]! += 1
+        delta[r.to + 1]! -= 1
+      }
+      const bit = 1 << list
+      let running = 0
+      for (let port = 0; port < 65536; port++) {
+        running += delta[port]!
+        if (running > 0) cover[port]! |= bit
       }
     }
-    return new PortCover(tcp, udp, this.#icmp)
+    return new PortCover(cover, this.#icmp)
   }
 }
 
 export class PortCover {
-  readonly #tcp: Uint8Array
-  readonly #udp: Uint8Array
+  /** TCP kinds in bits 0-2, UDP kinds in bits 3-5, by port. */
+  readonly #cover: Uint8Array
   readonly #icmp: number
 
-  constructor(tcp: Uint8Array, udp: Uint8Array, icmp: number) {
-    this.#tcp = tcp
-    this.#udp = udp
+  constructor(cover: Uint8Array, icmp: number) {
+    this.#cover = cover
     this.#icmp = icmp
   }
 
@@ -78,6 +77,7 @@ export class PortCover {
     if (protocol === 4) return this.#icmp
     if (!(port >= 1 && port <= 65535)) return 0
     if ((port | 0) !== port) return COVER_ALL
-    return protocol === 1 ? this.#tcp[port]! : this.#udp[port]!
+    const bits = this.#cover[port]!
+    return protocol === 1 ? bits & COVER_ALL : bits >>> 3
   }
 }
