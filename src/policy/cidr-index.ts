@@ -13,8 +13,14 @@ import { v4Mask, v6Mask, type Cidr } from './cidr.ts'
 import { wordsOfIpv6 } from './ip-words.ts'
 import { NO_RULES, type PostingsBuilder } from './postings.ts'
 
-function keyOf4(network: number, prefix: number): number {
-  let h = Math.imul(network ^ Math.imul(prefix, 0x9e3779b9), 0x85ebca6b)
+/** An IPv4 block as one int32, before mixing: the filter takes its bit from this (one multiply). */
+function rawKey4(network: number, prefix: number): number {
+  return network ^ Math.imul(prefix, 0x9e3779b9)
+}
+
+/** Murmur3's finaliser over `rawKey4`: the slot. */
+function mix(h: number): number {
+  h = Math.imul(h, 0x85ebca6b)
   h ^= h >>> 13
   h = Math.imul(h, 0xc2b2ae35)
   return h ^ (h >>> 16)
@@ -32,7 +38,7 @@ function keyOf6(w0: number, w1: number, w2: number, w3: number, prefix: number):
   return h ^ (h >>> 16)
 }
 
-/** The filter's bit for a key: the top bits of a Fibonacci product, independent of the slot's low bits. */
+/** The filter's bit for a key: the top bits of a Fibonacci product, independent of the slot's low bits of the mixed key. */
 function filterBit(key: number, shift: number): number {
   return Math.imul(key, 0x9e3779b1) >>> shift
 }
@@ -100,10 +106,10 @@ export class CidrIndexBuilder {
     const prefixes4 = new Set<number>()
     for (const b of blocks4) {
       prefixes4.add(b.prefix)
-      const key = keyOf4(b.network, b.prefix)
-      const bit = filterBit(key, filter4.shift)
+      const raw = rawKey4(b.network, b.prefix)
+      const bit = filterBit(raw, filter4.shift)
       filter4.bits[bit >>> 5]! |= 1 << (bit & 31)
-      let slot = key & (capacity4 - 1)
+      let slot = mix(raw) & (capacity4 - 1)
       while (slots4[slot * 4 + 1] !== 0) slot = (slot + 1) & (capacity4 - 1)
       slots4[slot * 4] = b.network
       slots4[slot * 4 + 1] = b.prefix + 1
@@ -195,10 +201,10 @@ export class CidrIndex {
     for (let k = 0; k < prefixes.length; k++) {
       const prefix = prefixes[k]!
       const network = ip & this.#v4Masks[k]!
-      const key = keyOf4(network, prefix)
-      const bit = filterBit(key, this.#shift4)
+      const raw = rawKey4(network, prefix)
+      const bit = filterBit(raw, this.#shift4)
       if ((this.#filter4[bit >>> 5]! & (1 << (bit & 31))) === 0) continue
-      for (let slot = key & mask; ; slot = (slot + 1) & mask) {
+      for (let slot = mix(raw) & mask; ; slot = (slot + 1) & mask) {
         const at = slot << 2
         const p = slots[at + 1]!
         if (p === 0) break
