@@ -29,7 +29,7 @@ import { CidrIndexBuilder, type CidrIndex } from './cidr-index.ts'
 import type { Decision } from './decision.ts'
 import { DEFAULT_DENY, HOST_MISSING, INVALID_HOST, SNI_MISSING, ruleDecision, type DecisionPair } from './decisions.ts'
 import type { Flow } from './flow.ts'
-import { FqdnIndexBuilder, type FqdnIndex } from './fqdn-index.ts'
+import { FqdnIndexBuilder, type FqdnIndex, type FqdnIndexOptions } from './fqdn-index.ts'
 import { parseFqdnPattern, type FqdnPattern } from './fqdn-pattern.ts'
 import { parseIpCompact } from './ip-address.ts'
 import { IP_NONE, IP_V4, IP_V6, parseIpWords, wordsOfIpv6, type IpKind } from './ip-words.ts'
@@ -192,6 +192,8 @@ export class Engine {
   readonly #invalidHost: Decision
   readonly #sources: SourceSet[] = []
   readonly #sourceKeys = new Map<string, number>()
+  /** Source lists as written ([addresses, groups] as JSON) → source set index (or ANY_SOURCE). */
+  readonly #sourceLists = new Map<string, number>()
   readonly #nat: NatRuleC[] = []
 
   // Network rules, by ordinal.
@@ -231,10 +233,10 @@ export class Engine {
     this.#sniMissing = this.#pick(SNI_MISSING)
     this.#hostMissing = this.#pick(HOST_MISSING)
     this.#invalidHost = this.#pick(INVALID_HOST)
-    const indexOptions = options.hashBits === undefined ? {} : { hashBits: options.hashBits }
+    const indexOptions: FqdnIndexOptions = options.hashBits === undefined ? {} : { hashBits: options.hashBits }
     this.#compileNat()
 
-    const net = this.#compileNetwork()
+    const net = this.#compileNetwork(indexOptions)
     this.#netCount = this.#netRefs.length
     this.#net = net.rules
     this.#netDecisions = new Array<Decision | undefined>(this.#netCount).fill(undefined)
@@ -242,16 +244,16 @@ export class Engine {
     this.#netAny = netPostings.add(net.any)
     this.#netCidrs = net.cidrs.build(netPostings)
     this.#netTags = new Map([...net.tags].map(([tag, list]) => [tag, netPostings.add(list)] as const))
-    this.#netNames = net.names.build(netPostings, indexOptions)
+    this.#netNames = net.names.build(netPostings)
     this.#netPostings = netPostings.finish()
     this.#netCover = net.cover.build()
 
-    const app = this.#compileApplication(options.fqdnTags ?? {})
+    const app = this.#compileApplication(options.fqdnTags ?? {}, indexOptions)
     this.#appCount = this.#appRefs.length
     this.#app = app.rules
     this.#appDecisions = new Array<Decision | undefined>(this.#appCount).fill(undefined)
     const appPostings = new PostingsBuilder()
-    this.#appNames = app.names.build(appPostings, indexOptions)
+    this.#appNames = app.names.build(appPostings)
     this.#appPostings = appPostings.finish()
 
     this.stats = Object.freeze({
@@ -266,6 +268,18 @@ export class Engine {
 
   /** The index of the source set of a rule, shared with every rule naming the same blocks. */
   #sourceSet(addresses: readonly string[], groups: readonly string[], where: string): number {
+    // Most rules name one of a few source lists (a node subnet, an IP group): each list is read once.
+    if (addresses.length === 0 && groups.length === 0) return ANY_SOURCE
+    // JSON: unambiguous whatever the strings hold (a malformed address must still be read, and fail).
+    const listKey = JSON.stringify([addresses, groups])
+    const known = this.#sourceLists.get(listKey)
+    if (known !== undefined) return known
+    const index = this.#readSourceSet(addresses, groups, where)
+    this.#sourceLists.set(listKey, index)
+    return index
+  }
+
+  #readSourceSet(addresses: readonly string[], groups: readonly string[], where: string): number {
     const { any, cidrs, tags } = blocksOf(this.policy, addresses, groups, where)
     if (tags.length > 0) throw new PolicyCompileError(`${where}: "${tags[0] ?? ''}" is not an address block`)
     if (any || (addresses.length === 0 && groups.length === 0)) return ANY_SOURCE
@@ -305,12 +319,12 @@ export class Engine {
     }
   }
 
-  #compileNetwork(): { rules: Int32Array; any: number[]; cidrs: CidrIndexBuilder; tags: Map<string, number[]>; names: FqdnIndexBuilder; cover: PortCoverBuilder } {
+  #compileNetwork(indexOptions: FqdnIndexOptions): { rules: Int32Array; any: number[]; cidrs: CidrIndexBuilder; tags: Map<string, number[]>; names: FqdnIndexBuilder; cover: PortCoverBuilder } {
     const rows: number[] = []
     const any: number[] = []
     const cidrs = new CidrIndexBuilder()
     const tags = new Map<string, number[]>()
-    const names = new FqdnIndexBuilder()
+    const names = new FqdnIndexBuilder(indexOptions)
     const cover = new PortCoverBuilder()
     for (const { group, collection } of collectionsInOrder(this.policy, 'network')) {
       for (const rule of collection.rules) {
@@ -364,9 +378,9 @@ export class Engine {
     return { rules: Int32Array.from(rows), any, cidrs, tags, names, cover }
   }
 
-  #compileApplication(tags: Readonly<Record<string, readonly string[]>>): { rules: Int32Array; names: FqdnIndexBuilder } {
+  #compileApplication(tags: Readonly<Record<string, readonly string[]>>, indexOptions: FqdnIndexOptions): { rules: Int32Array; names: FqdnIndexBuilder } {
     const rows: number[] = []
-    const names = new FqdnIndexBuilder()
+    const names = new FqdnIndexBuilder(indexOptions)
     for (const { group, collection } of collectionsInOrder(this.policy, 'application')) {
       for (const rule of collection.rules) {
         const ref: RuleRef = { group: group.name, collection: collection.name, rule: rule.name, type: 'application' }

@@ -39,59 +39,59 @@ export interface FqdnIndexOptions {
 }
 
 /**
- * Rules per entry and kind while building: -1 none, an ordinal, or `-2 - k` for the list
- * `lists[k]` (two or more rules): no object per entry for the common case of one rule.
+ * The rules of each entry of one table while building: -1 none, an ordinal, or `-2 - k` for the
+ * list `lists[k]` (two or more rules): no object per entry for the common case of one rule.
  */
 class RuleSlots {
-  readonly values: number[] = []
-  readonly lists: number[][] = []
+  readonly #values: number[] = []
+  readonly #lists: number[][] = []
 
+  /** Adds `ordinal` to entry `id`, a new entry when `id` is the number of entries so far. */
   push(id: number, ordinal: number): void {
-    const v = this.values[id]
-    if (v === undefined || v === -1) this.values[id] = ordinal
-    else if (v >= 0) {
-      this.values[id] = -2 - this.lists.length
-      this.lists.push([v, ordinal])
-    } else this.lists[-2 - v]!.push(ordinal)
+    if (id === this.#values.length) {
+      this.#values.push(ordinal)
+      return
+    }
+    const v = this.#values[id]!
+    if (v >= 0) {
+      this.#values[id] = -2 - this.#lists.length
+      this.#lists.push([v, ordinal])
+    } else this.#lists[-2 - v]!.push(ordinal)
   }
 
-  ref(id: number, postings: PostingsBuilder): number {
-    const v = this.values[id]
-    if (v === undefined || v >= -1) return v ?? NO_RULES
-    return postings.add(this.lists[-2 - v]!)
+  /** Every entry's postings reference. */
+  refs(postings: PostingsBuilder): number[] {
+    return this.#values.map((v) => (v >= 0 ? v : postings.add(this.#lists[-2 - v]!)))
   }
 }
 
 /** Patterns are added with `add`, then `build` makes the index. */
 export class FqdnIndexBuilder {
-  readonly #ids = new Map<string, number>()
-  readonly #texts: string[] = []
-  readonly #exact = new RuleSlots()
-  readonly #subdomain = new RuleSlots()
-  readonly #tail = new RuleSlots()
-  /** Per base entry: the lengths (1–62) of its tails, as two masks (bit `l - 1` of the pair for length `l`); 0: none. */
-  readonly #tailsLo: number[] = []
-  readonly #tailsHi: number[] = []
+  readonly #exact: SuffixTableBuilder
+  readonly #subdomain: SuffixTableBuilder
+  readonly #tails: SuffixTableBuilder
+  /** Bases of tails; each entry's tail lengths as two masks in `#masks` (bit `l - 1` for length `l`). */
+  readonly #bases: SuffixTableBuilder
+  readonly #exactRules = new RuleSlots()
+  readonly #subdomainRules = new RuleSlots()
+  readonly #tailRules = new RuleSlots()
+  readonly #masks: number[] = []
   readonly #any: number[] = []
   #rootTailsLo = 0
   #rootTailsHi = 0
   #size = 0
 
+  constructor(options: FqdnIndexOptions = {}) {
+    const bits = options.hashBits
+    this.#exact = new SuffixTableBuilder(bits)
+    this.#subdomain = new SuffixTableBuilder(bits)
+    this.#tails = new SuffixTableBuilder(bits)
+    this.#bases = new SuffixTableBuilder(bits)
+  }
+
   /** Patterns added (a rule with three names counts three). */
   get size(): number {
     return this.#size
-  }
-
-  #id(text: string): number {
-    let id = this.#ids.get(text)
-    if (id === undefined) {
-      id = this.#texts.length
-      this.#ids.set(text, id)
-      this.#texts.push(text)
-      this.#tailsLo.push(0)
-      this.#tailsHi.push(0)
-    }
-    return id
   }
 
   add(pattern: FqdnPattern, ordinal: number): void {
@@ -101,57 +101,40 @@ export class FqdnIndexBuilder {
         this.#any.push(ordinal)
         return
       case 'exact':
-        this.#exact.push(this.#id(pattern.name), ordinal)
+        this.#exactRules.push(this.#exact.entry(pattern.name), ordinal)
         return
       case 'subdomain':
-        this.#subdomain.push(this.#id(pattern.base), ordinal)
+        this.#subdomainRules.push(this.#subdomain.entry(pattern.base), ordinal)
         return
       case 'suffix': {
         const text = pattern.base === '' ? pattern.tail : `${pattern.tail}.${pattern.base}`
-        this.#tail.push(this.#id(text), ordinal)
+        this.#tailRules.push(this.#tails.entry(text), ordinal)
         const l = pattern.tail.length
+        let lo = 0
+        let hi = 0
+        if (l <= 32) lo = 1 << (l - 1)
+        else hi = 1 << (l - 33)
         if (pattern.base === '') {
-          if (l <= 32) this.#rootTailsLo |= 1 << (l - 1)
-          else this.#rootTailsHi |= 1 << (l - 33)
-        } else {
-          const base = this.#id(pattern.base)
-          if (l <= 32) this.#tailsLo[base]! |= 1 << (l - 1)
-          else this.#tailsHi[base]! |= 1 << (l - 33)
+          this.#rootTailsLo |= lo
+          this.#rootTailsHi |= hi
+          return
         }
+        const base = this.#bases.entry(pattern.base)
+        if (base * 2 === this.#masks.length) this.#masks.push(0, 0)
+        this.#masks[base * 2]! |= lo
+        this.#masks[base * 2 + 1]! |= hi
         return
       }
     }
   }
 
-  build(postings: PostingsBuilder, options: FqdnIndexOptions = {}): FqdnIndex {
-    const texts = this.#texts
-    const exact = new SuffixTableBuilder()
-    const subdomain = new SuffixTableBuilder()
-    const bases = new SuffixTableBuilder()
-    const tails = new SuffixTableBuilder()
-    const masks: number[] = []
-    for (let id = 0; id < texts.length; id++) {
-      const text = texts[id]!
-      const e = this.#exact.ref(id, postings)
-      if (e !== NO_RULES) exact.add(text, e)
-      const sub = this.#subdomain.ref(id, postings)
-      if (sub !== NO_RULES) subdomain.add(text, sub)
-      const t = this.#tail.ref(id, postings)
-      if (t !== NO_RULES) tails.add(text, t)
-      const lo = this.#tailsLo[id]!
-      const hi = this.#tailsHi[id]!
-      if ((lo | hi) !== 0) {
-        bases.add(text, masks.length)
-        masks.push(lo, hi)
-      }
-    }
-    const bits = options.hashBits
+  build(postings: PostingsBuilder): FqdnIndex {
     return new FqdnIndex({
-      exact: exact.build(bits),
-      subdomain: subdomain.build(bits),
-      bases: bases.build(bits),
-      masks: Int32Array.from(masks),
-      tails: tails.build(bits),
+      exact: this.#exact.build(this.#exactRules.refs(postings)),
+      subdomain: this.#subdomain.build(this.#subdomainRules.refs(postings)),
+      bases: this.#bases.build(Array.from({ length: this.#bases.size }, (_, e) => e * 2)),
+      masks: Int32Array.from(this.#masks),
+      tails: this.#tails.build(this.#tailRules.refs(postings)),
       any: postings.add(this.#any),
       rootTailsLo: this.#rootTailsLo,
       rootTailsHi: this.#rootTailsHi,

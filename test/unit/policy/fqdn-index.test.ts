@@ -21,10 +21,10 @@ interface Built {
 }
 
 function indexOf(texts: readonly string[], hashBits?: number): Built {
-  const b = new FqdnIndexBuilder()
+  const b = new FqdnIndexBuilder(hashBits === undefined ? {} : { hashBits })
   for (const [i, t] of texts.entries()) b.add(pattern(t), i)
   const postings = new PostingsBuilder()
-  const index = b.build(postings, hashBits === undefined ? {} : { hashBits })
+  const index = b.build(postings)
   return { index, postings: postings.finish() }
 }
 
