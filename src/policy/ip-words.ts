@@ -10,7 +10,6 @@
  * trailing dotted quad, optionally in brackets, no zone; IPv4-mapped IPv6 (`::ffff:a.b.c.d`,
  * RFC 4291 §2.5.5.2) folds to IPv4.
  */
-import { parseIpv4 } from './ip-address.ts'
 
 export const IP_NONE = 0
 export const IP_V4 = 4
@@ -19,6 +18,38 @@ export type IpKind = typeof IP_NONE | typeof IP_V4 | typeof IP_V6
 
 /** Scratch for the eight 16-bit groups of an IPv6 address: parsing is synchronous. */
 const groups = new Int32Array(8)
+
+/**
+ * Reads a dotted quad in `s[start, end)` into `out[at]` as an int32 and returns true, or returns
+ * false; the rules of `parseIpv4` (ip-address.ts). That one returns a uint32, which past
+ * 127.255.255.255 is no small integer and is boxed on the heap: one allocation per address.
+ */
+function readIpv4(s: string, start: number, end: number, out: Int32Array, at: number): boolean {
+  let value = 0
+  let octet = 0
+  let digits = 0
+  let parts = 0
+  for (let i = start; i <= end; i++) {
+    const c = i === end ? 0x2e : s.charCodeAt(i)
+    if (c === 0x2e) {
+      if (digits === 0 || parts === 4) return false
+      value = (value << 8) | octet
+      parts++
+      octet = 0
+      digits = 0
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && octet === 0) return false // leading zero
+      octet = octet * 10 + (c - 0x30)
+      digits++
+      if (octet > 255) return false
+    } else {
+      return false
+    }
+  }
+  if (parts !== 4) return false
+  out[at] = value
+  return true
+}
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30
@@ -33,11 +64,7 @@ function hexValue(c: number): number {
  * is not an address (`out` then holds garbage).
  */
 export function parseIpWords(text: string, out: Int32Array): IpKind {
-  const v4 = parseIpv4(text)
-  if (v4 >= 0) {
-    out[0] = v4 | 0
-    return IP_V4
-  }
+  if (readIpv4(text, 0, text.length, out, 0)) return IP_V4
   let start = 0
   let end = text.length
   if (end > 0 && text.charCodeAt(0) === 0x5b && text.charCodeAt(end - 1) === 0x5d) {
@@ -85,9 +112,8 @@ function parseIpv6Groups(s: string, start: number, end: number): boolean {
       j++
     }
     if (hasDot) {
-      if (j !== end || count > 6) return false
-      const v4 = parseIpv4(s, i, j)
-      if (v4 < 0) return false
+      if (j !== end || count > 6 || !readIpv4(s, i, j, groups, count)) return false
+      const v4 = groups[count]!
       groups[count++] = v4 >>> 16
       groups[count++] = v4 & 0xffff
       break
