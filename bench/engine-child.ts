@@ -8,14 +8,15 @@
  *
  * Order: generate the policy; compile once cold (heap delta measured around it with forced
  * GCs); compile again several times (warm, median); generate flows; validate the engine against
- * the naive evaluator; then time decisions (throughput, batch latency, latency per flow kind);
+ * the naive evaluator; then time decisions (throughput, batch latency, latency per flow kind)
+ * over pre-built flows laid out in decision order, every decision consumed (a checksum);
  * last, load the policy as JSON text through the policy checker (validity and load time).
  */
 import type * as CompilePolicy from '../src/policy/compile-policy.ts'
 import type * as LoadPolicy from '../src/config/load-policy.ts'
 import type * as WritePolicy from '../src/config/write-policy.ts'
 import type { Flow } from '../src/policy/flow.ts'
-import { generateFlows, zipfDraws, FLOW_KINDS, type BenchFlow, type FlowKind } from './engine-flows.ts'
+import { generateFlows, inDecisionOrder, zipfDraws, FLOW_KINDS, type BenchFlow, type FlowKind } from './engine-flows.ts'
 import { generatePolicy } from './engine-policy.ts'
 import { ReferenceEvaluator } from './engine-reference.ts'
 import { median, quantile } from './stats.ts'
@@ -69,7 +70,11 @@ export interface ChildResult {
     readonly coldMs: number
     readonly warmMs: readonly number[]
     readonly medianMs: number
-    /** Heap retained by the compiled engine (policy object excluded): heapUsed after − before, each after forced GCs. */
+    /**
+     * Memory retained by the compiled engine (policy object excluded): heap plus typed-array
+     * backing stores (`heapUsed + arrayBuffers`, which `heapUsed` alone leaves out) after − before,
+     * each after forced GCs.
+     */
     readonly engineHeapBytes: number
   }
   readonly validation: {
@@ -87,6 +92,11 @@ export interface ChildResult {
   readonly throughput: Throughput
   /** Skewed: the same flows drawn by a Zipf law (s = 1), as real traffic repeats a few names. */
   readonly throughputSkewed: Throughput
+  /**
+   * Uniform, over the flows as generated: scattered over the heap by the shuffle instead of laid
+   * out in decision order (`inDecisionOrder`), for comparison: the cost of reading cold flows.
+   */
+  readonly throughputScattered: Throughput
   readonly latency: {
     readonly batchSize: number
     /** Median of two back-to-back `hrtime.bigint()` calls: included in every batch. */
@@ -115,10 +125,12 @@ function fail(message: string): never {
 
 const gc = globalThis.gc ?? fail('run with --expose-gc')
 
+/** Heap and typed-array memory in use after forced GCs (the engine keeps its indexes in typed arrays). */
 function heapUsed(): number {
   gc()
   gc()
-  return process.memoryUsage().heapUsed
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
 }
 
 function msSince(t0: bigint): number {
@@ -201,7 +213,7 @@ async function main(): Promise<void> {
   let engine: Engine = compilePolicy(policy)
   const coldMs = msSince(t)
   const engineHeapBytes = heapUsed() - h1
-  log(`size ${size}: cold compile ${coldMs.toFixed(1)} ms, engine heap ${(engineHeapBytes / 2 ** 20).toFixed(1)} MiB`)
+  log(`size ${size}: cold compile ${coldMs.toFixed(1)} ms, engine memory ${(engineHeapBytes / 2 ** 20).toFixed(1)} MiB (heap + typed arrays)`)
 
   // 3. Warm compiles (the previous engine is garbage before each timed compile).
   const warmMs: number[] = []
@@ -213,9 +225,11 @@ async function main(): Promise<void> {
   }
   log(`size ${size}: warm compile median ${median(warmMs).toFixed(1)} ms (${warmMs.map((m) => m.toFixed(0)).join(' / ')})`)
 
-  // 4. Flows and validation against the naive evaluator.
+  // 4. Flows and validation against the naive evaluator. The timed loops decide pre-built flows
+  // laid out in the order they are decided (see inDecisionOrder), and consume every decision.
   const benchFlows: BenchFlow[] = generateFlows(gen, flowCount)
-  const flows = benchFlows.map((f) => f.flow)
+  const scattered = benchFlows.map((f) => f.flow)
+  const flows = inDecisionOrder(scattered)
   const mask = flowCount - 1
   const reference = new ReferenceEvaluator(policy)
   const stride = Math.max(1, Math.ceil((reference.ruleCount * flowCount) / VALIDATION_BUDGET))
@@ -251,7 +265,7 @@ async function main(): Promise<void> {
 
   // 5. Throughput: warm-up, calibrate, then timed runs of the uniform and the skewed order,
   // interleaved so that a busy spell on the machine hits both alike.
-  const skewed = zipfDraws(flows, flowCount, gen.seed)
+  const skewed = inDecisionOrder(zipfDraws(scattered, flowCount, gen.seed))
   let sink = 0
   const warmupMs = quick ? 200 : 1500
   t = process.hrtime.bigint()
@@ -275,9 +289,12 @@ async function main(): Promise<void> {
   }
   const uniformRuns: ThroughputRun[] = []
   const skewedRuns: ThroughputRun[] = []
+  const scatteredRuns: ThroughputRun[] = []
+  sink += decideLoop(engine, scattered, mask, 0, flowCount)
   for (let i = 0; i < runs; i++) {
     uniformRuns.push(timedRun(flows, i * 7919))
     skewedRuns.push(timedRun(skewed, i * 7919))
+    scatteredRuns.push(timedRun(scattered, i * 7919))
   }
   const summary = (list: readonly ThroughputRun[]): Throughput => ({
     runs: list,
@@ -287,7 +304,8 @@ async function main(): Promise<void> {
   })
   const throughput = summary(uniformRuns)
   const throughputSkewed = summary(skewedRuns)
-  log(`size ${size}: ${Math.round(throughput.medianPerSecond).toLocaleString('en-US')} decisions/s uniform, ${Math.round(throughputSkewed.medianPerSecond).toLocaleString('en-US')} skewed (medians of ${runs} runs of ${perRun}; CPU share ${throughput.medianCpuShare.toFixed(2)})`)
+  const throughputScattered = summary(scatteredRuns)
+  log(`size ${size}: ${Math.round(throughput.medianPerSecond).toLocaleString('en-US')} decisions/s uniform, ${Math.round(throughputSkewed.medianPerSecond).toLocaleString('en-US')} skewed, ${Math.round(throughputScattered.medianPerSecond).toLocaleString('en-US')} uniform over scattered flows (medians of ${runs} runs of ${perRun}; CPU share ${throughput.medianCpuShare.toFixed(2)})`)
 
   // 6. Latency of batches over the mix, then per kind.
   const timer: number[] = []
@@ -309,7 +327,7 @@ async function main(): Promise<void> {
   for (const kind of FLOW_KINDS) {
     const list = benchFlows.filter((f) => f.kind === kind).map((f) => f.flow)
     if (list.length === 0) continue
-    const arr = cycled(list, 4096)
+    const arr = inDecisionOrder(cycled(list, 4096))
     heapUsed()
     const { samples, sink: s } = batchLatencies(engine, arr, 4095, quick ? 1 << 8 : 1 << 11)
     sink += s
@@ -360,6 +378,7 @@ async function main(): Promise<void> {
     warmupMs,
     throughput,
     throughputSkewed,
+    throughputScattered,
     latency: { batchSize: BATCH, timerOverheadNs: median(timer), runs: latencyRuns, median: latencyMedian, byKind },
     load: { jsonBytes: text.length, loadMs, errors: errors.length, warnings: loaded.diagnostics.length - errors.length, sameDecisions },
   }

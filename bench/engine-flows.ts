@@ -360,3 +360,25 @@ export function zipfDraws<T>(list: readonly T[], count: number, seed: number, s 
   }
   return out
 }
+
+/**
+ * Copies of `flows`, each with strings of its own, allocated in list order, so that the flow
+ * decided next lies in memory after the one decided last, as in a data plane that builds each flow
+ * from the bytes it has just read and decides it at once. The generator shuffles its flows, which
+ * scatters 65,536 of them (about 20 MB with their strings) over the heap; a timed loop over those
+ * would count a cache and TLB miss or more per flow read, which no data plane pays. The timed
+ * loops run over these copies; the scattered originals are timed once more for comparison.
+ */
+export function inDecisionOrder(flows: readonly Flow[]): Flow[] {
+  return flows.map((f) =>
+    makeFlow({
+      protocol: f.protocol,
+      destinationPort: f.destinationPort,
+      ...(f.host === undefined ? {} : { host: f.host }),
+      ...(f.sni === undefined ? {} : { sni: f.sni }),
+      ...(f.destinationIp === undefined ? {} : { destinationIp: f.destinationIp }),
+      ...(f.sourceIp === undefined ? {} : { sourceIp: f.sourceIp }),
+      ...(f.destinationTags === undefined ? {} : { destinationTags: [...f.destinationTags] }),
+    }),
+  )
+}

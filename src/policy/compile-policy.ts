@@ -10,23 +10,36 @@
  * 4. default deny.
  * Within a phase the first rule in processing order that matches decides.
  *
- * Indexes: destinations go into a reversed-label FQDN trie, a CIDR table and a service-tag map;
- * each index entry is the list of ordinals (processing positions) of the rules naming it, sorted.
- * `decide` collects the candidate lists for the flow, then scans each list in order and keeps the
- * smallest ordinal whose rule also matches protocol, port and source: the first match.
+ * Indexes: destination names go into FQDN hash indexes (fqdn-index.ts), blocks into a CIDR index
+ * (cidr-index.ts), service tags into a map. Each index entry is a postings reference
+ * (postings.ts): the ordinals (processing positions) of the rules naming it, ascending. `decide`
+ * gathers the references for the flow into one `int32` buffer, then scans each list in order
+ * and keeps the smallest ordinal whose rule also matches protocol, port and source: the first
+ * match. What a rule is checked against lives in typed arrays indexed by ordinal (one cache line
+ * per candidate); its decision object is built on its first match and shared after.
+ *
+ * The hot path allocates nothing (but a rule's decision, on its first match, and lower-cased
+ * service tags, which only explain and audit pass): the name is read once into reused scratch
+ * (scanned-name.ts), addresses are parsed to int32 words (ip-words.ts), the source address only
+ * when a candidate rule restricts sources. A per-protocol, per-port prefilter (port-cover.ts) skips the lookups
+ * of destination kinds no network rule takes the flow's port with.
  */
 import { parseAddressBlock, type Cidr } from './cidr.ts'
-import { CidrTable } from './cidr-table.ts'
+import { CidrIndexBuilder, type CidrIndex } from './cidr-index.ts'
 import type { Decision } from './decision.ts'
 import { DEFAULT_DENY, HOST_MISSING, INVALID_HOST, SNI_MISSING, ruleDecision, type DecisionPair } from './decisions.ts'
 import type { Flow } from './flow.ts'
-import { canonicalHost } from './fqdn.ts'
+import { FqdnIndexBuilder, type FqdnIndex, type FqdnIndexOptions } from './fqdn-index.ts'
 import { parseFqdnPattern, type FqdnPattern } from './fqdn-pattern.ts'
-import { FqdnTrie } from './fqdn-trie.ts'
-import { parseIp, parseIpCompact } from './ip-address.ts'
+import { parseIpCompact } from './ip-address.ts'
+import { IP_NONE, IP_V4, IP_V6, parseIpWords, wordsOfIpv6, type IpKind } from './ip-words.ts'
 import type { ApplicationProtocol, NetworkProtocol, Policy, RuleRef } from './policy-model.ts'
 import { parsePortSpec, portInRanges, type PortRange } from './port-range.ts'
+import { COVER_ADDRESS, COVER_NAME, COVER_TAG, PortCoverBuilder, type PortCover } from './port-cover.ts'
+import { NO_RULES, PostingsBuilder } from './postings.ts'
 import { collectionsInOrder } from './processing-order.ts'
+import { ScannedName } from './scanned-name.ts'
+import { SourceSet, sourceSetKey } from './source-set.ts'
 
 export class PolicyCompileError extends Error {
   readonly code = 'ERR_POLICY_COMPILE'
@@ -39,6 +52,12 @@ export class PolicyCompileError extends Error {
 export interface CompileOptions {
   /** FQDN tags and the patterns they stand for (`AzureKubernetesService` → the catalog's names). */
   readonly fqdnTags?: Readonly<Record<string, readonly string[]>>
+  /**
+   * For tests: bits of the FQDN indexes' hashes kept (1–32, default 32). Fewer bits force
+   * distinct names to share hashes, so that the confirmation of hits is exercised; decisions are
+   * the same for every value, only slower for small ones.
+   */
+  readonly hashBits?: number
 }
 
 export interface EngineStats {
@@ -56,48 +75,44 @@ const P_UDP = 2
 const P_ICMP = 4
 const P_ALL = 7
 
-/** A set of source addresses; `any` when the rule names `*`. */
-interface SourceMatcher {
-  readonly any: boolean
-  readonly table: CidrTable<true>
-}
+/** Index of the rule's source set in `#sources`; -1: any source. */
+const ANY_SOURCE = -1
 
-interface NetRule {
-  readonly ref: RuleRef
-  readonly allow: boolean
-  /** In the engine's mode, built on the first match (most rules of a large policy never match). */
-  decision: Decision | undefined
-  readonly protocols: number
-  /** null: every port. */
-  readonly ports: readonly PortRange[] | null
-  readonly source: SourceMatcher
-}
+/**
+ * Network rules, NET_STRIDE int32 per ordinal: protocol bits, the first port range (1–65535 for
+ * `*`, as port-range.ts reads it), the index of further ranges in `#netMorePorts` (-1: none), the
+ * source set.
+ */
+const NET_STRIDE = 8
+const N_PROTOCOLS = 0
+const N_FROM = 1
+const N_TO = 2
+const N_MORE_PORTS = 3
+const N_SOURCE = 4
 
-interface AppRule {
-  readonly ref: RuleRef
-  readonly allow: boolean
-  /** In the engine's mode, built on the first match (most rules of a large policy never match). */
-  decision: Decision | undefined
-  /**
-   * The rule's protocols as numbers `type << 16 | port` (Http 1, Https 2, Mssql 3): the first two
-   * inline, the rest in `moreProtocols`, so that checking a candidate reads one object.
-   */
-  readonly protocol0: number
-  readonly protocol1: number
-  readonly moreProtocols: readonly number[] | undefined
-  readonly source: SourceMatcher
-}
+/**
+ * Application rules, APP_STRIDE int32 per ordinal: the first two protocols as `type << 16 | port`
+ * (Http 1, Https 2, Mssql 3; -1 none), the index of further ones in `#appMoreProtocols` (-1:
+ * none), the source set.
+ */
+const APP_STRIDE = 4
+const A_PROTOCOL0 = 0
+const A_PROTOCOL1 = 1
+const A_MORE = 2
+const A_SOURCE = 3
 
 interface NatRuleC {
-  readonly ref: RuleRef
-  readonly allow: boolean
-  /** In the engine's mode, built on the first match (most rules of a large policy never match). */
-  decision: Decision | undefined
+  /** In the engine's mode, built at compile time (DNAT rules are few). */
+  readonly decision: Decision
   readonly protocols: number
-  /** int32 IPv4 or bigint IPv6 (parseIpCompact). */
-  readonly destination: number | bigint
+  /** The destination address as `parseIpWords` gives it: its kind and words (IPv4: d0 only). */
+  readonly kind: IpKind
+  readonly d0: number
+  readonly d1: number
+  readonly d2: number
+  readonly d3: number
   readonly port: number
-  readonly source: SourceMatcher
+  readonly source: number
 }
 
 function protocolBits(list: readonly NetworkProtocol[]): number {
@@ -133,7 +148,7 @@ function blocksOf(policy: Policy, addresses: readonly string[], groups: readonly
       return
     }
     if (parsed.any) any = true
-    else cidrs.push(...parsed.cidrs)
+    else for (const c of parsed.cidrs) cidrs.push(c)
   }
   for (const a of addresses) add(a)
   for (const g of groups) {
@@ -143,26 +158,29 @@ function blocksOf(policy: Policy, addresses: readonly string[], groups: readonly
   return { any, cidrs, tags }
 }
 
-/** The matcher of every rule open to any source: one shared (most rules are), not a table each. */
-const ANY_SOURCE: SourceMatcher = Object.freeze({ any: true, table: new CidrTable<true>() })
-
-function sourceMatcher(policy: Policy, addresses: readonly string[], groups: readonly string[], where: string): SourceMatcher {
-  const { any, cidrs, tags } = blocksOf(policy, addresses, groups, where)
-  if (tags.length > 0) throw new PolicyCompileError(`${where}: "${tags[0] ?? ''}" is not an address block`)
-  if (any || (addresses.length === 0 && groups.length === 0)) return ANY_SOURCE
-  const table = new CidrTable<true>()
-  for (const c of cidrs) table.add(c, true)
-  return { any: false, table }
-}
-
 function pattern(text: string, where: string): FqdnPattern {
   const parsed = parseFqdnPattern(text)
   if (!parsed.ok) throw new PolicyCompileError(`${where}: "${text}": ${parsed.detail}`)
   return parsed.pattern
 }
 
-/** Scratch space for candidate lists: decide() is synchronous, so one buffer serves every call. */
-const scratch: number[][] = []
+const PROTOCOL_CODE = { Http: 1, Https: 2, Mssql: 3 } as const
+/** A flow key no rule protocol has (rule keys are >= 0x10000, or -1 for none). */
+const NO_PROTOCOL = -2
+
+/**
+ * Scratch shared by every engine: decide() is synchronous, so one of each serves every call.
+ * `refs` takes the postings references of one phase: at most 1 (`*` destinations) + 33 or 129
+ * (blocks) + 2 + 253 (a 253-character name, see FqdnIndex.collect) = 385: 512 is room enough.
+ * `sourceWords` and `destinationWords` hold the flow's addresses (ip-words.ts).
+ */
+const refs = new Int32Array(512)
+const scanned = new ScannedName()
+const sourceWords = new Int32Array(4)
+const destinationWords = new Int32Array(4)
+
+/** `#sourceKind` before the source address is parsed. */
+const NOT_PARSED = -1
 
 export class Engine {
   readonly policy: Policy
@@ -172,14 +190,41 @@ export class Engine {
   readonly #sniMissing: Decision
   readonly #hostMissing: Decision
   readonly #invalidHost: Decision
+  readonly #sources: SourceSet[] = []
+  readonly #sourceKeys = new Map<string, number>()
+  /** Source lists as written ([addresses, groups] as JSON) → source set index (or ANY_SOURCE). */
+  readonly #sourceLists = new Map<string, number>()
   readonly #nat: NatRuleC[] = []
-  readonly #net: NetRule[] = []
-  readonly #netNames = new FqdnTrie<number>()
-  readonly #netCidrs = new CidrTable<number>()
-  readonly #netTags = new Map<string, number[]>()
-  readonly #netAny: number[] = []
-  readonly #app: AppRule[] = []
-  readonly #appNames = new FqdnTrie<number>()
+
+  // Network rules, by ordinal.
+  readonly #netCount: number
+  readonly #net: Int32Array
+  readonly #netMorePorts: Array<readonly PortRange[]> = []
+  readonly #netRefs: RuleRef[] = []
+  readonly #netAllow: boolean[] = []
+  readonly #netDecisions: Array<Decision | undefined>
+  readonly #netPostings: Int32Array
+  /** Rules whose destination is `*`. */
+  readonly #netAny: number
+  readonly #netCidrs: CidrIndex
+  readonly #netTags: Map<string, number>
+  readonly #netNames: FqdnIndex
+  readonly #netCover: PortCover
+
+  // Application rules, by ordinal.
+  readonly #appCount: number
+  readonly #app: Int32Array
+  readonly #appMoreProtocols: Array<readonly number[]> = []
+  readonly #appRefs: RuleRef[] = []
+  readonly #appAllow: boolean[] = []
+  readonly #appDecisions: Array<Decision | undefined>
+  readonly #appPostings: Int32Array
+  readonly #appNames: FqdnIndex
+
+  // Per decision: the flow's source address, parsed (into `sourceWords`) only when a rule
+  // restricts sources.
+  #sourceText: string | undefined = undefined
+  #sourceKind: IpKind | typeof NOT_PARSED = NOT_PARSED
 
   constructor(policy: Policy, options: CompileOptions = {}) {
     this.policy = policy
@@ -188,17 +233,64 @@ export class Engine {
     this.#sniMissing = this.#pick(SNI_MISSING)
     this.#hostMissing = this.#pick(HOST_MISSING)
     this.#invalidHost = this.#pick(INVALID_HOST)
+    const indexOptions: FqdnIndexOptions = options.hashBits === undefined ? {} : { hashBits: options.hashBits }
     this.#compileNat()
-    this.#compileNetwork()
-    this.#compileApplication(options.fqdnTags ?? {})
+
+    const net = this.#compileNetwork(indexOptions)
+    this.#netCount = this.#netRefs.length
+    this.#net = net.rules
+    this.#netDecisions = new Array<Decision | undefined>(this.#netCount).fill(undefined)
+    const netPostings = new PostingsBuilder()
+    this.#netAny = netPostings.add(net.any)
+    this.#netCidrs = net.cidrs.build(netPostings)
+    this.#netTags = new Map([...net.tags].map(([tag, list]) => [tag, netPostings.add(list)] as const))
+    this.#netNames = net.names.build(netPostings)
+    this.#netPostings = netPostings.finish()
+    this.#netCover = net.cover.build()
+
+    const app = this.#compileApplication(options.fqdnTags ?? {}, indexOptions)
+    this.#appCount = this.#appRefs.length
+    this.#app = app.rules
+    this.#appDecisions = new Array<Decision | undefined>(this.#appCount).fill(undefined)
+    const appPostings = new PostingsBuilder()
+    this.#appNames = app.names.build(appPostings)
+    this.#appPostings = appPostings.finish()
+
     this.stats = Object.freeze({
       dnatRules: this.#nat.length,
-      networkRules: this.#net.length,
-      applicationRules: this.#app.length,
-      fqdnPatterns: this.#netNames.size + this.#appNames.size,
-      cidrBlocks: this.#netCidrs.size,
+      networkRules: this.#netCount,
+      applicationRules: this.#appCount,
+      fqdnPatterns: net.names.size + app.names.size,
+      cidrBlocks: net.cidrs.size,
       serviceTags: this.#netTags.size,
     })
+  }
+
+  /** The index of the source set of a rule, shared with every rule naming the same blocks. */
+  #sourceSet(addresses: readonly string[], groups: readonly string[], where: string): number {
+    // Most rules name one of a few source lists (a node subnet, an IP group): each list is read once.
+    if (addresses.length === 0 && groups.length === 0) return ANY_SOURCE
+    // JSON: unambiguous whatever the strings hold (a malformed address must still be read, and fail).
+    const listKey = JSON.stringify([addresses, groups])
+    const known = this.#sourceLists.get(listKey)
+    if (known !== undefined) return known
+    const index = this.#readSourceSet(addresses, groups, where)
+    this.#sourceLists.set(listKey, index)
+    return index
+  }
+
+  #readSourceSet(addresses: readonly string[], groups: readonly string[], where: string): number {
+    const { any, cidrs, tags } = blocksOf(this.policy, addresses, groups, where)
+    if (tags.length > 0) throw new PolicyCompileError(`${where}: "${tags[0] ?? ''}" is not an address block`)
+    if (any || (addresses.length === 0 && groups.length === 0)) return ANY_SOURCE
+    const key = sourceSetKey(cidrs)
+    let index = this.#sourceKeys.get(key)
+    if (index === undefined) {
+      index = this.#sources.length
+      this.#sources.push(new SourceSet(cidrs))
+      this.#sourceKeys.set(key, index)
+    }
+    return index
   }
 
   #compileNat(): void {
@@ -207,29 +299,38 @@ export class Engine {
         const ref: RuleRef = { group: group.name, collection: collection.name, rule: rule.name, type: 'dnat' }
         const where = `${group.name}/${collection.name}/${rule.name}`
         const destination = must(parseIpCompact(rule.destinationAddress), `${where}: destinationAddress "${rule.destinationAddress}" is not an IP address`)
+        const [d0, d1, d2, d3] = typeof destination === 'number' ? [destination, 0, 0, 0] : wordsOfIpv6(destination)
         this.#nat.push({
-          ref,
-          allow: true,
           decision: this.#pick(ruleDecision(ref, true, {
             ...(rule.translatedAddress === undefined ? {} : { address: rule.translatedAddress }),
             ...(rule.translatedFqdn === undefined ? {} : { fqdn: rule.translatedFqdn }),
             port: rule.translatedPort,
           })),
           protocols: protocolBits(rule.ipProtocols),
-          destination,
+          kind: typeof destination === 'number' ? IP_V4 : IP_V6,
+          d0,
+          d1,
+          d2,
+          d3,
           port: rule.destinationPort,
-          source: sourceMatcher(this.policy, rule.sourceAddresses, rule.sourceIpGroups, where),
+          source: this.#sourceSet(rule.sourceAddresses, rule.sourceIpGroups, where),
         })
       }
     }
   }
 
-  #compileNetwork(): void {
+  #compileNetwork(indexOptions: FqdnIndexOptions): { rules: Int32Array; any: number[]; cidrs: CidrIndexBuilder; tags: Map<string, number[]>; names: FqdnIndexBuilder; cover: PortCoverBuilder } {
+    const rows: number[] = []
+    const any: number[] = []
+    const cidrs = new CidrIndexBuilder()
+    const tags = new Map<string, number[]>()
+    const names = new FqdnIndexBuilder(indexOptions)
+    const cover = new PortCoverBuilder()
     for (const { group, collection } of collectionsInOrder(this.policy, 'network')) {
       for (const rule of collection.rules) {
         const ref: RuleRef = { group: group.name, collection: collection.name, rule: rule.name, type: 'network' }
         const where = `${group.name}/${collection.name}/${rule.name}`
-        const ordinal = this.#net.length
+        const ordinal = this.#netRefs.length
         let ports: PortRange[] | null = []
         for (const spec of rule.destinationPorts) {
           const parsed = parsePortSpec(spec)
@@ -237,47 +338,71 @@ export class Engine {
           if (parsed.range.from === 1 && parsed.range.to === 65535) ports = null
           if (ports) ports.push(parsed.range)
         }
-        this.#net.push({
-          ref,
-          allow: collection.action === 'Allow',
-          decision: undefined,
-          protocols: protocolBits(rule.ipProtocols),
-          ports,
-          source: sourceMatcher(this.policy, rule.sourceAddresses, rule.sourceIpGroups, where),
-        })
-        const dest = blocksOf(this.policy, rule.destinationAddresses, rule.destinationIpGroups, where)
-        if (dest.any) this.#netAny.push(ordinal)
-        for (const c of dest.cidrs) this.#netCidrs.add(c, ordinal)
-        for (const tag of dest.tags) {
-          const list = this.#netTags.get(tag)
-          if (list) list.push(ordinal)
-          else this.#netTags.set(tag, [ordinal])
+        const protocols = protocolBits(rule.ipProtocols)
+        const source = this.#sourceSet(rule.sourceAddresses, rule.sourceIpGroups, where)
+        const first = ports?.[0]
+        let more = -1
+        if (ports && ports.length > 1) {
+          more = this.#netMorePorts.length
+          this.#netMorePorts.push(ports.slice(1))
         }
-        for (const f of rule.destinationFqdns) this.#netNames.insert(pattern(f, where), ordinal)
+        // Every port is 1-65535; a rule with no port at all (an empty list) takes no port: an
+        // empty first range.
+        rows.push(protocols, ports === null ? 1 : (first?.from ?? 1), ports === null ? 65535 : (first?.to ?? 0), more, source, 0, 0, 0)
+        this.#netRefs.push(ref)
+        this.#netAllow.push(collection.action === 'Allow')
+
+        const dest = blocksOf(this.policy, rule.destinationAddresses, rule.destinationIpGroups, where)
+        let kinds = 0
+        if (dest.any) {
+          any.push(ordinal)
+          kinds |= COVER_ADDRESS
+        }
+        for (const c of dest.cidrs) {
+          cidrs.add(c, ordinal)
+          kinds |= COVER_ADDRESS
+        }
+        for (const tag of dest.tags) {
+          const list = tags.get(tag)
+          if (list) list.push(ordinal)
+          else tags.set(tag, [ordinal])
+          kinds |= COVER_TAG
+        }
+        for (const f of rule.destinationFqdns) {
+          names.add(pattern(f, where), ordinal)
+          kinds |= COVER_NAME
+        }
+        cover.add((protocols & P_TCP) !== 0, (protocols & P_UDP) !== 0, (protocols & P_ICMP) !== 0, ports, kinds)
       }
     }
+    return { rules: Int32Array.from(rows), any, cidrs, tags, names, cover }
   }
 
-  #compileApplication(tags: Readonly<Record<string, readonly string[]>>): void {
+  #compileApplication(tags: Readonly<Record<string, readonly string[]>>, indexOptions: FqdnIndexOptions): { rules: Int32Array; names: FqdnIndexBuilder } {
+    const rows: number[] = []
+    const names = new FqdnIndexBuilder(indexOptions)
     for (const { group, collection } of collectionsInOrder(this.policy, 'application')) {
       for (const rule of collection.rules) {
         const ref: RuleRef = { group: group.name, collection: collection.name, rule: rule.name, type: 'application' }
         const where = `${group.name}/${collection.name}/${rule.name}`
-        const ordinal = this.#app.length
-        this.#app.push({
-          ref,
-          allow: collection.action === 'Allow',
-          decision: undefined,
-          ...packProtocols(rule.protocols),
-          source: sourceMatcher(this.policy, rule.sourceAddresses, rule.sourceIpGroups, where),
-        })
-        for (const f of rule.targetFqdns) this.#appNames.insert(pattern(f, where), ordinal)
+        const ordinal = this.#appRefs.length
+        const keys = protocolKeys(rule.protocols)
+        let more = -1
+        if (keys.length > 2) {
+          more = this.#appMoreProtocols.length
+          this.#appMoreProtocols.push(keys.slice(2))
+        }
+        rows.push(keys[0] ?? -1, keys[1] ?? -1, more, this.#sourceSet(rule.sourceAddresses, rule.sourceIpGroups, where))
+        this.#appRefs.push(ref)
+        this.#appAllow.push(collection.action === 'Allow')
+        for (const f of rule.targetFqdns) names.add(pattern(f, where), ordinal)
         for (const tag of rule.fqdnTags) {
-          const names = must(tags[tag], `${where}: unknown FQDN tag "${tag}"`)
-          for (const f of names) this.#appNames.insert(pattern(f, `${where} (FQDN tag ${tag})`), ordinal)
+          const list = must(tags[tag], `${where}: unknown FQDN tag "${tag}"`)
+          for (const f of list) names.add(pattern(f, `${where} (FQDN tag ${tag})`), ordinal)
         }
       }
     }
+    return { rules: Int32Array.from(rows), names }
   }
 
   /** Decides a flow. Pure: the same policy and flow always give the same decision. */
@@ -290,27 +415,50 @@ export class Engine {
     return this.#report ? pair.report : pair.enforce
   }
 
-  /** A rule's decision, built once on its first match. */
-  #decisionOf(r: { readonly ref: RuleRef; readonly allow: boolean; decision: Decision | undefined }): Decision {
-    return (r.decision ??= this.#pick(ruleDecision(r.ref, r.allow)))
+  #netDecision(ordinal: number): Decision {
+    return (this.#netDecisions[ordinal] ??= this.#pick(ruleDecision(this.#netRefs[ordinal]!, this.#netAllow[ordinal]!)))
+  }
+
+  #appDecision(ordinal: number): Decision {
+    return (this.#appDecisions[ordinal] ??= this.#pick(ruleDecision(this.#appRefs[ordinal]!, this.#appAllow[ordinal]!)))
+  }
+
+  /**
+   * Whether the flow's source is in source set `set`. A flow without a source passes every
+   * source condition; one whose source is not an address passes only `*`.
+   */
+  #sourceIn(set: number): boolean {
+    if (set === ANY_SOURCE) return true
+    const text = this.#sourceText
+    if (text === undefined) return true
+    let kind = this.#sourceKind
+    if (kind === NOT_PARSED) kind = this.#sourceKind = parseIpWords(text, sourceWords)
+    return kind !== IP_NONE && this.#sources[set]!.has(kind, sourceWords)
   }
 
   #decide(flow: Flow): Decision {
     // Each property of the flow is read once: flows built in different places have different
     // shapes, and a property load that sees many shapes is slow.
     const { protocol, destinationPort: port, host, sni, sourceIp, destinationIp, destinationTags } = flow
-    // Addresses as int32 (IPv4) or bigint (IPv6): no object per decision.
-    const source = sourceIp === undefined ? undefined : (parseIpCompact(sourceIp) ?? null)
-    const destination = destinationIp === undefined ? undefined : parseIpCompact(destinationIp)
+    this.#sourceText = sourceIp
+    this.#sourceKind = NOT_PARSED
     const bit = flowProtocolBit(protocol)
+    // The destination in `destinationWords`, parsed once, when a phase needs it.
+    let destination: IpKind = IP_NONE
+    const hasNat = this.#nat.length > 0
 
     // 1. DNAT
-    if (destination !== undefined && this.#nat.length > 0) {
-      for (const r of this.#nat) {
-        if ((r.protocols & bit) === 0 || r.port !== port) continue
-        if (r.destination !== destination) continue
-        if (!sourceMatches(r.source, source)) continue
-        return this.#decisionOf(r)
+    if (hasNat && destinationIp !== undefined) {
+      destination = parseIpWords(destinationIp, destinationWords)
+      if (destination !== IP_NONE) {
+        const w = destinationWords
+        for (const r of this.#nat) {
+          if ((r.protocols & bit) === 0 || r.port !== port) continue
+          if (r.kind !== destination || r.d0 !== w[0]) continue
+          if (destination === IP_V6 && (r.d1 !== w[1] || r.d2 !== w[2] || r.d3 !== w[3])) continue
+          if (!this.#sourceIn(r.source)) continue
+          return r.decision
+        }
       }
     }
 
@@ -319,87 +467,110 @@ export class Engine {
     const isHttp = protocol === 'http'
     const isApp = isHttp || protocol === 'https' || protocol === 'mssql'
     const netRaw = host ?? sni ?? undefined
-    const netName = netRaw === undefined ? undefined : canonicalHost(netRaw)
-    // Every phase empties `scratch` before it returns; the checks below only guard against a
-    // throw mid-phase (a non-string tag) leaving lists behind, without a call per decision.
-    if (this.#net.length > 0) {
-      const lists = scratch
-      if (lists.length !== 0) lists.length = 0
-      if (this.#netAny.length > 0) lists.push(this.#netAny)
-      if (destination !== undefined) this.#netCidrs.collect(destination, lists)
-      if (netName !== undefined) this.#netNames.collect(netName, lists)
-      if (destinationTags && this.#netTags.size > 0) {
-        for (const t of destinationTags) {
-          const list = this.#netTags.get(t.toLowerCase())
-          if (list) lists.push(list)
+    // The name in `scanned`: which raw string, and whether it is a valid name.
+    let scannedRaw: string | undefined
+    let scannedOk = false
+    if (this.#netCount > 0) {
+      const cover = this.#netCover.coverOf(bit, port)
+      let n = 0
+      if ((cover & COVER_ADDRESS) !== 0) {
+        if (this.#netAny !== NO_RULES) refs[n++] = this.#netAny
+        if (destinationIp !== undefined) {
+          // Parsed already when the DNAT phase ran.
+          if (!hasNat) destination = parseIpWords(destinationIp, destinationWords)
+          if (destination === IP_V4) n = this.#netCidrs.collect4(destinationWords[0]!, refs, n)
+          else if (destination === IP_V6) n = this.#netCidrs.collect6(destinationWords, refs, n)
         }
       }
-      const found = lists.length === 0 ? undefined : this.#firstNetwork(lists, port, bit, source)
-      if (lists.length !== 0) lists.length = 0
-      if (found) return this.#decisionOf(found)
+      if ((cover & COVER_NAME) !== 0 && netRaw !== undefined) {
+        scannedRaw = netRaw
+        scannedOk = scanned.scan(netRaw)
+        if (scannedOk) n = this.#netNames.collect(scanned, refs, n)
+      }
+      let best = this.#netCount
+      for (let k = 0; k < n; k++) best = this.#firstNetwork(refs[k]!, best, port, bit)
+      if ((cover & COVER_TAG) !== 0 && destinationTags && this.#netTags.size > 0) {
+        for (const t of destinationTags) {
+          const ref = this.#netTags.get(t.toLowerCase())
+          if (ref !== undefined) best = this.#firstNetwork(ref, best, port, bit)
+        }
+      }
+      if (best < this.#netCount) return this.#netDecision(best)
     }
 
     // 3. Application rules: HTTP by Host, HTTPS and MSSQL by SNI.
     if (!isApp) return this.#defaultDeny
     const appRaw = isHttp || sni === undefined ? host : sni
     if (appRaw === undefined || appRaw === null) return isHttp ? this.#hostMissing : this.#sniMissing
-    const appName = appRaw === netRaw ? netName : canonicalHost(appRaw)
-    const lists = scratch
-    if (lists.length !== 0) lists.length = 0
-    if (appName !== undefined) this.#appNames.collect(appName, lists)
-    else if (parseIp(appRaw)) this.#appNames.collectAny(lists)
-    else return this.#invalidHost
-    if (lists.length === 0) return this.#defaultDeny
-    const found = this.#firstApplication(lists, isHttp ? PROTOCOL_CODE.Http : protocol === 'https' ? PROTOCOL_CODE.Https : PROTOCOL_CODE.Mssql, port, source)
-    lists.length = 0
-    return found ? this.#decisionOf(found) : this.#defaultDeny
+    if (appRaw !== scannedRaw) scannedOk = scanned.scan(appRaw)
+    let n = 0
+    if (scannedOk) n = this.#appNames.collect(scanned, refs, 0)
+    else if (parseIpWords(appRaw, destinationWords) !== IP_NONE) {
+      const any = this.#appNames.any()
+      if (any !== NO_RULES) refs[n++] = any
+    } else return this.#invalidHost
+    if (n === 0) return this.#defaultDeny
+    const type = isHttp ? PROTOCOL_CODE.Http : protocol === 'https' ? PROTOCOL_CODE.Https : PROTOCOL_CODE.Mssql
+    // A port outside 0–65535 (never off the wire; `explain` input) would spill into the type
+    // bits and could equal another rule protocol's key: it matches no application rule.
+    const key = (port | 0) === port && port >= 0 && port <= 0xffff ? (type << 16) | port : NO_PROTOCOL
+    let best = this.#appCount
+    for (let k = 0; k < n; k++) best = this.#firstApplication(refs[k]!, best, key)
+    return best < this.#appCount ? this.#appDecision(best) : this.#defaultDeny
   }
 
-  #firstNetwork(lists: readonly number[][], port: number, bit: number, source: number | bigint | null | undefined): NetRule | undefined {
-    let best = Infinity
-    for (const list of lists) {
-      for (const ordinal of list) {
-        if (ordinal >= best) break
-        const r = this.#net[ordinal]!
-        if ((r.protocols & bit) === 0) continue
-        if (r.ports !== null && bit !== P_ICMP && !portInRanges(port, r.ports)) continue
-        if (!sourceMatches(r.source, source)) continue
-        best = ordinal
-        break
-      }
+  /** The smaller of `best` and the first rule of postings `ref` that takes the flow. */
+  #firstNetwork(ref: number, best: number, port: number, bit: number): number {
+    if (ref >= 0) return ref < best && this.#netTakes(ref, port, bit) ? ref : best
+    const postings = this.#netPostings
+    const at = -2 - ref
+    const end = at + 1 + postings[at]!
+    for (let i = at + 1; i < end; i++) {
+      const ordinal = postings[i]!
+      if (ordinal >= best) break
+      if (this.#netTakes(ordinal, port, bit)) return ordinal
     }
-    return best === Infinity ? undefined : this.#net[best]
+    return best
   }
 
-  #firstApplication(lists: readonly number[][], type: number, port: number, source: number | bigint | null | undefined): AppRule | undefined {
-    let best = Infinity
-    for (const list of lists) {
-      for (const ordinal of list) {
-        if (ordinal >= best) break
-        const r = this.#app[ordinal]!
-        const key = (type << 16) | port
-        if (r.protocol0 !== key && r.protocol1 !== key && (r.moreProtocols === undefined || !r.moreProtocols.includes(key))) continue
-        if (!sourceMatches(r.source, source)) continue
-        best = ordinal
-        break
-      }
+  #netTakes(ordinal: number, port: number, bit: number): boolean {
+    const net = this.#net
+    const at = ordinal * NET_STRIDE
+    if ((net[at + N_PROTOCOLS]! & bit) === 0) return false
+    if (bit !== P_ICMP && !(port >= net[at + N_FROM]! && port <= net[at + N_TO]!)) {
+      const more = net[at + N_MORE_PORTS]!
+      if (more < 0 || !portInRanges(port, this.#netMorePorts[more]!)) return false
     }
-    return best === Infinity ? undefined : this.#app[best]
+    return this.#sourceIn(net[at + N_SOURCE]!)
+  }
+
+  /** The smaller of `best` and the first rule of postings `ref` that takes protocol `key` (`type << 16 | port`). */
+  #firstApplication(ref: number, best: number, key: number): number {
+    if (ref >= 0) return ref < best && this.#appTakes(ref, key) ? ref : best
+    const postings = this.#appPostings
+    const at = -2 - ref
+    const end = at + 1 + postings[at]!
+    for (let i = at + 1; i < end; i++) {
+      const ordinal = postings[i]!
+      if (ordinal >= best) break
+      if (this.#appTakes(ordinal, key)) return ordinal
+    }
+    return best
+  }
+
+  #appTakes(ordinal: number, key: number): boolean {
+    const app = this.#app
+    const at = ordinal * APP_STRIDE
+    if (app[at + A_PROTOCOL0] !== key && app[at + A_PROTOCOL1] !== key) {
+      const more = app[at + A_MORE]!
+      if (more < 0 || !this.#appMoreProtocols[more]!.includes(key)) return false
+    }
+    return this.#sourceIn(app[at + A_SOURCE]!)
   }
 }
 
-const PROTOCOL_CODE = { Http: 1, Https: 2, Mssql: 3 } as const
-
-function packProtocols(protocols: readonly ApplicationProtocol[]): { protocol0: number; protocol1: number; moreProtocols: readonly number[] | undefined } {
-  const keys = protocols.map((p) => (PROTOCOL_CODE[p.type] << 16) | p.port)
-  return { protocol0: keys[0] ?? -1, protocol1: keys[1] ?? -1, moreProtocols: keys.length > 2 ? keys.slice(2) : undefined }
-}
-
-/** `source`: undefined = not given (not checked); null = given but not an address (matches `*` only). */
-function sourceMatches(m: SourceMatcher, source: number | bigint | null | undefined): boolean {
-  if (m.any || source === undefined) return true
-  if (source === null) return false
-  return m.table.has(source)
+function protocolKeys(protocols: readonly ApplicationProtocol[]): number[] {
+  return protocols.map((p) => (PROTOCOL_CODE[p.type] << 16) | p.port)
 }
 
 /** Compiles a validated policy. Throws `PolicyCompileError` only on input the validator lets through by mistake. */

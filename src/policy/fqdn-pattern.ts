@@ -15,7 +15,8 @@
  *               accepted with a warning.
  * - `*`         every name.
  * A `*` anywhere else (`www.*.com`, `www.contoso.*`, `a*.b.com`, `**.b.com`) is rejected, as Azure
- * rejects it. Matching is label-wise (`matchFqdnPattern` here, the trie in fqdn-trie.ts), never a
+ * rejects it. Matching compares labels and suffixes (`matchFqdnPattern` here; the engine's hash
+ * index in fqdn-index.ts; the trie in fqdn-trie.ts for the DNS proxy and nftables sets), never a
  * regular expression.
  */
 import { checkNormalName, normalizeName, type NameProblem } from './fqdn.ts'
@@ -105,7 +106,7 @@ function suggestLeftWildcard(input: string): { suggestion?: string } {
 
 /**
  * The reference matcher: is the normal-form `name` matched by `pattern`? Straightforward string
- * comparisons, used by the naive evaluator that checks the compiled trie.
+ * comparisons, used by the naive evaluators that check the compiled indexes.
  */
 export function matchFqdnPattern(pattern: FqdnPattern, name: string): boolean {
   switch (pattern.kind) {

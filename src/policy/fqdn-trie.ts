@@ -1,6 +1,8 @@
 /**
  * @module FQDN pattern lookup, compiled once per policy: no regular expression, no backtracking
- * (DESIGN.md §2).
+ * (DESIGN.md §2). A generic map from patterns to values of any type, filled one pattern at a time:
+ * the DNS proxy's name policy and the nftables FQDN sets use it. The engine's `decide()` uses
+ * the int32 hash index of fqdn-index.ts instead, built for throughput at 100,000 rules.
  *
  * - Exact names sit in one `Map` keyed by the whole name: one probe, whatever the depth.
  * - Wildcards sit in a reversed-label trie. A lookup walks the name's labels right to left and

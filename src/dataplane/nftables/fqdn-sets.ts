@@ -4,8 +4,8 @@
  * Every network rule with `destinationFqdns` gets one set per address family (`fqdn<N>_v4`,
  * `fqdn<N>_v6`, N the rule's processing position). The DNS proxy learns an answer's addresses into
  * the sets of every rule one of whose patterns matches the queried name (or a name of its CNAME
- * chain). Matching uses the engine's reversed-label trie (policy/fqdn-trie.ts): `*.b.com` matches
- * `a.b.com` and `x.a.b.com` but never `b.com`, exactly as `decide()` does.
+ * chain). Matching uses the reversed-label trie (policy/fqdn-trie.ts), held to the same pattern
+ * semantics as `decide()`: `*.b.com` matches `a.b.com` and `x.a.b.com` but never `b.com`.
  */
 import { canonicalHost } from '../../policy/fqdn.ts'
 import { FqdnTrie } from '../../policy/fqdn-trie.ts'

@@ -1,7 +1,10 @@
-// The compiled engine (indexes: FQDN trie, CIDR table, tag map) against the naive reference
-// evaluator, on random policies and flows (fast-check). Names, addresses and ports come from small
-// universes so that random flows hit random rules often; the test asserts that both allows and
-// denies of every kind occurred and that the indexes held the rules, so it cannot pass vacuously.
+// The compiled engine (indexes: FQDN hash index, CIDR index, tag map, port prefilter) against the
+// naive reference evaluator, on random policies and flows (fast-check). Names, addresses and ports
+// come from small universes so that random flows hit random rules often; the test asserts that both
+// allows and denies of every kind occurred and that the indexes held the rules, so it cannot pass
+// vacuously. It runs twice: with full hashes, and with 2-bit hashes, where nearly every name shares
+// its hash with others, so that every hit of the FQDN index goes through the comparison of
+// characters (a collision must cost time, never change a decision).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
@@ -92,10 +95,14 @@ const policyArb = fc
     }
   })
 
+// Mostly the rules' ports; sometimes the edges of the port space and values no packet carries
+// (the prefilter and the protocol keys must treat them as the reference does).
+const flowPort = fc.oneof({ weight: 12, arbitrary: port }, fc.constantFrom(0, 1, 100, 65535, -1, 65536, 66979, 443.5))
+
 const flowArb = fc
   .record({
     protocol: fc.constantFrom('http', 'https', 'mssql', 'tcp', 'udp', 'icmp'),
-    port,
+    port: flowPort,
     host: fc.option(fc.oneof({ weight: 6, arbitrary: flowName }, flowName.map((n) => n.toUpperCase()), flowName.map((n) => `${n}.`), fc.constant('bad..name')), { nil: undefined, freq: 4 }),
     sni: fc.option(fc.oneof({ weight: 4, arbitrary: flowName }, fc.constant(null)), { nil: undefined }),
     ip: fc.option(fc.oneof({ weight: 6, arbitrary: flowV4 }, fc.constant('2001:db8::5')), { nil: undefined }),
@@ -112,27 +119,29 @@ const flowArb = fc
     ...(tags === undefined ? {} : { destinationTags: tags }),
   }))
 
-test('the compiled engine decides exactly as the reference evaluator', () => {
-  const codes = new Map<string, number>()
-  let indexed = 0
-  fc.assert(
-    fc.property(policyArb, fc.array(flowArb, { minLength: 20, maxLength: 20 }), (policy, flows) => {
-      const tags = { AzureKubernetesService: TAG_NAMES }
-      const engine = compilePolicy(policy, { fqdnTags: tags })
-      indexed += engine.stats.fqdnPatterns + engine.stats.cidrBlocks
-      for (const flow of flows) {
-        const got = engine.decide(flow)
-        const want = referenceDecide(policy, flow, tags)
-        assert.deepEqual(got, want, JSON.stringify(flow))
-        const key = `${got.action}:${got.code}`
-        codes.set(key, (codes.get(key) ?? 0) + 1)
-      }
-    }),
-    { numRuns: 400, seed: 20261129 },
-  )
-  // The run exercised the indexes and every kind of outcome, so agreement means something.
-  assert.ok(indexed > 1000, `indexes held ${indexed} patterns and blocks`)
-  for (const key of ['allow:APPLICATION_RULE_ALLOW', 'deny:APPLICATION_RULE_DENY', 'allow:NETWORK_RULE_ALLOW', 'deny:NETWORK_RULE_DENY', 'allow:DNAT_RULE', 'deny:DEFAULT_DENY', 'deny:SNI_MISSING', 'deny:INVALID_HOST']) {
-    assert.ok((codes.get(key) ?? 0) >= 5, `outcome ${key} seen ${codes.get(key) ?? 0} times: ${JSON.stringify([...codes])}`)
-  }
-})
+for (const hashBits of [undefined, 2]) {
+  test(`the compiled engine decides exactly as the reference evaluator${hashBits === undefined ? '' : ` (${hashBits}-bit name hashes)`}`, () => {
+    const codes = new Map<string, number>()
+    let indexed = 0
+    fc.assert(
+      fc.property(policyArb, fc.array(flowArb, { minLength: 20, maxLength: 20 }), (policy, flows) => {
+        const tags = { AzureKubernetesService: TAG_NAMES }
+        const engine = compilePolicy(policy, { fqdnTags: tags, ...(hashBits === undefined ? {} : { hashBits }) })
+        indexed += engine.stats.fqdnPatterns + engine.stats.cidrBlocks
+        for (const flow of flows) {
+          const got = engine.decide(flow)
+          const want = referenceDecide(policy, flow, tags)
+          assert.deepEqual(got, want, JSON.stringify(flow))
+          const key = `${got.action}:${got.code}`
+          codes.set(key, (codes.get(key) ?? 0) + 1)
+        }
+      }),
+      { numRuns: 400, seed: 20261129 },
+    )
+    // The run exercised the indexes and every kind of outcome, so agreement means something.
+    assert.ok(indexed > 1000, `indexes held ${indexed} patterns and blocks`)
+    for (const key of ['allow:APPLICATION_RULE_ALLOW', 'deny:APPLICATION_RULE_DENY', 'allow:NETWORK_RULE_ALLOW', 'deny:NETWORK_RULE_DENY', 'allow:DNAT_RULE', 'deny:DEFAULT_DENY', 'deny:SNI_MISSING', 'deny:INVALID_HOST']) {
+      assert.ok((codes.get(key) ?? 0) >= 5, `outcome ${key} seen ${codes.get(key) ?? 0} times: ${JSON.stringify([...codes])}`)
+    }
+  })
+}

@@ -1,0 +1,103 @@
+// The engine's FQDN hash index (src/policy/fqdn-index.ts) against the reference matcher
+// (matchFqdnPattern). With `hashBits` of 1 or 2 nearly every string shares its hash with others,
+// so every hit goes through the comparison of characters: the answers must not change.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import fc from 'fast-check'
+import { FqdnIndexBuilder, type FqdnIndex } from '../../../src/policy/fqdn-index.ts'
+import { matchFqdnPattern, parseFqdnPattern, type FqdnPattern } from '../../../src/policy/fqdn-pattern.ts'
+import { PostingsBuilder, postingsOf } from '../../../src/policy/postings.ts'
+import { ScannedName } from '../../../src/policy/scanned-name.ts'
+
+function pattern(text: string): FqdnPattern {
+  const p = parseFqdnPattern(text)
+  if (!p.ok) throw new Error(`${text}: ${p.detail}`)
+  return p.pattern
+}
+
+interface Built {
+  readonly index: FqdnIndex
+  readonly postings: Int32Array
+}
+
+function indexOf(texts: readonly string[], hashBits?: number): Built {
+  const b = new FqdnIndexBuilder(hashBits === undefined ? {} : { hashBits })
+  for (const [i, t] of texts.entries()) b.add(pattern(t), i)
+  const postings = new PostingsBuilder()
+  const index = b.build(postings)
+  return { index, postings: postings.finish() }
+}
+
+const scan = new ScannedName()
+const out = new Int32Array(512)
+
+/** The pattern numbers collected for `name`, sorted and without repeats. */
+function lookup({ index, postings }: Built, name: string): number[] {
+  assert.ok(scan.scan(name), name)
+  const n = index.collect(scan, out, 0)
+  const all: number[] = []
+  for (let k = 0; k < n; k++) all.push(...postingsOf(out[k]!, postings))
+  return [...new Set(all)].sort((a, b) => a - b)
+}
+
+for (const hashBits of [undefined, 1, 2]) {
+  const where = hashBits === undefined ? 'full hashes' : `${hashBits}-bit hashes (every hit confirmed)`
+
+  test(`${where}: exact, subdomain and suffix patterns on one base collect exactly what matches`, () => {
+    const texts = ['*b.com', '*xb.com', '*axb.com', '*ab.com', '*b.net', '*.b.com', 'b.com', '*com', '*contoso.com', 'a.b.com', '*']
+    const idx = indexOf(texts, hashBits)
+    assert.deepEqual(lookup(idx, 'b.com'), [0, 6, 7, 10])
+    assert.deepEqual(lookup(idx, 'xb.com'), [0, 1, 7, 10])
+    assert.deepEqual(lookup(idx, 'axb.com'), [0, 1, 2, 7, 10])
+    assert.deepEqual(lookup(idx, 'a.axb.com'), [0, 1, 2, 7, 10])
+    assert.deepEqual(lookup(idx, 'ab.com'), [0, 3, 7, 10])
+    assert.deepEqual(lookup(idx, 'a.b.com'), [0, 5, 7, 9, 10])
+    assert.deepEqual(lookup(idx, 'A.B.COM.'), [0, 5, 7, 9, 10])
+    assert.deepEqual(lookup(idx, 'bx.com'), [7, 10])
+    assert.deepEqual(lookup(idx, 'b.net'), [4, 10])
+    assert.deepEqual(lookup(idx, 'mycontoso.com'), [7, 8, 10])
+    assert.deepEqual(lookup(idx, 'contoso.com.evil.net'), [10])
+  })
+
+  test(`${where}: a thousand suffix patterns on one base, and tails of 32 and more characters`, () => {
+    const texts: string[] = []
+    for (let i = 0; i < 1000; i++) texts.push(`*t${i.toString(36)}.com`)
+    texts.push(`*${'q'.repeat(31)}.com`, `*${'q'.repeat(32)}.com`, `*${'q'.repeat(33)}.com`, `*${'r'.repeat(62)}.com`, `*${'s'.repeat(40)}`)
+    const idx = indexOf(texts, hashBits)
+    assert.deepEqual(lookup(idx, 'at7.com'), [7])
+    assert.deepEqual(lookup(idx, 'x.t7.com'), [7])
+    assert.deepEqual(lookup(idx, 'zt11.com'), [37])
+    assert.deepEqual(lookup(idx, 'zt1.com'), [1])
+    assert.deepEqual(lookup(idx, 't.com'), [])
+    assert.deepEqual(lookup(idx, `${'q'.repeat(33)}.com`), [1000, 1001, 1002])
+    assert.deepEqual(lookup(idx, `a${'q'.repeat(31)}.com`), [1000])
+    assert.deepEqual(lookup(idx, `a${'r'.repeat(61)}.com`), [])
+    assert.deepEqual(lookup(idx, `a${'r'.repeat(62)}.com`), [1003])
+    assert.deepEqual(lookup(idx, `${'r'.repeat(62)}.com`), [1003])
+    assert.deepEqual(lookup(idx, `x.${'s'.repeat(41)}`), [1004])
+  })
+}
+
+const labelArb = fc.constantFrom('a', 'b', 'ab', 'ba', 'xab', 'c', 'com', 'net', 'co', 'xn--p1ai', '_s')
+const nameArb = fc.array(labelArb, { minLength: 1, maxLength: 5 }).map((l) => l.join('.'))
+const patternArb = fc.oneof(
+  { weight: 3, arbitrary: nameArb },
+  { weight: 3, arbitrary: nameArb.map((n) => `*.${n}`) },
+  { weight: 3, arbitrary: nameArb.map((n) => `*${n}`) },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('b', 'ab', 'o', 'om'), nameArb).map(([t, n]) => `*${t}.${n}`) },
+  { weight: 1, arbitrary: fc.constant('*') },
+)
+
+test('property: the index collects exactly the patterns matchFqdnPattern accepts, with full and with 1- and 2-bit hashes', () => {
+  fc.assert(
+    fc.property(fc.array(patternArb, { minLength: 1, maxLength: 40 }), fc.array(nameArb, { minLength: 1, maxLength: 20 }), fc.constantFrom(32, 1, 2), (texts, names, hashBits) => {
+      const idx = indexOf(texts, hashBits)
+      const parsed = texts.map(pattern)
+      for (const name of names) {
+        const expected = parsed.flatMap((p, i) => (matchFqdnPattern(p, name) ? [i] : []))
+        assert.deepEqual(lookup(idx, name), expected, `${name} (${hashBits} bits)`)
+      }
+    }),
+    { numRuns: 1500, seed: 20261130 },
+  )
+})
