@@ -38,6 +38,7 @@ import { parsePortSpec, portInRanges, type PortRange } from './port-range.ts'
 import { COVER_ADDRESS, COVER_NAME, COVER_TAG, PortCoverBuilder, type PortCover } from './port-cover.ts'
 import { NO_RULES, PostingsBuilder } from './postings.ts'
 import { collectionsInOrder } from './processing-order.ts'
+import { RuleOrigins } from './rule-origins.ts'
 import { ScannedName } from './scanned-name.ts'
 import { SourceSet, sourceSetKey } from './source-set.ts'
 
@@ -132,12 +133,28 @@ function flowProtocolBit(protocol: Flow['protocol']): number {
   }
 }
 
-function must<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new PolicyCompileError(what)
-  return value
+/**
+ * Where the compiler is, for error messages: one object updated in place per rule and turned into
+ * text only when something is wrong (a string per rule would cost more than the rule's indexing).
+ */
+class Where {
+  group = ''
+  collection = ''
+  rule = ''
+
+  at(group: string, collection: string, rule: string): this {
+    this.group = group
+    this.collection = collection
+    this.rule = rule
+    return this
+  }
+
+  toString(): string {
+    return `${this.group}/${this.collection}/${this.rule}`
+  }
 }
 
-function blocksOf(policy: Policy, addresses: readonly string[], groups: readonly string[], where: string): { any: boolean; cidrs: Cidr[]; tags: string[] } {
+function blocksOf(policy: Policy, addresses: readonly string[], groups: readonly string[], where: Where): { any: boolean; cidrs: Cidr[]; tags: string[] } {
   const cidrs: Cidr[] = []
   const tags: string[] = []
   let any = false
@@ -152,15 +169,16 @@ function blocksOf(policy: Policy, addresses: readonly string[], groups: readonly
   }
   for (const a of addresses) add(a)
   for (const g of groups) {
-    const members = must(policy.ipGroups[g], `${where}: unknown IP group "${g}"`)
+    const members = policy.ipGroups[g]
+    if (members === undefined) throw new PolicyCompileError(`${where.toString()}: unknown IP group "${g}"`)
     for (const m of members) add(m)
   }
   return { any, cidrs, tags }
 }
 
-function pattern(text: string, where: string): FqdnPattern {
+function pattern(text: string, where: Where, tag?: string): FqdnPattern {
   const parsed = parseFqdnPattern(text)
-  if (!parsed.ok) throw new PolicyCompileError(`${where}: "${text}": ${parsed.detail}`)
+  if (!parsed.ok) throw new PolicyCompileError(`${where.toString()}${tag === undefined ? '' : ` (FQDN tag ${tag})`}: "${text}": ${parsed.detail}`)
   return parsed.pattern
 }
 
@@ -200,8 +218,7 @@ export class Engine {
   readonly #netCount: number
   readonly #net: Int32Array
   readonly #netMorePorts: Array<readonly PortRange[]> = []
-  readonly #netRefs: RuleRef[] = []
-  readonly #netAllow: boolean[] = []
+  readonly #netOrigins = new RuleOrigins('network')
   readonly #netDecisions: Array<Decision | undefined>
   readonly #netPostings: Int32Array
   /** Rules whose destination is `*`. */
@@ -215,8 +232,7 @@ export class Engine {
   readonly #appCount: number
   readonly #app: Int32Array
   readonly #appMoreProtocols: Array<readonly number[]> = []
-  readonly #appRefs: RuleRef[] = []
-  readonly #appAllow: boolean[] = []
+  readonly #appOrigins = new RuleOrigins('application')
   readonly #appDecisions: Array<Decision | undefined>
   readonly #appPostings: Int32Array
   readonly #appNames: FqdnIndex
@@ -237,7 +253,7 @@ export class Engine {
     this.#compileNat()
 
     const net = this.#compileNetwork(indexOptions)
-    this.#netCount = this.#netRefs.length
+    this.#netCount = net.count
     this.#net = net.rules
     this.#netDecisions = new Array<Decision | undefined>(this.#netCount).fill(undefined)
     const netPostings = new PostingsBuilder()
@@ -249,13 +265,16 @@ export class Engine {
     this.#netCover = net.cover.build()
 
     const app = this.#compileApplication(options.fqdnTags ?? {}, indexOptions)
-    this.#appCount = this.#appRefs.length
+    this.#appCount = app.count
     this.#app = app.rules
     this.#appDecisions = new Array<Decision | undefined>(this.#appCount).fill(undefined)
     const appPostings = new PostingsBuilder()
     this.#appNames = app.names.build(appPostings)
     this.#appPostings = appPostings.finish()
 
+    // Only compiling needed these.
+    this.#sourceKeys.clear()
+    this.#sourceLists.clear()
     this.stats = Object.freeze({
       dnatRules: this.#nat.length,
       networkRules: this.#netCount,
@@ -267,7 +286,7 @@ export class Engine {
   }
 
   /** The index of the source set of a rule, shared with every rule naming the same blocks. */
-  #sourceSet(addresses: readonly string[], groups: readonly string[], where: string): number {
+  #sourceSet(addresses: readonly string[], groups: readonly string[], where: Where): number {
     // Most rules name one of a few source lists (a node subnet, an IP group): each list is read once.
     if (addresses.length === 0 && groups.length === 0) return ANY_SOURCE
     // JSON: unambiguous whatever the strings hold (a malformed address must still be read, and fail).
@@ -279,9 +298,9 @@ export class Engine {
     return index
   }
 
-  #readSourceSet(addresses: readonly string[], groups: readonly string[], where: string): number {
+  #readSourceSet(addresses: readonly string[], groups: readonly string[], where: Where): number {
     const { any, cidrs, tags } = blocksOf(this.policy, addresses, groups, where)
-    if (tags.length > 0) throw new PolicyCompileError(`${where}: "${tags[0] ?? ''}" is not an address block`)
+    if (tags.length > 0) throw new PolicyCompileError(`${where.toString()}: "${tags[0] ?? ''}" is not an address block`)
     if (any || (addresses.length === 0 && groups.length === 0)) return ANY_SOURCE
     const key = sourceSetKey(cidrs)
     let index = this.#sourceKeys.get(key)
@@ -294,11 +313,13 @@ export class Engine {
   }
 
   #compileNat(): void {
+    const where = new Where()
     for (const { group, collection } of collectionsInOrder(this.policy, 'dnat')) {
       for (const rule of collection.rules) {
         const ref: RuleRef = { group: group.name, collection: collection.name, rule: rule.name, type: 'dnat' }
-        const where = `${group.name}/${collection.name}/${rule.name}`
-        const destination = must(parseIpCompact(rule.destinationAddress), `${where}: destinationAddress "${rule.destinationAddress}" is not an IP address`)
+        where.at(group.name, collection.name, rule.name)
+        const destination = parseIpCompact(rule.destinationAddress)
+        if (destination === undefined) throw new PolicyCompileError(`${where.toString()}: destinationAddress "${rule.destinationAddress}" is not an IP address`)
         const [d0, d1, d2, d3] = typeof destination === 'number' ? [destination, 0, 0, 0] : wordsOfIpv6(destination)
         this.#nat.push({
           decision: this.#pick(ruleDecision(ref, true, {
@@ -319,7 +340,9 @@ export class Engine {
     }
   }
 
-  #compileNetwork(indexOptions: FqdnIndexOptions): { rules: Int32Array; any: number[]; cidrs: CidrIndexBuilder; tags: Map<string, number[]>; names: FqdnIndexBuilder; cover: PortCoverBuilder } {
+  #compileNetwork(indexOptions: FqdnIndexOptions): { count: number; rules: Int32Array; any: number[]; cidrs: CidrIndexBuilder; tags: Map<string, number[]>; names: FqdnIndexBuilder; cover: PortCoverBuilder } {
+    const where = new Where()
+    let ordinal = 0
     const rows: number[] = []
     const any: number[] = []
     const cidrs = new CidrIndexBuilder()
@@ -327,14 +350,13 @@ export class Engine {
     const names = new FqdnIndexBuilder(indexOptions)
     const cover = new PortCoverBuilder()
     for (const { group, collection } of collectionsInOrder(this.policy, 'network')) {
+      if (collection.rules.length > 0) this.#netOrigins.add(group, collection, ordinal)
       for (const rule of collection.rules) {
-        const ref: RuleRef = { group: group.name, collection: collection.name, rule: rule.name, type: 'network' }
-        const where = `${group.name}/${collection.name}/${rule.name}`
-        const ordinal = this.#netRefs.length
+        where.at(group.name, collection.name, rule.name)
         let ports: PortRange[] | null = []
         for (const spec of rule.destinationPorts) {
           const parsed = parsePortSpec(spec)
-          if (!parsed.ok) throw new PolicyCompileError(`${where}: ${parsed.detail}`)
+          if (!parsed.ok) throw new PolicyCompileError(`${where.toString()}: ${parsed.detail}`)
           if (parsed.range.from === 1 && parsed.range.to === 65535) ports = null
           if (ports) ports.push(parsed.range)
         }
@@ -349,8 +371,6 @@ export class Engine {
         // Every port is 1-65535; a rule with no port at all (an empty list) takes no port: an
         // empty first range.
         rows.push(protocols, ports === null ? 1 : (first?.from ?? 1), ports === null ? 65535 : (first?.to ?? 0), more, source, 0, 0, 0)
-        this.#netRefs.push(ref)
-        this.#netAllow.push(collection.action === 'Allow')
 
         const dest = blocksOf(this.policy, rule.destinationAddresses, rule.destinationIpGroups, where)
         let kinds = 0
@@ -373,19 +393,21 @@ export class Engine {
           kinds |= COVER_NAME
         }
         cover.add((protocols & P_TCP) !== 0, (protocols & P_UDP) !== 0, (protocols & P_ICMP) !== 0, ports, kinds)
+        ordinal++
       }
     }
-    return { rules: Int32Array.from(rows), any, cidrs, tags, names, cover }
+    return { count: ordinal, rules: Int32Array.from(rows), any, cidrs, tags, names, cover }
   }
 
-  #compileApplication(tags: Readonly<Record<string, readonly string[]>>, indexOptions: FqdnIndexOptions): { rules: Int32Array; names: FqdnIndexBuilder } {
+  #compileApplication(tags: Readonly<Record<string, readonly string[]>>, indexOptions: FqdnIndexOptions): { count: number; rules: Int32Array; names: FqdnIndexBuilder } {
+    const where = new Where()
+    let ordinal = 0
     const rows: number[] = []
     const names = new FqdnIndexBuilder(indexOptions)
     for (const { group, collection } of collectionsInOrder(this.policy, 'application')) {
+      if (collection.rules.length > 0) this.#appOrigins.add(group, collection, ordinal)
       for (const rule of collection.rules) {
-        const ref: RuleRef = { group: group.name, collection: collection.name, rule: rule.name, type: 'application' }
-        const where = `${group.name}/${collection.name}/${rule.name}`
-        const ordinal = this.#appRefs.length
+        where.at(group.name, collection.name, rule.name)
         const keys = protocolKeys(rule.protocols)
         let more = -1
         if (keys.length > 2) {
@@ -393,16 +415,16 @@ export class Engine {
           this.#appMoreProtocols.push(keys.slice(2))
         }
         rows.push(keys[0] ?? -1, keys[1] ?? -1, more, this.#sourceSet(rule.sourceAddresses, rule.sourceIpGroups, where))
-        this.#appRefs.push(ref)
-        this.#appAllow.push(collection.action === 'Allow')
         for (const f of rule.targetFqdns) names.add(pattern(f, where), ordinal)
         for (const tag of rule.fqdnTags) {
-          const list = must(tags[tag], `${where}: unknown FQDN tag "${tag}"`)
-          for (const f of list) names.add(pattern(f, `${where} (FQDN tag ${tag})`), ordinal)
+          const list = tags[tag]
+          if (list === undefined) throw new PolicyCompileError(`${where.toString()}: unknown FQDN tag "${tag}"`)
+          for (const f of list) names.add(pattern(f, where, tag), ordinal)
         }
+        ordinal++
       }
     }
-    return { rules: Int32Array.from(rows), names }
+    return { count: ordinal, rules: Int32Array.from(rows), names }
   }
 
   /** Decides a flow. Pure: the same policy and flow always give the same decision. */
@@ -416,11 +438,21 @@ export class Engine {
   }
 
   #netDecision(ordinal: number): Decision {
-    return (this.#netDecisions[ordinal] ??= this.#pick(ruleDecision(this.#netRefs[ordinal]!, this.#netAllow[ordinal]!)))
+    let d = this.#netDecisions[ordinal]
+    if (d === undefined) {
+      const { ref, allow } = this.#netOrigins.of(ordinal)
+      d = this.#netDecisions[ordinal] = this.#pick(ruleDecision(ref, allow))
+    }
+    return d
   }
 
   #appDecision(ordinal: number): Decision {
-    return (this.#appDecisions[ordinal] ??= this.#pick(ruleDecision(this.#appRefs[ordinal]!, this.#appAllow[ordinal]!)))
+    let d = this.#appDecisions[ordinal]
+    if (d === undefined) {
+      const { ref, allow } = this.#appOrigins.of(ordinal)
+      d = this.#appDecisions[ordinal] = this.#pick(ruleDecision(ref, allow))
+    }
+    return d
   }
 
   /**
