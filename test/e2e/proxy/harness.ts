@@ -30,9 +30,16 @@ export function run(cmd: string, args: readonly string[], options: { env?: NodeJ
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000)
+    // A command that does not read its input (openssl req, curl) may exit before the pipe is
+    // closed: the write or the close then fails with EPIPE, which must not end the test process.
+    child.stdin.on('error', () => undefined)
+    let spawnError = ''
+    child.on('error', (e) => {
+      spawnError = `cannot run ${cmd}: ${e.message}\n`
+    })
     child.on('close', (code) => {
       clearTimeout(timer)
-      resolve({ code, stdout, stderr })
+      resolve({ code: spawnError === '' ? code : (code ?? 127), stdout, stderr: spawnError + stderr })
     })
     child.stdin.end(options.input ?? '')
   })
