@@ -95,17 +95,22 @@ export async function checkEndpoint(e: ResolvedEndpoint, protocol: EndpointProto
       detail: detail ?? (failed ? `${failed[0]}: ${failed[1].detail}` : (Object.values(steps).at(-1)?.detail ?? '')),
     }
   }
+  /** The address to probe: the --connect-to mapping, else the name resolved; the DNS step recorded. */
+  const destination = async (): Promise<string | undefined> => {
+    if (mapped !== undefined) {
+      steps['dns'] = { ok: true, ms: 0, detail: `${mapped.address} (--connect-to)` }
+      return mapped.address
+    }
+    const r = await resolveName(host, { hosts: o.hosts, timeoutMs: o.timeoutMs })
+    steps['dns'] = r.step
+    return r.step.ok ? r.addresses[0] : undefined
+  }
 
   if (scheme === 'udp') {
     if (port !== 123 && !(port === 53 && e.entry.kind === 'address')) return notChecked(e, protocol, `UDP ${port}: not checkable without the peer's protocol (a sent datagram proves nothing)`, host)
     if (o.proxy) return notChecked(e, protocol, 'UDP cannot go through an HTTP proxy', host)
-    let address = mapped?.address
-    if (address === undefined) {
-      const r = await resolveName(host, { hosts: o.hosts, timeoutMs: o.timeoutMs })
-      steps['dns'] = r.step
-      if (!r.step.ok) return done()
-      address = r.addresses[0]!
-    }
+    const address = await destination()
+    if (address === undefined) return done()
     const udpPort = mapped?.port ?? port
     if (port === 123) steps['ntp'] = await queryNtp(address, udpPort, o.timeoutMs)
     else steps['dnsQuery'] = await queryDns(address, udpPort, o.profile.cloud === 'china' ? 'management.chinacloudapi.cn' : o.profile.cloud === 'usgov' ? 'management.usgovcloudapi.net' : 'management.azure.com', o.timeoutMs)
@@ -135,13 +140,8 @@ export async function checkEndpoint(e: ResolvedEndpoint, protocol: EndpointProto
       return done()
     }
   } else {
-    let address = mapped?.address
-    if (address === undefined) {
-      const r = await resolveName(host, { hosts: o.hosts, timeoutMs: o.timeoutMs })
-      steps['dns'] = r.step
-      if (!r.step.ok) return done()
-      address = r.addresses[0]!
-    } else steps['dns'] = { ok: true, ms: 0, detail: `${address} (--connect-to)` }
+    const address = await destination()
+    if (address === undefined) return done()
     const c = await connectTcp(address, mapped?.port ?? port, o.timeoutMs)
     steps['tcp'] = c.step
     if (!c.socket) return done()

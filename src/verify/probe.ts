@@ -7,7 +7,7 @@
  * Steps report, they do not throw: `{ ok, ms, detail }`. A step that was not run is absent.
  */
 import { lookup } from 'node:dns/promises'
-import { createSocket } from 'node:dgram'
+import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { connect as netConnect, isIP, type Socket } from 'node:net'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { ntpRequest, parseNtpReply } from './ntp-packet.ts'
@@ -251,11 +251,7 @@ export async function queryNtp(address: string, port: number, timeoutMs: number)
   } catch (e) {
     return { ok: false, ms: since(start), detail: errText(e) }
   } finally {
-    try {
-      sock.close()
-    } catch {
-      // Already closed by the timeout.
-    }
+    closeQuietly(sock)
   }
 }
 
@@ -285,10 +281,15 @@ export async function queryDns(address: string, port: number, name: string, time
   } catch (e) {
     return { ok: false, ms: since(start), detail: errText(e) }
   } finally {
-    try {
-      sock.close()
-    } catch {
-      // Already closed by the timeout.
-    }
+    closeQuietly(sock)
+  }
+}
+
+/** Closes a UDP socket that the timeout may have closed already (close() then throws). */
+function closeQuietly(sock: UdpSocket): void {
+  try {
+    sock.close()
+  } catch {
+    // Already closed.
   }
 }
