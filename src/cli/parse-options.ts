@@ -63,6 +63,13 @@ export function parseOptions(argv: readonly string[], specs: OptionSpecs, allowP
   }
 }
 
+/** `--output` of the commands that print a table or JSON lines (default table). Throws UsageError. */
+export function tableOrJson(values: ParsedOptions['values']): 'table' | 'json' {
+  const output = values['output'] ?? 'table'
+  if (output !== 'table' && output !== 'json') throw new UsageError(`--output "${String(output)}" is not table or json`, 'write --output table or --output json')
+  return output
+}
+
 /** Whether any PROFILE option was given. */
 export function hasProfileOptions(values: ParsedOptions['values']): boolean {
   return PROFILE_KEYS.some((k) => values[k] !== undefined)

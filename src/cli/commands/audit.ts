@@ -17,7 +17,7 @@ import { buildFix, findBroadRules, type BroadRule, type Fix } from '../../verify
 import { importFirewallFile } from '../../verify/import-firewall.ts'
 import { formatTable } from '../format-table.ts'
 import { EXIT_OK, EXIT_PROBLEM, InputError, UsageError, type Io } from '../io.ts'
-import { formatOptionHelp, parseOptions, PROFILE_OPTIONS, profileInputOf, type OptionSpecs } from '../parse-options.ts'
+import { formatOptionHelp, type OptionSpecs, parseOptions, PROFILE_OPTIONS, profileInputOf, tableOrJson } from '../parse-options.ts'
 import { profileFromOptions } from '../profile-from-options.ts'
 
 const OPTIONS: OptionSpecs = {
@@ -99,8 +99,7 @@ export async function runAudit(argv: readonly string[], io: Io): Promise<number>
     io.stdout.write(AUDIT_HELP)
     return EXIT_OK
   }
-  const output = values['output'] ?? 'table'
-  if (output !== 'table' && output !== 'json') throw new UsageError(`--output "${String(output)}" is not table or json`)
+  const output = tableOrJson(values)
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'audit needs the FILE to audit' : `audit takes one FILE, not ${positionals.length}`, 'aks-egress audit policy-export.json --location westeurope')
   const file = positionals[0]!
   const vars = parseVars((values['var'] as string[] | undefined) ?? [])

@@ -12,7 +12,7 @@ import { checkAll, parseHostsFile, type CheckOptions, type CheckResult } from '.
 import type { ProxyTarget } from '../../verify/probe.ts'
 import { formatTable } from '../format-table.ts'
 import { EXIT_OK, EXIT_PROBLEM, InputError, UsageError, type Io } from '../io.ts'
-import { formatOptionHelp, parseOptions, PROFILE_OPTIONS, profileInputOf, type OptionSpecs } from '../parse-options.ts'
+import { formatOptionHelp, type OptionSpecs, parseOptions, PROFILE_OPTIONS, profileInputOf, tableOrJson } from '../parse-options.ts'
 import { profileFromOptions } from '../profile-from-options.ts'
 
 export const DEFAULT_CONCURRENCY = 8
@@ -96,8 +96,7 @@ export async function runCheck(argv: readonly string[], io: Io): Promise<number>
     io.stdout.write(CHECK_HELP)
     return EXIT_OK
   }
-  const output = values['output'] ?? 'table'
-  if (output !== 'table' && output !== 'json') throw new UsageError(`--output "${String(output)}" is not table or json`)
+  const output = tableOrJson(values)
   const concurrency = intOption(values['concurrency'], 'concurrency', 1, MAX_CONCURRENCY, DEFAULT_CONCURRENCY)
   const timeoutMs = intOption(values['timeout'], 'timeout', 1, 120_000, DEFAULT_STEP_TIMEOUT_MS)
   const probes = new Map<string, string>()

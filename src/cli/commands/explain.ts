@@ -15,7 +15,7 @@ import { parseIp } from '../../policy/ip-address.ts'
 import { parseFlowLine, parseFlowUrl, type ParsedFlow } from '../../verify/parse-flow.ts'
 import { formatTable } from '../format-table.ts'
 import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, UsageError, type Io } from '../io.ts'
-import { formatOptionHelp, parseOptions, PROFILE_OPTIONS, type OptionSpecs } from '../parse-options.ts'
+import { formatOptionHelp, type OptionSpecs, parseOptions, PROFILE_OPTIONS, tableOrJson } from '../parse-options.ts'
 import { policyFromOptions } from '../policy-source.ts'
 
 const OPTIONS: OptionSpecs = {
@@ -59,8 +59,7 @@ export async function runExplain(argv: readonly string[], io: Io): Promise<numbe
     io.stdout.write(EXPLAIN_HELP)
     return EXIT_OK
   }
-  const output = values['output'] ?? 'table'
-  if (output !== 'table' && output !== 'json') throw new UsageError(`--output "${String(output)}" is not table or json`)
+  const output = tableOrJson(values)
   const from = values['from']
   if (typeof from === 'string' && !parseIp(from)) throw new UsageError(`--from "${from}" is not an IP address`)
   const flowsFile = values['flows']

@@ -23,7 +23,7 @@ import type { LogRecord } from '../../verify/log-record.ts'
 import { asAzureDnsRow, isOwnDecisionLog, isOwnEventLine, parseOwnDecision } from '../../verify/own-decision-log.ts'
 import { formatTable } from '../format-table.ts'
 import { EXIT_OK, EXIT_PROBLEM, InputError, UsageError, type Io } from '../io.ts'
-import { formatOptionHelp, parseOptions, PROFILE_OPTIONS, profileInputOf, type OptionSpecs } from '../parse-options.ts'
+import { formatOptionHelp, type OptionSpecs, parseOptions, PROFILE_OPTIONS, profileInputOf, tableOrJson } from '../parse-options.ts'
 import { profileFromOptions } from '../profile-from-options.ts'
 import { policyFromOptions } from '../policy-source.ts'
 
@@ -83,8 +83,7 @@ export async function runLogs(argv: readonly string[], io: Io): Promise<number> 
     io.stdout.write(LOGS_HELP)
     return EXIT_OK
   }
-  const output = values['output'] ?? 'table'
-  if (output !== 'table' && output !== 'json') throw new UsageError(`--output "${String(output)}" is not table or json`)
+  const output = tableOrJson(values)
   if (positionals.length === 0) throw new UsageError('logs needs at least one log FILE', 'aks-egress logs firewall-logs.json --location westeurope')
 
   // With --policy, its profile and its rules; else the PROFILE options alone (no default policy
