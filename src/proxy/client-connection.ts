@@ -154,7 +154,7 @@ export class ClientConnection {
       reason: verdict.reason,
       wouldDeny: verdict.wouldDeny,
     })
-    this.rt.metrics.decisions.inc({ listener: this.listener, action: verdict.action, code: verdict.code, rule: verdict.rule ?? '' })
+    this.rt.metrics.decided(this.listener, verdict.action, verdict.code, verdict.rule)
     if (this.fields.handshakeMs !== undefined && this.requests <= 1) this.rt.metrics.handshakeSeconds.observe({ listener: this.listener }, this.fields.handshakeMs / 1000)
   }
 
@@ -263,14 +263,14 @@ export class ClientConnection {
         for (const address of checked.allowed.slice(0, Math.max(1, rt.limits.maxDialAttempts))) {
           const socket = rt.pool.take(poolKey(address, port, authority))
           if (socket) {
-            rt.metrics.originPoolHits.inc()
+            rt.metrics.poolHit()
             reused = true
             this.fields = { ...this.fields, dnsMs: checked.dnsMs, connectMs: 0, upstream: formatHostPort(address, port), reused: true }
             return { ok: true, result: { ok: true, socket, address, refused: checked.refused, dnsMs: checked.dnsMs, connectMs: 0 }, reused }
           }
         }
       }
-      if (authority !== undefined) rt.metrics.originPoolMisses.inc()
+      if (authority !== undefined) rt.metrics.poolMiss()
       result = await connectChecked(host, port, checked, options)
     } finally {
       this.#dialAbort = undefined
@@ -302,8 +302,7 @@ export class ClientConnection {
     if (request) this.#forwardedRequests++
     this.#bytesUp += bytesUp
     this.#bytesDown += bytesDown
-    this.rt.metrics.bytes.inc({ direction: 'up' }, bytesUp)
-    this.rt.metrics.bytes.inc({ direction: 'down' }, bytesDown)
+    this.rt.metrics.relayedBytes(bytesUp, bytesDown)
   }
 
   /**
@@ -329,7 +328,7 @@ export class ClientConnection {
   /** Relays between the client and `origin` until both are done, then logs the close line. */
   relay(origin: Socket, firstBytes: Uint8Array | undefined): Promise<void> {
     const rt = this.rt
-    rt.metrics.tunnelsOpen.inc()
+    rt.metrics.tunnelOpened()
     this.#relaying = true
     // Not an async function: no frame (holding the first bytes) stays alive for the tunnel's life.
     return relay(this.socket, origin, {
@@ -342,7 +341,7 @@ export class ClientConnection {
 
   #relayed(result: RelayResult): void {
     this.#relaying = false
-    this.rt.metrics.tunnelsOpen.dec()
+    this.rt.metrics.tunnelClosed()
     this.forwarded(result.bytesUp, result.bytesDown, false)
     this.#logClose()
   }

@@ -198,8 +198,11 @@ export class ProxyServer {
     return out
   }
 
+  /** Cached: every dial classifies against it; cleared whenever a listener opens or closes. */
+  #listening: ListenAddress[] | undefined
+
   #listenAddresses(): ListenAddress[] {
-    return this.listeners.map((l) => ({ address: l.address, port: l.port }))
+    return (this.#listening ??= this.listeners.map((l) => ({ address: l.address, port: l.port })))
   }
 
   /** Opens every listener. Throws (with every listener closed again) when one cannot be opened. */
@@ -211,6 +214,7 @@ export class ProxyServer {
         const server = this.#makeServer(() => ({ label: 'explicit', handler: (c) => handleExplicit(c) }), true)
         const a = await listen(server, o.listen.host, o.listen.port)
         this.#explicit = { info: { kind: 'explicit', address: a.host, port: a.port }, server }
+        this.#listening = undefined
       }
       const prepared = await this.#prepare(this.#state)
       if (prepared.failed.length > 0) {
@@ -222,6 +226,7 @@ export class ProxyServer {
       if (o.admin) {
         this.#admin = new AdminServer(this)
         await this.#admin.start(o.admin.host, o.admin.port)
+        this.#listening = undefined
       }
     } catch (e) {
       this.#closeListeners()
@@ -269,13 +274,13 @@ export class ProxyServer {
     }
     this.#sockets.add(socket)
     this.#perSource.set(source, fromSource + 1)
-    this.metrics.connectionsOpen.inc({ listener: label })
+    this.metrics.connectionOpened(label)
     socket.once('close', () => {
       this.#sockets.delete(socket)
       const n = (this.#perSource.get(source) ?? 1) - 1
       if (n <= 0) this.#perSource.delete(source)
       else this.#perSource.set(source, n)
-      this.metrics.connectionsOpen.dec({ listener: label })
+      this.metrics.connectionClosed(label)
       if (this.#sockets.size === 0) this.#onIdle?.()
     })
     const conn = new ClientConnection(++this.#nextId, socket, label, explicit, this.#runtime)
@@ -334,6 +339,7 @@ export class ProxyServer {
           } else l.kind = kind
         }
         for (const [port, l] of opened) this.#transparent.set(port, l)
+        this.#listening = undefined
       },
       abort: () => {
         if (done) return
@@ -402,6 +408,7 @@ export class ProxyServer {
     this.#explicit = undefined
     for (const l of this.#transparent.values()) l.server.close()
     this.#transparent.clear()
+    this.#listening = undefined
   }
 
   /**
@@ -432,6 +439,7 @@ export class ProxyServer {
     this.#pool.clear('stop')
     await this.#admin?.close()
     this.#admin = undefined
+    this.#listening = undefined
     this.#options.resolver.close()
     return { closed }
   }
