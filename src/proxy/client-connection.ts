@@ -9,8 +9,8 @@ import type { Socket } from 'node:net'
 import { connectChecked, resolveChecked, type DialCancel, type DialOptions, type DialResult } from '../net/dial-checked.ts'
 import type { ListenAddress } from '../net/classify-address.ts'
 import type { NameResolver } from '../net/resolve.ts'
-import { formatHostPort } from './authority.ts'
-import type { ConnectionLog, DecisionRecord } from './connection-log.ts'
+import type { ConnectionLog } from './connection-log.ts'
+import { DecisionFields } from './decision-fields.ts'
 import { httpDenyResponse, TLS_ALERT_ACCESS_DENIED } from './deny-response.ts'
 import { deny, type Verdict } from './outcome.ts'
 import type { PolicyState } from './policy-state.ts'
@@ -70,8 +70,6 @@ class ClientGone implements DialCancel {
   }
 }
 
-type RecordFields = Omit<DecisionRecord, 'conn' | 'listener' | 'explicit' | 'srcIp' | 'srcPort' | 'action' | 'rule' | 'code' | 'reason' | 'wouldDeny'>
-
 /** A checked origin connection for a plain-HTTP request: new, or from the pool. */
 export interface HttpOrigin {
   readonly socket: Socket
@@ -102,7 +100,8 @@ export class ClientConnection {
   #forwardedRequests = 0
   #relaying = false
   #closeLogged = false
-  fields: RecordFields = { protocol: 'unknown', host: null, port: null }
+  /** The decision line's fields, set in place by the handlers. */
+  readonly fields = new DecisionFields()
 
   constructor(id: number, socket: Socket, listener: string, explicit: boolean, rt: ProxyRuntime) {
     this.id = id
@@ -124,7 +123,7 @@ export class ClientConnection {
 
   /** Records the end of the handshake (the request head; for a CONNECT to a TLS port, the ClientHello after it). */
   handshakeDone(): void {
-    this.fields = { ...this.fields, handshakeMs: this.elapsedMs() }
+    this.fields.handshakeMs = this.elapsedMs()
   }
 
   /**
@@ -134,7 +133,7 @@ export class ClientConnection {
   nextRequest(): void {
     this.state = this.rt.policy()
     this.#decided = false
-    this.fields = { protocol: 'unknown', host: null, port: null }
+    this.fields.reset()
   }
 
   /** Logs and counts the verdict of the connection (a tunnel) or of its current request (plain HTTP); once each. */
@@ -147,7 +146,7 @@ export class ClientConnection {
       explicit: this.explicit,
       srcIp: this.srcIp,
       srcPort: this.srcPort,
-      ...this.fields,
+      ...this.fields.record(),
       action: verdict.action,
       rule: verdict.rule,
       code: verdict.code,
@@ -255,7 +254,8 @@ export class ClientConnection {
       rt.metrics.dnsSeconds.observe(checked.dnsMs / 1000)
       for (const r of checked.refused) rt.metrics.refusedAddresses.inc({ class: r.cls })
       if (!checked.ok) {
-        this.fields = { ...this.fields, dnsMs: checked.dnsMs, connectMs: 0 }
+        this.fields.dnsMs = checked.dnsMs
+        this.fields.connectMs = 0
         return this.#failed(checked)
       }
       // Plain HTTP: an idle connection to one of the addresses checked just now, for this Host.
@@ -265,7 +265,12 @@ export class ClientConnection {
           if (socket) {
             rt.metrics.poolHit()
             reused = true
-            this.fields = { ...this.fields, dnsMs: checked.dnsMs, connectMs: 0, upstream: formatHostPort(address, port), reused: true }
+            const f = this.fields
+            f.dnsMs = checked.dnsMs
+            f.connectMs = 0
+            f.upstreamAddress = address
+            f.upstreamPort = port
+            f.reused = true
             return { ok: true, result: { ok: true, socket, address, refused: checked.refused, dnsMs: checked.dnsMs, connectMs: 0 }, reused }
           }
         }
@@ -275,10 +280,14 @@ export class ClientConnection {
     } finally {
       this.#dialAbort = undefined
     }
-    this.fields = { ...this.fields, dnsMs: result.dnsMs, connectMs: result.connectMs, ...(authority !== undefined ? { reused: false } : {}) }
+    const f = this.fields
+    f.dnsMs = result.dnsMs
+    f.connectMs = result.connectMs
+    if (authority !== undefined) f.reused = false
     if (result.ok) {
       rt.metrics.dialSeconds.observe({ result: 'ok' }, result.connectMs / 1000)
-      this.fields = { ...this.fields, upstream: formatHostPort(result.address, port) }
+      f.upstreamAddress = result.address
+      f.upstreamPort = port
       return { ok: true, result, reused }
     }
     return this.#failed(result)

@@ -43,7 +43,7 @@ const DONE: Promise<null> = Promise.resolve(null)
 
 /** One request on the explicit port: a forwarded request (the connection may go on), or a tunnel. */
 function explicitRequest(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): RequestHandled {
-  conn.fields = { ...conn.fields, request: conn.requests }
+  conn.fields.request = conn.requests
   const auth = conn.rt.auth
   if (auth) {
     const result = checkProxyAuth(auth, head.proxyAuthorization)
@@ -64,7 +64,9 @@ async function handleConnect(conn: ClientConnection, target: Authority, rest: Bu
   const isIp = parseRawAddress(target.host) !== undefined
   const tls = !isIp && isTlsPort(state, port)
   const planned = flowFor(conn, target.host, port, tls ? 'https' : 'tcp')
-  conn.fields = { ...conn.fields, protocol: tls ? 'https' : 'tcp', host: target.host, port }
+  conn.fields.protocol = tls ? 'https' : 'tcp'
+  conn.fields.host = target.host
+  conn.fields.port = port
   if (!planned) {
     conn.denyHttp(deny('INVALID_HOST', `CONNECT host "${target.host}" is not a valid host name`))
     return
@@ -110,13 +112,15 @@ async function handleConnect(conn: ClientConnection, target: Authority, rest: Bu
       firstBytes = hello.data
       switch (r.kind) {
         case 'sni':
-          conn.fields = { ...conn.fields, sni: r.sni, alpn: r.alpn }
+          conn.fields.sni = r.sni
+          conn.fields.alpn = r.alpn
           if (canonicalHost(r.sni) !== name) {
             verdict = policyDeny('SNI_MISMATCH', `SNI "${r.sni}" does not match the CONNECT host ${name}`, state.reportMode, true, verdict.rule)
           }
           break
         case 'noSni':
-          conn.fields = { ...conn.fields, sni: null, alpn: r.alpn }
+          conn.fields.sni = null
+          conn.fields.alpn = r.alpn
           if (!byNetworkRule) verdict = policyDeny('SNI_MISSING', SNI_MISSING_REASON, state.reportMode, true, verdict.rule)
           break
         case 'notTls':
@@ -149,13 +153,16 @@ function sameAuthority(a: Authority, b: Authority, defaultPort: number): boolean
 }
 
 async function handleForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<Buffer | null> {
-  conn.fields = { ...conn.fields, protocol: 'http', method: head.method }
+  conn.fields.protocol = 'http'
+  conn.fields.method = head.method
   if (head.form !== 'absolute') {
     return refuse(conn, deny('UNSUPPORTED_REQUEST', 'This is a proxy: send absolute-form requests (http://host/path) or CONNECT'))
   }
   const target = head.targetAuthority!
   const port = target.port ?? 80
-  conn.fields = { ...conn.fields, host: target.host, port, url: head.target }
+  conn.fields.host = target.host
+  conn.fields.port = port
+  conn.fields.url = head.target
   if (head.scheme !== 'http') {
     return refuse(conn, deny('UNSUPPORTED_REQUEST', `Scheme "${head.scheme ?? ''}" is not forwarded; use CONNECT for https`))
   }

@@ -16,18 +16,24 @@ import { serveHttp } from './http-session.ts'
 import { deny } from './outcome.ts'
 
 export function handleTransparentHttp(conn: ClientConnection, originalPort: number): Promise<void> {
-  conn.fields = { ...conn.fields, protocol: 'http', port: originalPort }
+  conn.fields.protocol = 'http'
+  conn.fields.port = originalPort
   return serveHttp(conn, (head, rest) => transparentRequest(conn, originalPort, head, rest))
 }
 
 function transparentRequest(conn: ClientConnection, originalPort: number, head: HttpRequestHead, rest: Buffer): Promise<Buffer | null> {
-  conn.fields = { ...conn.fields, protocol: 'http', port: originalPort, method: head.method, request: conn.requests }
+  const f = conn.fields
+  f.protocol = 'http'
+  f.port = originalPort
+  f.method = head.method
+  f.request = conn.requests
   if (head.method === 'CONNECT' || head.form === 'asterisk') {
     return Promise.resolve(refuse(conn, deny('UNSUPPORTED_REQUEST', `${head.method} ${head.target} is not forwarded by a transparent listener`)))
   }
   const authority = head.form === 'absolute' ? head.targetAuthority : head.hostHeader
   if (!authority) return Promise.resolve(refuse(conn, deny('HOST_MISSING', 'HTTP request without a Host header')))
-  conn.fields = { ...conn.fields, host: authority.host, url: `http://${formatHostPort(authority.host, authority.port ?? 80)}${head.path}` }
+  f.host = authority.host
+  f.url = `http://${formatHostPort(authority.host, authority.port ?? 80)}${head.path}`
   if ((authority.port ?? 80) !== originalPort) {
     return Promise.resolve(refuse(conn, deny('HOST_MISMATCH', `The Host port ${authority.port ?? 80} is not the connection's port ${originalPort}`), 403))
   }
