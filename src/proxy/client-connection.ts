@@ -112,9 +112,15 @@ export class ClientConnection {
     this.srcPort = socket.remotePort ?? 0
     this.rt = rt
     this.state = rt.policy()
-    socket.once('close', () => {
-      this.#dialAbort?.abort()
-    })
+  }
+
+  /**
+   * The client socket closed: a dial in progress gives up. Called by the server's one 'close'
+   * listener per accepted socket (a listener here too was a second closure and once-wrapper per
+   * connection).
+   */
+  clientClosed(): void {
+    this.#dialAbort?.abort()
   }
 
   elapsedMs(): number {

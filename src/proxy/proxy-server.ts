@@ -105,6 +105,11 @@ function listen(server: Server, host: string, port: number): Promise<HostPort> {
   })
 }
 
+/** An accepted socket's errors are handled where it is used (relay, handshake); a reset before that just closes it. */
+function ignoreError(): void {
+  // One function for every socket, not a closure per connection.
+}
+
 function localInterfaceAddresses(): string[] {
   const out: string[] = []
   for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.push(a.address)
@@ -251,9 +256,7 @@ export class ProxyServer {
   }
 
   #accept(socket: Socket, label: string, handler: (conn: ClientConnection) => Promise<void>, explicit: boolean): void {
-    socket.on('error', () => {
-      // Handled where the socket is used (relay, handshake); a reset before that just closes it.
-    })
+    socket.on('error', ignoreError)
     if (this.#stopping) {
       socket.destroy()
       return
@@ -275,7 +278,10 @@ export class ProxyServer {
     this.#sockets.add(socket)
     this.#perSource.set(source, fromSource + 1)
     this.metrics.connectionOpened(label)
-    socket.once('close', () => {
+    const conn = new ClientConnection(++this.#nextId, socket, label, explicit, this.#runtime)
+    // 'close' comes once: `on`, not `once` (no wrapper per connection).
+    socket.on('close', () => {
+      conn.clientClosed()
       this.#sockets.delete(socket)
       const n = (this.#perSource.get(source) ?? 1) - 1
       if (n <= 0) this.#perSource.delete(source)
@@ -283,7 +289,6 @@ export class ProxyServer {
       this.metrics.connectionClosed(label)
       if (this.#sockets.size === 0) this.#onIdle?.()
     })
-    const conn = new ClientConnection(++this.#nextId, socket, label, explicit, this.#runtime)
     handler(conn).catch((e: unknown) => {
       this.#options.log.logger.error({ event: 'handler-error', conn: conn.id, error: e instanceof Error ? e.stack ?? e.message : String(e) }, 'handler error')
       socket.destroy()
