@@ -160,7 +160,7 @@ export class ClientConnection {
       wouldDeny: verdict.wouldDeny,
     })
     this.rt.metrics.decided(this.listener, verdict.action, verdict.code, verdict.rule)
-    if (this.fields.handshakeMs !== undefined && this.requests <= 1) this.rt.metrics.handshakeSeconds.observe({ listener: this.listener }, this.fields.handshakeMs / 1000)
+    if (this.fields.handshakeMs !== undefined && this.requests <= 1) this.rt.metrics.handshakeSeconds.observe(this.fields.handshakeMs / 1000, this.listener)
   }
 
   /** Denies with an HTTP response and closes. */
@@ -213,7 +213,7 @@ export class ClientConnection {
   }
 
   #failed(result: Extract<DialResult, { ok: false }>): { ok: false; verdict: Verdict } {
-    if (result.failure !== 'DNS_FAILED' && result.failure !== 'DESTINATION_FORBIDDEN') this.rt.metrics.dialSeconds.observe({ result: 'failed' }, result.connectMs / 1000)
+    if (result.failure !== 'DNS_FAILED' && result.failure !== 'DESTINATION_FORBIDDEN') this.rt.metrics.dialSeconds.observe(result.connectMs / 1000, 'failed')
     switch (result.failure) {
       case 'DNS_FAILED':
         return { ok: false, verdict: deny('DNS_FAILED', result.detail) }
@@ -291,7 +291,7 @@ export class ClientConnection {
     f.connectMs = result.connectMs
     if (authority !== undefined) f.reused = false
     if (result.ok) {
-      rt.metrics.dialSeconds.observe({ result: 'ok' }, result.connectMs / 1000)
+      rt.metrics.dialSeconds.observe(result.connectMs / 1000, 'ok')
       f.upstreamAddress = result.address
       f.upstreamPort = port
       return { ok: true, result, reused }

@@ -9,7 +9,8 @@
  * string key is cheaper, and nothing is done when nobody scrapes. Counters get the delta since the
  * last scrape, gauges their current value; the exported series are the same as before.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { BucketHistogram } from '../observability/bucket-histogram.ts'
 import { METRIC } from '../observability/metric-names.ts'
 
 const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -70,18 +71,19 @@ export class ProxyMetrics {
       this.#bytesDown = 0
     },
   })
-  readonly handshakeSeconds = new Histogram({
+  // Observed per connection: counted in typed arrays, handed over at scrape (bucket-histogram.ts).
+  readonly handshakeSeconds = new BucketHistogram({
     name: METRIC.handshakeSeconds,
     help: 'From accept to a complete ClientHello or request head',
-    labelNames: ['listener'] as const,
+    labelName: 'listener',
     buckets: LATENCY_BUCKETS_SECONDS,
     registers: [this.registry],
   })
-  readonly dnsSeconds = new Histogram({ name: METRIC.dnsSeconds, help: 'Resolution of allowed names', buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry] })
-  readonly dialSeconds = new Histogram({
+  readonly dnsSeconds = new BucketHistogram({ name: METRIC.dnsSeconds, help: 'Resolution of allowed names', buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry] })
+  readonly dialSeconds = new BucketHistogram({
     name: METRIC.dialSeconds,
     help: 'TCP connect to origins, all attempts',
-    labelNames: ['result'] as const,
+    labelName: 'result',
     buckets: LATENCY_BUCKETS_SECONDS,
     registers: [this.registry],
   })
