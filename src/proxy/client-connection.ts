@@ -6,7 +6,7 @@
  * transparent-*.ts) hold the protocol logic; this holds what they share.
  */
 import type { Socket } from 'node:net'
-import { connectChecked, resolveChecked, type DialCancel, type DialOptions, type DialResult } from '../net/dial-checked.ts'
+import { connectChecked, resolveChecked, resolveCheckedKnown, type DialCancel, type DialOptions, type DialResult } from '../net/dial-checked.ts'
 import type { ListenAddress } from '../net/classify-address.ts'
 import type { NameResolver } from '../net/resolve.ts'
 import type { ConnectionLog } from './connection-log.ts'
@@ -256,7 +256,8 @@ export class ClientConnection {
     let reused = false
     try {
       const options = this.#dialOptions(abort)
-      const checked = await resolveChecked(host, port, options)
+      // A name from --hosts or the cache (the usual case) is checked without a promise.
+      const checked = resolveCheckedKnown(host, port, options) ?? (await resolveChecked(host, port, options))
       rt.metrics.dnsSeconds.observe(checked.dnsMs / 1000)
       for (const r of checked.refused) rt.metrics.refusedAddresses.inc({ class: r.cls })
       if (!checked.ok) {
