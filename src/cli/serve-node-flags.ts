@@ -5,8 +5,10 @@
  *
  * Why: every new connection allocates two sockets with their stream states, listeners and
  * closures that live for the connection's few milliseconds; with hundreds of connections in
- * flight, Node's default semi-space (16 MiB) fills quickly, and each scavenge copies the live ones.
- * A 64 MiB semi-space measured 10-20% less proxy CPU per new connection (docs/benchmarks.md).
+ * flight, Node's default semi-space (at most 16 MiB) fills quickly, and each scavenge copies the
+ * live ones (on helper threads too, whose CPU counts as much). A 32 MiB semi-space measured about
+ * 20% less proxy CPU per new connection, as much as 64 MiB (docs/benchmarks.md); the young
+ * generation may then take up to 64 MiB (two semi-spaces) more memory under load.
  *
  * The parent stays as a thin supervisor: it forwards SIGTERM, SIGINT and SIGHUP, and leaves with
  * the child's exit code (or its signal). The child stops (draining, as on SIGTERM) when the parent
@@ -17,7 +19,7 @@ import { spawn } from 'node:child_process'
 import { constants } from 'node:os'
 
 /** The V8 flags `serve` runs with. */
-export const SERVE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64']
+export const SERVE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32']
 
 /** In the environment: run `serve` in this process (set in the child, so it does not start again). */
 export const NO_REEXEC_ENV = 'AKS_EGRESS_NO_REEXEC'
