@@ -22,9 +22,9 @@ test('serve needs its flags unless given on the command line or in NODE_OPTIONS,
 async function start(out: string): Promise<{ parent: ReturnType<typeof spawn>; child: { execArgv: string[]; ppid: number } }> {
   const parent = spawn(process.execPath, [...process.execArgv, SUPERVISOR, out], { stdio: ['ignore', 'pipe', 'inherit'] })
   let text = ''
-  parent.stdout!.setEncoding('utf8')
+  parent.stdout.setEncoding('utf8')
   while (!text.includes('\n')) {
-    const [chunk] = (await once(parent.stdout!, 'data')) as [string]
+    const [chunk] = (await once(parent.stdout, 'data')) as [string]
     text += chunk
   }
   return { parent, child: JSON.parse(text.split('\n')[0]!) as { execArgv: string[]; ppid: number } }
