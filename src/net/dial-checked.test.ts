@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { createServer, type AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { compileAllowedRanges, NO_ALLOWED_RANGES } from './classify-address.ts'
-import { connectOnce, dialChecked } from './dial-checked.ts'
+import { connectOnce, dialChecked, resolveChecked, resolveCheckedKnown } from './dial-checked.ts'
 import { NameResolver } from './resolve.ts'
 
 const r = (): number => 16 + Math.floor(Math.random() * 200)
@@ -41,6 +41,26 @@ test('a name whose addresses are all refused is never dialled', async () => {
   assert.equal(result.failure, 'DESTINATION_FORBIDDEN')
   assert.equal(result.detail, 'imds.example resolves only to addresses the proxy may not dial (link-local, ipv4-mapped, azure-wireserver)')
   assert.equal(result.connectMs, 0)
+})
+
+test('names the resolver knows are checked synchronously, with the same result as resolveChecked; others are left to it', async () => {
+  const resolver = new NameResolver({ hosts: new Map([['mcr.microsoft.com', ['10.1.2.3', '127.0.0.5']]]), upstream: ['127.0.0.1:9'], timeoutMs: 200, cacheMaxEntries: 0, cacheMaxTtlSeconds: 0 })
+  const options = { resolver, classify: { allowed: compileAllowedRanges(['127.0.0.0/8']), listening: [], localAddresses: [] } }
+  try {
+    const known = resolveCheckedKnown('mcr.microsoft.com', 443, options)
+    const slow = await resolveChecked('mcr.microsoft.com', 443, options)
+    assert.ok(known?.ok && slow.ok)
+    assert.deepEqual(known.allowed, ['127.0.0.5'])
+    assert.deepEqual(known.refused, [{ address: '10.1.2.3', cls: 'private' }])
+    assert.deepEqual({ ...known, dnsMs: 0 }, { ...slow, dnsMs: 0 })
+    const literal = resolveCheckedKnown('169.254.169.254', 80, options)
+    assert.equal(literal?.ok === false && literal.failure, 'DESTINATION_FORBIDDEN')
+    assert.equal(resolveCheckedKnown('packages.microsoft.com', 443, options), undefined)
+    const aborted = resolveCheckedKnown('mcr.microsoft.com', 443, { ...options, signal: { aborted: true, addEventListener: () => {}, removeEventListener: () => {} } })
+    assert.equal(aborted?.ok === false && aborted.failure, 'ABORTED')
+  } finally {
+    resolver.close()
+  }
 })
 
 test('a cancel that is already aborted (the client went away) stops the dial; listeners are removed after a dial', async () => {

@@ -11,7 +11,7 @@
 import { connect, type Socket } from 'node:net'
 import { OriginReader } from './origin-reader.ts'
 import { classifyAddress, type AddressClass, type ClassifyContext } from './classify-address.ts'
-import type { NameResolver, ResolveFailure } from './resolve.ts'
+import type { NameResolver, ResolveFailure, ResolveResult } from './resolve.ts'
 
 /**
  * What the dial watches to give up when the client goes away: an `AbortSignal`, or anything with
@@ -124,7 +124,22 @@ export type CheckedAddresses =
 export async function resolveChecked(host: string, port: number, options: Omit<DialOptions, 'dialTimeoutMs' | 'maxAttempts'>): Promise<CheckedAddresses> {
   const t0 = process.hrtime.bigint()
   const resolved = await options.resolver.resolve(host)
-  const dnsMs = elapsedMs(t0)
+  return checkResolved(host, port, resolved, elapsedMs(t0), options)
+}
+
+/**
+ * `resolveChecked` without a promise when the resolver knows the answer already (an IP literal,
+ * `--hosts`, its cache: `NameResolver.known`); undefined when DNS must be asked. The checks are
+ * the same.
+ */
+export function resolveCheckedKnown(host: string, port: number, options: Omit<DialOptions, 'dialTimeoutMs' | 'maxAttempts'>): CheckedAddresses | undefined {
+  const t0 = process.hrtime.bigint()
+  const resolved = options.resolver.known(host)
+  if (resolved === undefined) return undefined
+  return checkResolved(host, port, resolved, elapsedMs(t0), options)
+}
+
+function checkResolved(host: string, port: number, resolved: ResolveResult, dnsMs: number, options: Omit<DialOptions, 'dialTimeoutMs' | 'maxAttempts'>): CheckedAddresses {
   if (options.signal?.aborted) return { ok: false, failure: 'ABORTED', detail: 'the client went away', refused: [], dnsMs, connectMs: 0 }
   if (!resolved.ok) {
     return { ok: false, failure: 'DNS_FAILED', detail: resolved.detail, dnsFailure: resolved.failure, refused: [], dnsMs, connectMs: 0 }

@@ -32,7 +32,12 @@ const shared = Buffer.allocUnsafe(SHARED_BYTES)
  */
 export type ChunkSink = (chunk: Buffer, borrowed: boolean) => boolean
 
-const readers = new WeakMap<Socket, OriginReader>()
+/**
+ * Where a socket keeps its reader: a symbol-keyed property rather than a WeakMap (a WeakMap entry
+ * per origin socket is an ephemeron that every garbage collection must visit).
+ */
+const READER = Symbol('originReader')
+type WithReader = Socket & { [READER]?: OriginReader }
 
 export class OriginReader {
   #next: Buffer = shared
@@ -48,7 +53,8 @@ export class OriginReader {
 
   /** Registers the reader of `socket` (made with `onread: reader.onread`). */
   bind(socket: Socket): void {
-    readers.set(socket, this)
+    const s: WithReader = socket
+    s[READER] = this
   }
 
   #onRead(bytes: number, buf: Uint8Array): boolean {
@@ -96,5 +102,6 @@ export class OriginReader {
 
 /** The reader of a socket made by `connectOnce`, if it has one. */
 export function originReaderOf(socket: Socket): OriginReader | undefined {
-  return readers.get(socket)
+  const s: WithReader = socket
+  return s[READER]
 }

@@ -9,6 +9,11 @@ test('IP literals and hosts overrides are answered without DNS', async () => {
   const resolver = new NameResolver({ hosts: new Map([['mcr.microsoft.com', ['127.0.0.2']]]), upstream: ['127.0.0.1:9'], timeoutMs: 500, cacheMaxEntries: 10, cacheMaxTtlSeconds: 60 })
   assert.deepEqual(await resolver.resolve('10.0.0.1'), { ok: true, addresses: ['10.0.0.1'], source: 'literal' })
   assert.deepEqual(await resolver.resolve('mcr.microsoft.com'), { ok: true, addresses: ['127.0.0.2'], source: 'hosts' })
+  // The same answers synchronously (the proxy's dial takes no promise for them); other names need DNS.
+  assert.deepEqual(resolver.known('::1'), { ok: true, addresses: ['::1'], source: 'literal' })
+  assert.deepEqual(resolver.known('mcr.microsoft.com'), { ok: true, addresses: ['127.0.0.2'], source: 'hosts' })
+  assert.equal(resolver.known('packages.microsoft.com'), undefined)
+  assert.equal(resolver.known('1.example'), undefined)
   resolver.close()
 })
 
@@ -43,11 +48,14 @@ test('answers are cached for their TTL, capped, and the cache is bounded', async
   let now = 1_000_000
   const resolver = new NameResolver({ upstream: [`127.0.0.1:${server.address().port}`], timeoutMs: 1000, cacheMaxEntries: 1, cacheMaxTtlSeconds: 20 }, () => now)
   try {
+    assert.equal(resolver.known('mcr.microsoft.com'), undefined)
     assert.deepEqual(await resolver.resolve('mcr.microsoft.com'), { ok: true, addresses: ['20.61.99.1'], source: 'dns' })
     assert.equal(queries, 2) // A and AAAA
     now += 19_000
+    assert.deepEqual(resolver.known('mcr.microsoft.com'), { ok: true, addresses: ['20.61.99.1'], source: 'cache' })
     assert.deepEqual(await resolver.resolve('mcr.microsoft.com'), { ok: true, addresses: ['20.61.99.1'], source: 'cache' })
     now += 2_000 // past the 20 s cap (the TTL was 30 s)
+    assert.equal(resolver.known('mcr.microsoft.com'), undefined)
     assert.equal((await resolver.resolve('mcr.microsoft.com')).ok && queries, 4)
     await resolver.resolve('packages.microsoft.com') // evicts mcr (one entry)
     assert.deepEqual(await resolver.resolve('mcr.microsoft.com'), { ok: true, addresses: ['20.61.99.1'], source: 'dns' })

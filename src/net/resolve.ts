@@ -67,8 +67,12 @@ export class NameResolver {
     this.#now = now
   }
 
-  /** Resolves a name in normal form (or an IP literal, returned as is). */
-  async resolve(name: string): Promise<ResolveResult> {
+  /**
+   * The answer known without asking DNS: an IP literal, a `--hosts` entry, an unexpired cached
+   * answer; undefined when DNS must be asked. Synchronous, so that the usual dial (a name the
+   * proxy has seen) takes no promise and no trip through the microtask queue.
+   */
+  known(name: string): ResolveResult | undefined {
     if (mayBeAddress(name) && isIP(name) !== 0) return { ok: true, addresses: [name], source: 'literal' }
     const fixed = this.#hosts.get(name)
     if (fixed) return { ok: true, addresses: fixed, source: 'hosts' }
@@ -77,6 +81,13 @@ export class NameResolver {
       if (cached.expiresAtMs > this.#now()) return { ok: true, addresses: cached.addresses, source: 'cache' }
       this.#cache.delete(name)
     }
+    return undefined
+  }
+
+  /** Resolves a name in normal form (or an IP literal, returned as is). */
+  async resolve(name: string): Promise<ResolveResult> {
+    const known = this.known(name)
+    if (known) return known
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(resolve, this.#timeoutMs, 'timeout')

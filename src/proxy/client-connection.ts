@@ -6,11 +6,11 @@
  * transparent-*.ts) hold the protocol logic; this holds what they share.
  */
 import type { Socket } from 'node:net'
-import { connectChecked, resolveChecked, type DialCancel, type DialOptions, type DialResult } from '../net/dial-checked.ts'
+import { connectChecked, resolveChecked, resolveCheckedKnown, type DialCancel, type DialOptions, type DialResult } from '../net/dial-checked.ts'
 import type { ListenAddress } from '../net/classify-address.ts'
 import type { NameResolver } from '../net/resolve.ts'
-import { formatHostPort } from './authority.ts'
-import type { ConnectionLog, DecisionRecord } from './connection-log.ts'
+import type { ConnectionLog } from './connection-log.ts'
+import { DecisionFields } from './decision-fields.ts'
 import { httpDenyResponse, TLS_ALERT_ACCESS_DENIED } from './deny-response.ts'
 import { deny, type Verdict } from './outcome.ts'
 import type { PolicyState } from './policy-state.ts'
@@ -70,14 +70,6 @@ class ClientGone implements DialCancel {
   }
 }
 
-type RecordFields = Omit<DecisionRecord, 'conn' | 'listener' | 'explicit' | 'srcIp' | 'srcPort' | 'action' | 'rule' | 'code' | 'reason' | 'wouldDeny'>
-/**
- * The decision line's fields of the current request, filled in as it is handled. Mutable: on the
- * plain-HTTP path, set field by field per request (copies of the record at each step cost more
- * than the forwarding itself at tens of thousands of requests per second).
- */
-export type RequestFields = { -readonly [K in keyof RecordFields]: RecordFields[K] }
-
 /** A checked origin connection for a plain-HTTP request: new, or from the pool. */
 export interface HttpOrigin {
   readonly socket: Socket
@@ -108,7 +100,8 @@ export class ClientConnection {
   #forwardedRequests = 0
   #relaying = false
   #closeLogged = false
-  fields: RequestFields = { protocol: 'unknown', host: null, port: null }
+  /** The decision line's fields, set in place by the handlers. */
+  readonly fields = new DecisionFields()
 
   constructor(id: number, socket: Socket, listener: string, explicit: boolean, rt: ProxyRuntime) {
     this.id = id
@@ -119,9 +112,15 @@ export class ClientConnection {
     this.srcPort = socket.remotePort ?? 0
     this.rt = rt
     this.state = rt.policy()
-    socket.once('close', () => {
-      this.#dialAbort?.abort()
-    })
+  }
+
+  /**
+   * The client socket closed: a dial in progress gives up. Called by the server's one 'close'
+   * listener per accepted socket (a listener here too was a second closure and once-wrapper per
+   * connection).
+   */
+  clientClosed(): void {
+    this.#dialAbort?.abort()
   }
 
   elapsedMs(): number {
@@ -140,7 +139,7 @@ export class ClientConnection {
   nextRequest(): void {
     this.state = this.rt.policy()
     this.#decided = false
-    this.fields = { protocol: 'unknown', host: null, port: null }
+    this.fields.reset()
   }
 
   /** Logs and counts the verdict of the connection (a tunnel) or of its current request (plain HTTP); once each. */
@@ -153,15 +152,15 @@ export class ClientConnection {
       explicit: this.explicit,
       srcIp: this.srcIp,
       srcPort: this.srcPort,
-      ...this.fields,
+      ...this.fields.record(),
       action: verdict.action,
       rule: verdict.rule,
       code: verdict.code,
       reason: verdict.reason,
       wouldDeny: verdict.wouldDeny,
     })
-    this.rt.metrics.decisions.inc({ listener: this.listener, action: verdict.action, code: verdict.code, rule: verdict.rule ?? '' })
-    if (this.fields.handshakeMs !== undefined && this.requests <= 1) this.rt.metrics.handshakeSeconds.observe({ listener: this.listener }, this.fields.handshakeMs / 1000)
+    this.rt.metrics.decided(this.listener, verdict.action, verdict.code, verdict.rule)
+    if (this.fields.handshakeMs !== undefined && this.requests <= 1) this.rt.metrics.handshakeSeconds.observe(this.fields.handshakeMs / 1000, this.listener)
   }
 
   /** Denies with an HTTP response and closes. */
@@ -214,7 +213,7 @@ export class ClientConnection {
   }
 
   #failed(result: Extract<DialResult, { ok: false }>): { ok: false; verdict: Verdict } {
-    if (result.failure !== 'DNS_FAILED' && result.failure !== 'DESTINATION_FORBIDDEN') this.rt.metrics.dialSeconds.observe({ result: 'failed' }, result.connectMs / 1000)
+    if (result.failure !== 'DNS_FAILED' && result.failure !== 'DESTINATION_FORBIDDEN') this.rt.metrics.dialSeconds.observe(result.connectMs / 1000, 'failed')
     switch (result.failure) {
       case 'DNS_FAILED':
         return { ok: false, verdict: deny('DNS_FAILED', result.detail) }
@@ -257,7 +256,8 @@ export class ClientConnection {
     let reused = false
     try {
       const options = this.#dialOptions(abort)
-      const checked = await resolveChecked(host, port, options)
+      // A name from --hosts or the cache (the usual case) is checked without a promise.
+      const checked = resolveCheckedKnown(host, port, options) ?? (await resolveChecked(host, port, options))
       rt.metrics.dnsSeconds.observe(checked.dnsMs / 1000)
       for (const r of checked.refused) rt.metrics.refusedAddresses.inc({ class: r.cls })
       if (!checked.ok) {
@@ -270,18 +270,19 @@ export class ClientConnection {
         for (const address of checked.allowed.slice(0, Math.max(1, rt.limits.maxDialAttempts))) {
           const socket = rt.pool.take(poolKey(address, port, authority))
           if (socket) {
-            rt.metrics.originPoolHits.inc()
+            rt.metrics.poolHit()
             reused = true
             const f = this.fields
             f.dnsMs = checked.dnsMs
             f.connectMs = 0
-            f.upstream = formatHostPort(address, port)
+            f.upstreamAddress = address
+            f.upstreamPort = port
             f.reused = true
             return { ok: true, result: { ok: true, socket, address, refused: checked.refused, dnsMs: checked.dnsMs, connectMs: 0 }, reused }
           }
         }
       }
-      if (authority !== undefined) rt.metrics.originPoolMisses.inc()
+      if (authority !== undefined) rt.metrics.poolMiss()
       result = await connectChecked(host, port, checked, options)
     } finally {
       this.#dialAbort = undefined
@@ -291,8 +292,9 @@ export class ClientConnection {
     f.connectMs = result.connectMs
     if (authority !== undefined) f.reused = false
     if (result.ok) {
-      rt.metrics.dialSeconds.observe({ result: 'ok' }, result.connectMs / 1000)
-      f.upstream = formatHostPort(result.address, port)
+      rt.metrics.dialSeconds.observe(result.connectMs / 1000, 'ok')
+      f.upstreamAddress = result.address
+      f.upstreamPort = port
       return { ok: true, result, reused }
     }
     return this.#failed(result)
@@ -316,8 +318,7 @@ export class ClientConnection {
     if (request) this.#forwardedRequests++
     this.#bytesUp += bytesUp
     this.#bytesDown += bytesDown
-    this.rt.metrics.bytes.inc({ direction: 'up' }, bytesUp)
-    this.rt.metrics.bytes.inc({ direction: 'down' }, bytesDown)
+    this.rt.metrics.relayedBytes(bytesUp, bytesDown)
   }
 
   /**
@@ -343,7 +344,7 @@ export class ClientConnection {
   /** Relays between the client and `origin` until both are done, then logs the close line. */
   relay(origin: Socket, firstBytes: Uint8Array | undefined): Promise<void> {
     const rt = this.rt
-    rt.metrics.tunnelsOpen.inc()
+    rt.metrics.tunnelOpened()
     this.#relaying = true
     // Not an async function: no frame (holding the first bytes) stays alive for the tunnel's life.
     return relay(this.socket, origin, {
@@ -356,7 +357,7 @@ export class ClientConnection {
 
   #relayed(result: RelayResult): void {
     this.#relaying = false
-    this.rt.metrics.tunnelsOpen.dec()
+    this.rt.metrics.tunnelClosed()
     this.forwarded(result.bytesUp, result.bytesDown, false)
     this.#logClose()
   }

@@ -69,9 +69,9 @@ export type LogDestination = { readonly kind: 'stdout' } | { readonly kind: 'fil
 
 /**
  * Lines are gathered up to this many bytes before a write(2) (sonic-boom `minLength`), and written
- * at least this often (`periodicFlush`): under load one write per few dozen lines instead of one
- * per line, each a trip through libuv's thread pool (the DNS proxy writes a line per query); at
- * rest a line waits at most LOG_FLUSH_MS. Exit flushes synchronously (`flush()`); a crash
+ * about this long after the first of them came: under load one write per few dozen lines instead
+ * of one per line, each a trip through libuv's thread pool (the DNS proxy writes a line per
+ * query); at rest a line waits about LOG_FLUSH_MS, and nothing is written when nothing was logged. Exit flushes synchronously (`flush()`); a crash
  * (SIGKILL) loses at most the last LOG_BUFFER_BYTES.
  */
 export const LOG_BUFFER_BYTES = 4096
@@ -90,10 +90,39 @@ export function createConnectionLog(destination: LogDestination, level = 'info')
       sync: false,
       mkdir: destination.kind === 'file',
       minLength: LOG_BUFFER_BYTES,
-      periodicFlush: LOG_FLUSH_MS,
     })
-    stream = boom
+    // Not sonic-boom's `periodicFlush`: that flushes every LOG_FLUSH_MS even with nothing buffered,
+    // and each flush is a write(2) of nothing through libuv's thread pool (ten a second, at rest
+    // too). A flush is armed by the first line after the buffer was empty, and re-armed until
+    // every byte handed over was written (sonic-boom's 'write' event counts them).
+    let pendingBytes = 0
+    let armed = false
+    const flushLater = (): void => {
+      armed = false
+      if (pendingBytes <= 0) return
+      try {
+        boom.flush()
+      } catch {
+        return
+      }
+      armed = true
+      setTimeout(flushLater, LOG_FLUSH_MS).unref()
+    }
+    boom.on('write', (n: number) => {
+      pendingBytes -= n
+    })
+    stream = {
+      write(line: string): void {
+        pendingBytes += Buffer.byteLength(line)
+        boom.write(line)
+        if (!armed) {
+          armed = true
+          setTimeout(flushLater, LOG_FLUSH_MS).unref()
+        }
+      },
+    }
     flushSync = () => {
+      pendingBytes = 0
       try {
         boom.flushSync()
       } catch {

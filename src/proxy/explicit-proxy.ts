@@ -64,7 +64,9 @@ async function handleConnect(conn: ClientConnection, target: Authority, rest: Bu
   const isIp = parseRawAddress(target.host) !== undefined
   const tls = !isIp && isTlsPort(state, port)
   const planned = flowFor(conn, target.host, port, tls ? 'https' : 'tcp')
-  conn.fields = { ...conn.fields, protocol: tls ? 'https' : 'tcp', host: target.host, port }
+  conn.fields.protocol = tls ? 'https' : 'tcp'
+  conn.fields.host = target.host
+  conn.fields.port = port
   if (!planned) {
     conn.denyHttp(deny('INVALID_HOST', `CONNECT host "${target.host}" is not a valid host name`))
     return
@@ -110,13 +112,15 @@ async function handleConnect(conn: ClientConnection, target: Authority, rest: Bu
       firstBytes = hello.data
       switch (r.kind) {
         case 'sni':
-          conn.fields = { ...conn.fields, sni: r.sni, alpn: r.alpn }
+          conn.fields.sni = r.sni
+          conn.fields.alpn = r.alpn
           if (canonicalHost(r.sni) !== name) {
             verdict = policyDeny('SNI_MISMATCH', `SNI "${r.sni}" does not match the CONNECT host ${name}`, state.reportMode, true, verdict.rule)
           }
           break
         case 'noSni':
-          conn.fields = { ...conn.fields, sni: null, alpn: r.alpn }
+          conn.fields.sni = null
+          conn.fields.alpn = r.alpn
           if (!byNetworkRule) verdict = policyDeny('SNI_MISSING', SNI_MISSING_REASON, state.reportMode, true, verdict.rule)
           break
         case 'notTls':

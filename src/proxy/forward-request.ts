@@ -69,7 +69,7 @@ export async function decideAndForward(conn: ClientConnection, head: HttpRequest
   const clientKeepAlive = clientAllowsKeepAlive(head) && conn.requests < limits.maxRequestsPerConnection && !rt.draining()
   const run = (o: HttpOrigin): Promise<ExchangeResult> =>
     exchange({ client: conn.socket, origin: o.socket, request: head, requestHead, body: rest, reused: o.reused, clientKeepAlive, limits })
-  rt.metrics.tunnelsOpen.inc()
+  rt.metrics.tunnelOpened()
   let result: ExchangeResult
   try {
     result = await run(origin)
@@ -88,7 +88,7 @@ export async function decideAndForward(conn: ClientConnection, head: HttpRequest
       result = await run(origin)
     }
   } finally {
-    rt.metrics.tunnelsOpen.dec()
+    rt.metrics.tunnelClosed()
   }
   conn.forwarded(result.bytesUp, result.bytesDown, true)
   rt.metrics.forwardedRequests.inc({ listener: conn.listener, outcome: result.outcome })

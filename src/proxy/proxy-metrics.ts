@@ -1,30 +1,89 @@
 /**
  * @module The proxy's Prometheus instruments (names in src/observability/metric-names.ts), on a
  * registry of their own so that several proxies in one process (tests) do not collide.
+ *
+ * The counters and gauges moved once or more per connection (decisions, open connections and
+ * tunnels, bytes, pool hits and misses) are counted in plain numbers by the methods below and
+ * handed to prom-client in its `collect()` hook, at scrape time: prom-client validates and hashes
+ * the label object on every `inc()` (a profile of new connections showed it), a Map lookup by a
+ * string key is cheaper, and nothing is done when nobody scrapes. Counters get the delta since the
+ * last scrape, gauges their current value; the exported series are the same as before.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { BucketHistogram } from '../observability/bucket-histogram.ts'
 import { METRIC } from '../observability/metric-names.ts'
 
 const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
+/** A decision's labels and how many since the last scrape. */
+interface DecisionCount {
+  readonly labels: { listener: string; action: string; code: string; rule: string }
+  n: number
+}
+
 export class ProxyMetrics {
   readonly registry = new Registry()
-  readonly decisions = new Counter({ name: METRIC.decisions, help: 'Connection verdicts', labelNames: ['listener', 'action', 'code', 'rule'] as const, registers: [this.registry] })
-  readonly connectionsOpen = new Gauge({ name: METRIC.connectionsOpen, help: 'Client connections open', labelNames: ['listener'] as const, registers: [this.registry] })
-  readonly tunnelsOpen = new Gauge({ name: METRIC.tunnelsOpen, help: 'Relayed connections open to origins', registers: [this.registry] })
-  readonly bytes = new Counter({ name: METRIC.bytes, help: 'Bytes relayed to (up) and from (down) origins', labelNames: ['direction'] as const, registers: [this.registry] })
-  readonly handshakeSeconds = new Histogram({
+  /** Decisions since the last scrape, by `listener action code rule` (space-free labels but the rule: it comes last). */
+  readonly #decisions = new Map<string, DecisionCount>()
+  /** Client connections open now, by listener. */
+  readonly #connectionsOpen = new Map<string, number>()
+  #tunnelsOpen = 0
+  #bytesUp = 0
+  #bytesDown = 0
+  #poolHits = 0
+  #poolMisses = 0
+  readonly decisions = new Counter({
+    name: METRIC.decisions,
+    help: 'Connection verdicts',
+    labelNames: ['listener', 'action', 'code', 'rule'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const d of this.#decisions.values()) if (d.n > 0) this.decisions.inc(d.labels, d.n)
+      this.#decisions.clear()
+    },
+  })
+  readonly connectionsOpen = new Gauge({
+    name: METRIC.connectionsOpen,
+    help: 'Client connections open',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [listener, n] of this.#connectionsOpen) this.connectionsOpen.set({ listener }, n)
+    },
+  })
+  readonly tunnelsOpen = new Gauge({
+    name: METRIC.tunnelsOpen,
+    help: 'Relayed connections open to origins',
+    registers: [this.registry],
+    collect: () => {
+      this.tunnelsOpen.set(this.#tunnelsOpen)
+    },
+  })
+  readonly bytes = new Counter({
+    name: METRIC.bytes,
+    help: 'Bytes relayed to (up) and from (down) origins',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.bytes.inc({ direction: 'up' }, this.#bytesUp)
+      this.bytes.inc({ direction: 'down' }, this.#bytesDown)
+      this.#bytesUp = 0
+      this.#bytesDown = 0
+    },
+  })
+  // Observed per connection: counted in typed arrays, handed over at scrape (bucket-histogram.ts).
+  readonly handshakeSeconds = new BucketHistogram({
     name: METRIC.handshakeSeconds,
     help: 'From accept to a complete ClientHello or request head',
-    labelNames: ['listener'] as const,
+    labelName: 'listener',
     buckets: LATENCY_BUCKETS_SECONDS,
     registers: [this.registry],
   })
-  readonly dnsSeconds = new Histogram({ name: METRIC.dnsSeconds, help: 'Resolution of allowed names', buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry] })
-  readonly dialSeconds = new Histogram({
+  readonly dnsSeconds = new BucketHistogram({ name: METRIC.dnsSeconds, help: 'Resolution of allowed names', buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry] })
+  readonly dialSeconds = new BucketHistogram({
     name: METRIC.dialSeconds,
     help: 'TCP connect to origins, all attempts',
-    labelNames: ['result'] as const,
+    labelName: 'result',
     buckets: LATENCY_BUCKETS_SECONDS,
     registers: [this.registry],
   })
@@ -44,8 +103,24 @@ export class ProxyMetrics {
     labelNames: ['listener', 'outcome'] as const,
     registers: [this.registry],
   })
-  readonly originPoolHits = new Counter({ name: METRIC.originPoolHits, help: 'Forwarded requests sent on a reused origin connection', registers: [this.registry] })
-  readonly originPoolMisses = new Counter({ name: METRIC.originPoolMisses, help: 'Forwarded requests that needed a new origin connection', registers: [this.registry] })
+  readonly originPoolHits = new Counter({
+    name: METRIC.originPoolHits,
+    help: 'Forwarded requests sent on a reused origin connection',
+    registers: [this.registry],
+    collect: () => {
+      this.originPoolHits.inc(this.#poolHits)
+      this.#poolHits = 0
+    },
+  })
+  readonly originPoolMisses = new Counter({
+    name: METRIC.originPoolMisses,
+    help: 'Forwarded requests that needed a new origin connection',
+    registers: [this.registry],
+    collect: () => {
+      this.originPoolMisses.inc(this.#poolMisses)
+      this.#poolMisses = 0
+    },
+  })
   readonly originRetries = new Counter({ name: METRIC.originRetries, help: 'Requests sent again after a pooled origin connection closed before answering', registers: [this.registry] })
   readonly originPoolIdle = new Gauge({ name: METRIC.originPoolIdle, help: 'Idle origin connections in the pool', registers: [this.registry] })
   readonly originPoolDiscards = new Counter({
@@ -57,5 +132,43 @@ export class ProxyMetrics {
 
   constructor(defaultMetrics: boolean) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: METRIC.defaultPrefix })
+  }
+
+  /** Counts a verdict (`aks_egress_decisions_total`). */
+  decided(listener: string, action: string, code: string, rule: string | null): void {
+    const r = rule ?? ''
+    const key = `${listener} ${action} ${code} ${r}`
+    const d = this.#decisions.get(key)
+    if (d) d.n++
+    else this.#decisions.set(key, { labels: { listener, action, code, rule: r }, n: 1 })
+  }
+
+  connectionOpened(listener: string): void {
+    this.#connectionsOpen.set(listener, (this.#connectionsOpen.get(listener) ?? 0) + 1)
+  }
+
+  connectionClosed(listener: string): void {
+    this.#connectionsOpen.set(listener, (this.#connectionsOpen.get(listener) ?? 1) - 1)
+  }
+
+  tunnelOpened(): void {
+    this.#tunnelsOpen++
+  }
+
+  tunnelClosed(): void {
+    this.#tunnelsOpen--
+  }
+
+  relayedBytes(up: number, down: number): void {
+    this.#bytesUp += up
+    this.#bytesDown += down
+  }
+
+  poolHit(): void {
+    this.#poolHits++
+  }
+
+  poolMiss(): void {
+    this.#poolMisses++
   }
 }

@@ -105,6 +105,11 @@ function listen(server: Server, host: string, port: number): Promise<HostPort> {
   })
 }
 
+/** An accepted socket's errors are handled where it is used (relay, handshake); a reset before that just closes it. */
+function ignoreError(): void {
+  // One function for every socket, not a closure per connection.
+}
+
 function localInterfaceAddresses(): string[] {
   const out: string[] = []
   for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.push(a.address)
@@ -220,6 +225,7 @@ export class ProxyServer {
         const server = this.#makeServer(() => ({ label: 'explicit', handler: (c) => handleExplicit(c) }), true)
         const a = await listen(server, o.listen.host, o.listen.port)
         this.#explicit = { info: { kind: 'explicit', address: a.host, port: a.port }, server }
+        this.#listenCache = undefined
       }
       const prepared = await this.#prepare(this.#state)
       if (prepared.failed.length > 0) {
@@ -256,9 +262,7 @@ export class ProxyServer {
   }
 
   #accept(socket: Socket, label: string, handler: (conn: ClientConnection) => Promise<void>, explicit: boolean): void {
-    socket.on('error', () => {
-      // Handled where the socket is used (relay, handshake); a reset before that just closes it.
-    })
+    socket.on('error', ignoreError)
     if (this.#stopping) {
       socket.destroy()
       return
@@ -279,16 +283,18 @@ export class ProxyServer {
     }
     this.#sockets.add(socket)
     this.#perSource.set(source, fromSource + 1)
-    this.metrics.connectionsOpen.inc({ listener: label })
-    socket.once('close', () => {
+    this.metrics.connectionOpened(label)
+    const conn = new ClientConnection(++this.#nextId, socket, label, explicit, this.#runtime)
+    // 'close' comes once: `on`, not `once` (no wrapper per connection).
+    socket.on('close', () => {
+      conn.clientClosed()
       this.#sockets.delete(socket)
       const n = (this.#perSource.get(source) ?? 1) - 1
       if (n <= 0) this.#perSource.delete(source)
       else this.#perSource.set(source, n)
-      this.metrics.connectionsOpen.dec({ listener: label })
+      this.metrics.connectionClosed(label)
       if (this.#sockets.size === 0) this.#onIdle?.()
     })
-    const conn = new ClientConnection(++this.#nextId, socket, label, explicit, this.#runtime)
     handler(conn).catch((e: unknown) => {
       this.#options.log.logger.error({ event: 'handler-error', conn: conn.id, error: e instanceof Error ? e.stack ?? e.message : String(e) }, 'handler error')
       socket.destroy()

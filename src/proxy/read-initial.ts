@@ -2,6 +2,11 @@
  * @module Reads a client's first bytes until a parser can decide (a complete ClientHello or
  * request head), within a time bound, without losing any: the bytes are kept for replay to the
  * origin. The buffer grows by doubling; the parsers stop it at their own byte bound.
+ *
+ * Most request heads and ClientHellos arrive in one read: the socket's chunk (a fresh Buffer of
+ * its own, which Node never reuses) is then parsed and kept as it is. A buffer is allocated and
+ * the bytes copied only when a second piece comes (or for `initial`, which belongs to the caller):
+ * per new connection that was a 4 KiB allocation and a copy per read.
  */
 import type { Socket } from 'node:net'
 
@@ -27,21 +32,30 @@ export function readInitial<T>(
   firstByteTimeoutMs?: number,
 ): Promise<ReadInitialResult<T>> {
   return new Promise((resolve) => {
-    // Allocated when a second read is needed: the usual head or ClientHello comes in one read,
-    // which is then parsed where it lies (no 4 KiB buffer and copy per request on kept-alive
-    // connections).
-    let buf: Buffer = initial && initial.length > 0 ? Buffer.allocUnsafe(Math.max(4096, initial.length)) : EMPTY
+    /** The bytes so far: a socket's chunk as it came, or a prefix of `buf`. */
+    let data: Buffer = EMPTY
+    /** The copy that pieces are gathered in, once there are two. */
+    let buf: Buffer | undefined
+    /** `data` is a prefix of `buf` (else a chunk as it came, or nothing). */
+    let gathered = false
     let length = 0
     let scanned = 0
     let settled = false
-    const append = (chunk: Uint8Array): void => {
-      if (length + chunk.length > buf.length) {
-        const next = Buffer.allocUnsafe(Math.max(buf.length * 2, length + chunk.length, 4096))
-        buf.copy(next, 0, 0, length)
+    const append = (chunk: Uint8Array, own: boolean): void => {
+      if (length === 0 && own) {
+        data = chunk as Buffer
+        length = chunk.length
+        return
+      }
+      if (buf === undefined || !gathered || length + chunk.length > buf.length) {
+        const next = Buffer.allocUnsafe(Math.max(4096, (buf?.length ?? 0) * 2, length + chunk.length))
+        data.copy(next, 0, 0, length)
         buf = next
+        gathered = true
       }
       buf.set(chunk, length)
       length += chunk.length
+      data = buf.subarray(0, length)
     }
     const finish = (result: ReadInitialResult<T>): void => {
       if (settled) return
@@ -54,7 +68,6 @@ export function readInitial<T>(
       resolve(result)
     }
     const attempt = (): boolean => {
-      const data = buf.subarray(0, length)
       const value = step(data, scanned)
       scanned = length
       if (value === undefined) return false
@@ -62,34 +75,25 @@ export function readInitial<T>(
       return true
     }
     const onData = (chunk: Buffer): void => {
-      if (length === 0) {
-        if (waitingFirstByte) {
-          waitingFirstByte = false
-          clearTimeout(timer)
-          timer = setTimeout(onTimeout, timeoutMs)
-        }
-        // The first read: decided on it alone, it is the data (it is the socket's own Buffer).
-        const value = step(chunk, 0)
-        if (value !== undefined) {
-          finish({ kind: 'done', value, data: chunk })
-          return
-        }
-        scanned = chunk.length
+      if (length === 0 && waitingFirstByte) {
+        waitingFirstByte = false
+        clearTimeout(timer)
+        timer = setTimeout(onTimeout, timeoutMs)
       }
-      append(chunk)
+      append(chunk, true)
       attempt()
     }
     const onEnd = (): void => {
-      finish({ kind: 'closed', data: buf.subarray(0, length) })
+      finish({ kind: 'closed', data })
     }
     const onTimeout = (): void => {
-      finish({ kind: 'timeout', data: buf.subarray(0, length) })
+      finish({ kind: 'timeout', data })
     }
     const empty = !initial || initial.length === 0
     let waitingFirstByte = empty && firstByteTimeoutMs !== undefined
     let timer = setTimeout(onTimeout, waitingFirstByte ? firstByteTimeoutMs : timeoutMs)
     if (initial && initial.length > 0) {
-      append(initial)
+      append(initial, false)
       if (attempt()) return
     }
     if (socket.destroyed || socket.readableEnded) {

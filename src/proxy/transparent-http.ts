@@ -16,7 +16,8 @@ import { serveHttp } from './http-session.ts'
 import { deny } from './outcome.ts'
 
 export function handleTransparentHttp(conn: ClientConnection, originalPort: number): Promise<void> {
-  conn.fields = { ...conn.fields, protocol: 'http', port: originalPort }
+  conn.fields.protocol = 'http'
+  conn.fields.port = originalPort
   return serveHttp(conn, (head, rest) => transparentRequest(conn, originalPort, head, rest))
 }
 

@@ -21,7 +21,8 @@ import { readInitial } from './read-initial.ts'
 
 export async function handleTransparentTls(conn: ClientConnection, originalPort: number): Promise<void> {
   const limits = conn.rt.limits
-  conn.fields = { ...conn.fields, protocol: 'https', port: originalPort }
+  conn.fields.protocol = 'https'
+  conn.fields.port = originalPort
   const hello = await readInitial<ClientHelloResult>(conn.socket, undefined, limits.handshakeTimeoutMs, (data) => {
     const r = parseClientHello(data, limits.maxClientHelloBytes)
     return r.kind === 'needMore' ? undefined : r
@@ -48,7 +49,8 @@ export async function handleTransparentTls(conn: ClientConnection, originalPort:
       conn.denyTls(deny('CLIENT_HELLO_TOO_LARGE', `The ClientHello exceeds ${limits.maxClientHelloBytes} bytes`))
       return
     case 'noSni':
-      conn.fields = { ...conn.fields, sni: null, alpn: r.alpn }
+      conn.fields.sni = null
+      conn.fields.alpn = r.alpn
       conn.denyTls(deny('SNI_MISSING', SNI_MISSING_REASON))
       return
     case 'needMore':
@@ -56,7 +58,9 @@ export async function handleTransparentTls(conn: ClientConnection, originalPort:
     case 'sni':
       break
   }
-  conn.fields = { ...conn.fields, host: r.sni, sni: r.sni, alpn: r.alpn }
+  conn.fields.host = r.sni
+  conn.fields.sni = r.sni
+  conn.fields.alpn = r.alpn
   const name = canonicalHost(r.sni)
   if (name === undefined) {
     conn.denyTls(deny('INVALID_HOST', `SNI "${r.sni}" is not a valid host name`))

@@ -1,7 +1,8 @@
 /**
  * @module The relay between a client and an origin: bytes both ways with backpressure and no
- * copies — client → origin through `pipe`, origin → client from the origin's reused read buffers
- * (src/net/origin-reader.ts) when the origin was dialled with one, else `pipe` too — half-close
+ * copies — client → origin by a 'data' listener writing to the origin, origin → client from the
+ * origin's reused read buffers (src/net/origin-reader.ts) when the origin was dialled with one,
+ * else `pipe` — half-close
  * carried in both directions (a FIN from one side ends the other side's
  * writable half only; the other direction goes on), an idle bound, and both sockets released
  * when both directions are done or on the first error.
@@ -85,15 +86,36 @@ export function relay(client: Socket, origin: Socket, options: RelayOptions): Pr
     if (firstBytes && firstBytes.length > 0) origin.write(firstBytes)
     firstBytes = undefined
     if (client.readableEnded) {
-      // The client half-closed while the proxy was reading its first bytes: its 'end' is gone, so pipe would never end the origin.
+      // The client half-closed while the proxy was reading its first bytes: its 'end' is gone.
       origin.end()
     } else {
-      client.pipe(origin)
+      relayFromClient(client, origin)
     }
     const reader = originReaderOf(origin)
     if (reader) relayFromOrigin(origin, client, reader)
     else origin.pipe(client)
   })
+}
+
+/**
+ * Client → origin as `client.pipe(origin)` does it (backpressure, the client's FIN ends the
+ * origin's writable side), with three listeners instead of pipe's seven, no 'pipe'/'unpipe'
+ * events and no deferred resume: set up once per connection, so its cost is per connection. Once
+ * the origin is destroyed or ended nothing more is written to it (pipe unpipes then); the relay
+ * closes the client.
+ */
+function relayFromClient(client: Socket, origin: Socket): void {
+  client.on('data', (chunk: Buffer) => {
+    if (origin.destroyed || origin.writableEnded) return
+    if (!origin.write(chunk)) client.pause()
+  })
+  origin.on('drain', () => {
+    if (!client.destroyed) client.resume()
+  })
+  client.on('end', () => {
+    if (!origin.destroyed && !origin.writableEnded) origin.end()
+  })
+  client.resume()
 }
 
 /**

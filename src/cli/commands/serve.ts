@@ -23,6 +23,7 @@ import { renderDiagnostics } from '../../diagnostics/render-diagnostic.ts'
 import { EXIT_OK, EXIT_PROBLEM, UsageError, type Io } from '../io.ts'
 import { formatOptionHelp, parseOptions, PROFILE_OPTIONS, type OptionSpecs, type ParsedOptions } from '../parse-options.ts'
 import { policyFromOptions } from '../policy-source.ts'
+import { stopWhenParentGoes } from '../serve-node-flags.ts'
 import { APPLIANCE_OPTIONS, decideFlowtable, readApplianceOptions, resolverUpstream, runCleanup, serviceTcpPorts, type ApplianceConfig } from './serve-appliance.ts'
 
 /** Limit options: option name → the ServeLimits field it sets. */
@@ -292,24 +293,35 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
 
   // Signal handlers go in before the startup lines: whoever reads them may signal at once.
   const stopped = new Promise<number>((done) => {
+    let stopping = false
     const onHup = (): void => {
+      if (stopping) return
       if (reloader) void reloader.reload('SIGHUP')
       else log.logger.info({ event: 'reload', trigger: 'SIGHUP', result: 'ok', note: 'no policy file; the profile default policy stays' }, 'nothing to reload')
     }
-    const onStop = (signal: string): void => {
+    const removeHandlers = (): void => {
       process.removeListener('SIGHUP', onHup)
       process.removeListener('SIGTERM', onTerm)
       process.removeListener('SIGINT', onInt)
+    }
+    const onStop = (signal: string): void => {
+      // Signals during the drain are ignored (not the default action, an exit without draining):
+      // a terminal's Ctrl-C or a service manager may reach both this process and the binary's
+      // supervising parent, which forwards it too (serve-node-flags.ts).
+      if (stopping) return
+      stopping = true
       reloader?.close()
       const open = server.openConnections
       log.logger.info({ event: 'drain', signal, open, drainTimeoutMs: limits.drainTimeoutMs }, 'stopping: draining open connections')
       target.stop(limits.drainTimeoutMs).then(
         ({ closed }) => {
+          removeHandlers()
           log.logger.info({ event: 'stop', closedAfterDrain: closed }, 'stopped')
           log.flush()
           done(EXIT_OK)
         },
         (e: unknown) => {
+          removeHandlers()
           io.stderr.write(`error while stopping: ${String(e)}\n`)
           log.flush()
           done(EXIT_PROBLEM)
@@ -325,6 +337,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     process.on('SIGHUP', onHup)
     process.on('SIGTERM', onTerm)
     process.on('SIGINT', onInt)
+    stopWhenParentGoes()
   })
 
   const s = state.engine.stats

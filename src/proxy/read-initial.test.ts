@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { createServer, connect, type Socket } from 'node:net'
+import { test } from 'node:test'
+import { readInitial } from './read-initial.ts'
+
+/** A loopback pair: the accepted (paused) socket and the client. */
+async function pair(): Promise<{ accepted: Socket; client: Socket; close: () => void }> {
+  const server = createServer({ pauseOnConnect: true })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no address')
+  const client = connect(address.port, '127.0.0.1')
+  const [accepted] = (await once(server, 'connection')) as [Socket]
+  await once(client, 'connect')
+  return {
+    accepted,
+    client,
+    close: () => {
+      accepted.destroy()
+      client.destroy()
+      server.close()
+    },
+  }
+}
+
+/** Decides once `want` bytes came: the length it saw. */
+const upTo = (want: number) => (data: Buffer): number | undefined => (data.length >= want ? data.length : undefined)
+
+test('bytes in one piece: decided on them as they came', async () => {
+  const p = await pair()
+  try {
+    p.client.write('abcdef')
+    const r = await readInitial(p.accepted, undefined, 2000, upTo(6))
+    assert.equal(r.kind, 'done')
+    assert.equal(r.data.toString(), 'abcdef')
+  } finally {
+    p.close()
+  }
+})
+
+test('bytes in many pieces, with initial bytes first, are gathered in order, beyond the first buffer size', async () => {
+  const p = await pair()
+  try {
+    const pieces = ['x'.repeat(3000), 'y'.repeat(3000), 'z'.repeat(5000)]
+    const r = readInitial(p.accepted, Buffer.from('init:'), 2000, upTo(5 + 11_000))
+    for (const piece of pieces) {
+      p.client.write(piece)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    const got = await r
+    assert.equal(got.kind, 'done')
+    assert.equal(got.data.toString(), `init:${pieces.join('')}`)
+  } finally {
+    p.close()
+  }
+})
+
+test('the first piece, then more: the first one is copied before the second is added', async () => {
+  const p = await pair()
+  try {
+    const r = readInitial(p.accepted, undefined, 2000, upTo(8))
+    p.client.write('abcd')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    p.client.write('efgh')
+    const got = await r
+    assert.equal(got.kind, 'done')
+    assert.equal(got.data.toString(), 'abcdefgh')
+  } finally {
+    p.close()
+  }
+})
+
+test('a timeout and a close give the bytes read so far', async () => {
+  const p = await pair()
+  try {
+    p.client.write('abc')
+    const timedOut = await readInitial(p.accepted, undefined, 100, upTo(10))
+    assert.equal(timedOut.kind, 'timeout')
+    assert.equal(timedOut.data.toString(), 'abc')
+    const r = readInitial(p.accepted, timedOut.data, 2000, upTo(10))
+    p.client.end('de')
+    const closed = await r
+    assert.equal(closed.kind, 'closed')
+    assert.equal(closed.data.toString(), 'abcde')
+  } finally {
+    p.close()
+  }
+})
