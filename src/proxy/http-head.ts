@@ -11,11 +11,11 @@
  * Up to four empty lines before the request line are skipped (§2.2 "SHOULD ignore at least one").
  */
 import { parseAuthority, type Authority } from './authority.ts'
+import { addConnectionTokens, isTchar, latin1, parseFieldLine, parseLengthDigits } from './http-field.ts'
 
 /** RFC 9112 §5: a bound on the number of fields, beside the byte bound. */
 export const MAX_HEADER_FIELDS = 100
 const MAX_LEADING_EMPTY_LINES = 4
-const MAX_CONTENT_LENGTH_DIGITS = 15
 /** The longest method name accepted (the longest registered one, UPDATEREDIRECTREF, has 17). */
 const MAX_METHOD_BYTES = 32
 
@@ -62,32 +62,6 @@ function bad(detail: string, status: 400 | 501 | 505 = 400): HttpHeadResult {
 const CR = 0x0d
 const LF = 0x0a
 const SP = 0x20
-const HTAB = 0x09
-
-/** RFC 9110 §5.6.2 tchar. */
-export function isTchar(c: number): boolean {
-  if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) return true
-  switch (c) {
-    case 0x21: // !
-    case 0x23: // #
-    case 0x24: // $
-    case 0x25: // %
-    case 0x26: // &
-    case 0x27: // '
-    case 0x2a: // *
-    case 0x2b: // +
-    case 0x2d: // -
-    case 0x2e: // .
-    case 0x5e: // ^
-    case 0x5f: // _
-    case 0x60: // `
-    case 0x7c: // |
-    case 0x7e: // ~
-      return true
-    default:
-      return false
-  }
-}
 
 /** Where the head ends (the index after the empty line), -1 when not yet; `from` skips bytes already scanned. */
 function findHeadEnd(buf: Uint8Array, start: number, from: number, limit: number): number {
@@ -134,15 +108,6 @@ export function parseHttpHead(buf: Uint8Array, maxBytes: number, scannedBytes = 
     return buf.length >= maxBytes ? TOO_LARGE : NEED_MORE
   }
   return parseLines(buf, start, end)
-}
-
-/** Bytes as a latin1 string (one char per byte). */
-export function latin1(buf: Uint8Array, s: number, e: number): string {
-  // Buffer's own decoder (native) for the usual case; the spread below costs more per field.
-  if (Buffer.isBuffer(buf)) return buf.toString('latin1', s, e)
-  let out = ''
-  for (let i = s; i < e; i += 4096) out += String.fromCharCode(...buf.subarray(i, Math.min(e, i + 4096)))
-  return out
 }
 
 interface Line {
@@ -195,23 +160,10 @@ function parseLines(buf: Uint8Array, start: number, end: number): HttpHeadResult
   const connectionTokens: string[] = []
   for (let k = 1; k < lines.length - 1; k++) {
     const line = lines[k]!
-    const first = buf[line.s]!
-    if (first === SP || first === HTAB) return bad('obsolete line folding')
-    let q = line.s
-    while (q < line.e && isTchar(buf[q]!)) q++
-    if (q === line.s) return bad('empty or invalid field name')
-    if (q >= line.e || buf[q] !== 0x3a) return bad('invalid character in field name or before the colon')
-    const name = latin1(buf, line.s, q)
-    let vs = q + 1
-    let ve = line.e
-    while (vs < ve && (buf[vs] === SP || buf[vs] === HTAB)) vs++
-    while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--
-    for (let i = vs; i < ve; i++) {
-      const c = buf[i]!
-      if ((c < SP && c !== HTAB) || c === 0x7f) return bad(`control character in field ${name}`)
-    }
-    const value = latin1(buf, vs, ve)
-    headers.push([name, value])
+    const field = parseFieldLine(buf, line.s, line.e)
+    if (typeof field === 'string') return bad(field)
+    headers.push(field)
+    const [name, value] = field
     switch (name.toLowerCase()) {
       case 'host':
         if (hostValue !== undefined) return bad('duplicate Host field')
@@ -219,14 +171,8 @@ function parseLines(buf: Uint8Array, start: number, end: number): HttpHeadResult
         break
       case 'content-length': {
         for (const part of value.split(',')) {
-          const digits = part.trim()
-          if (digits.length === 0 || digits.length > MAX_CONTENT_LENGTH_DIGITS) return bad('invalid Content-Length')
-          let n = 0
-          for (let i = 0; i < digits.length; i++) {
-            const c = digits.charCodeAt(i)
-            if (c < 0x30 || c > 0x39) return bad('invalid Content-Length')
-            n = n * 10 + (c - 0x30)
-          }
+          const n = parseLengthDigits(part.trim())
+          if (n < 0) return bad('invalid Content-Length')
           if (contentLength !== undefined && contentLength !== n) return bad('conflicting Content-Length values')
           contentLength = n
         }
@@ -241,10 +187,7 @@ function parseLines(buf: Uint8Array, start: number, end: number): HttpHeadResult
         proxyAuthorization = value
         break
       case 'connection':
-        for (const part of value.split(',')) {
-          const t = part.trim().toLowerCase()
-          if (t.length > 0) connectionTokens.push(t)
-        }
+        addConnectionTokens(value, connectionTokens)
         break
       default:
         break

@@ -22,11 +22,10 @@
  *
  * Which body follows (§6.3) is `bodyKind()`'s answer, which needs the request method.
  */
-import { isTchar, latin1 } from './http-head.ts'
+import { addConnectionTokens, isTchar, latin1, parseFieldLine, parseLengthDigits } from './http-field.ts'
 
 /** Fields in one response head (Set-Cookie makes responses carry more than requests). */
 export const MAX_RESPONSE_FIELDS = 256
-const MAX_CONTENT_LENGTH_DIGITS = 15
 
 export interface HttpResponseHead {
   readonly version: '1.0' | '1.1'
@@ -120,35 +119,17 @@ function parseLines(buf: Uint8Array, end: number): ResponseHeadResult {
   while (s < end - 2) {
     let e = s
     while (buf[e] !== CR) e++
-    const first = buf[s]!
-    if (first === SP || first === HTAB) return bad('obsolete line folding')
     if (headers.length >= MAX_RESPONSE_FIELDS) return bad(`more than ${MAX_RESPONSE_FIELDS} header fields`)
-    let q = s
-    while (q < e && isTchar(buf[q]!)) q++
-    if (q === s) return bad('empty or invalid field name')
-    if (q >= e || buf[q] !== 0x3a) return bad('invalid character in field name or before the colon')
-    const name = latin1(buf, s, q)
-    let vs = q + 1
-    let ve = e
-    while (vs < ve && (buf[vs] === SP || buf[vs] === HTAB)) vs++
-    while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--
-    for (let i = vs; i < ve; i++) {
-      const c = buf[i]!
-      if ((c < SP && c !== HTAB) || c === 0x7f) return bad(`control character in field ${name}`)
-    }
-    const value = latin1(buf, vs, ve)
-    headers.push([name, value])
+    const field = parseFieldLine(buf, s, e)
+    if (typeof field === 'string') return bad(field)
+    headers.push(field)
+    const [name, value] = field
     switch (name.toLowerCase()) {
       case 'content-length': {
         if (sawContentLength) return bad('duplicate Content-Length')
         sawContentLength = true
-        if (value.length === 0 || value.length > MAX_CONTENT_LENGTH_DIGITS) return bad('invalid Content-Length')
-        let n = 0
-        for (let i = 0; i < value.length; i++) {
-          const c = value.charCodeAt(i)
-          if (c < 0x30 || c > 0x39) return bad('invalid Content-Length')
-          n = n * 10 + (c - 0x30)
-        }
+        const n = parseLengthDigits(value)
+        if (n < 0) return bad('invalid Content-Length')
         contentLength = n
         break
       }
@@ -164,10 +145,7 @@ function parseLines(buf: Uint8Array, end: number): ResponseHeadResult {
         }
         break
       case 'connection':
-        for (const part of value.split(',')) {
-          const t = part.trim().toLowerCase()
-          if (t.length > 0) connectionTokens.push(t)
-        }
+        addConnectionTokens(value, connectionTokens)
         break
       default:
         break
