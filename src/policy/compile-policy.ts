@@ -189,12 +189,11 @@ const NO_PROTOCOL = -2
 
 /**
  * Scratch shared by every engine: decide() is synchronous, so one of each serves every call.
- * `refs` takes the postings references of one phase: at most 1 (`*` destinations) + 33 or 129
- * (blocks) + 2 + 253 (a 253-character name, see FqdnIndex.collect) = 385: 512 is room enough.
- * `sourceWords` and `destinationWords` hold the flow's addresses (ip-words.ts).
+ * `refs` takes the network phase's references by address: at most 1 (`*` destinations) + 33 or
+ * 129 (blocks). `nameRefs` takes the name index's pairs: at most 2 × (2 + 253) = 510 for a
+ * 253-character name (see FqdnIndex.collect). `sourceWords` and `destinationWords` hold the flow's addresses (ip-words.ts).
  */
 const refs = new Int32Array(512)
-/** Pairs (network, application) of postings references from the name index: 2 × (2 + 253). */
 const nameRefs = new Int32Array(512)
 const scanned = new ScannedName()
 const sourceWords = new Int32Array(4)
