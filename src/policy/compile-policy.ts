@@ -10,7 +10,8 @@
  * 4. default deny.
  * Within a phase the first rule in processing order that matches decides.
  *
- * Indexes: destination names go into FQDN hash indexes (fqdn-index.ts), blocks into a CIDR index
+ * Indexes: destination names of both rule types go into one FQDN hash index (fqdn-index.ts), so
+ * that one lookup serves the network and the application phase; blocks into a CIDR index
  * (cidr-index.ts), service tags into a map. Each index entry is a postings reference
  * (postings.ts): the ordinals (processing positions) of the rules naming it, ascending. `decide`
  * gathers the references for the flow into one `int32` buffer, then scans each list in order
@@ -29,7 +30,7 @@ import { CidrIndexBuilder, type CidrIndex } from './cidr-index.ts'
 import type { Decision } from './decision.ts'
 import { DEFAULT_DENY, HOST_MISSING, INVALID_HOST, SNI_MISSING, ruleDecision, type DecisionPair } from './decisions.ts'
 import type { Flow } from './flow.ts'
-import { FqdnIndexBuilder, type FqdnIndex, type FqdnIndexOptions } from './fqdn-index.ts'
+import { APPLICATION_RULES, FqdnIndexBuilder, NETWORK_RULES, type FqdnIndex } from './fqdn-index.ts'
 import { parseFqdnPattern, type FqdnPattern } from './fqdn-pattern.ts'
 import { parseIpCompact } from './ip-address.ts'
 import { IP_NONE, IP_V4, IP_V6, parseIpWords, wordsOfIpv6, type IpKind } from './ip-words.ts'
@@ -188,11 +189,12 @@ const NO_PROTOCOL = -2
 
 /**
  * Scratch shared by every engine: decide() is synchronous, so one of each serves every call.
- * `refs` takes the postings references of one phase: at most 1 (`*` destinations) + 33 or 129
- * (blocks) + 2 + 253 (a 253-character name, see FqdnIndex.collect) = 385: 512 is room enough.
- * `sourceWords` and `destinationWords` hold the flow's addresses (ip-words.ts).
+ * `refs` takes the network phase's references by address: at most 1 (`*` destinations) + 33 or
+ * 129 (blocks). `nameRefs` takes the name index's pairs: at most 2 × (2 + 253) = 510 for a
+ * 253-character name (see FqdnIndex.collect). `sourceWords` and `destinationWords` hold the flow's addresses (ip-words.ts).
  */
 const refs = new Int32Array(512)
+const nameRefs = new Int32Array(512)
 const scanned = new ScannedName()
 const sourceWords = new Int32Array(4)
 const destinationWords = new Int32Array(4)
@@ -225,7 +227,6 @@ export class Engine {
   readonly #netAny: number
   readonly #netCidrs: CidrIndex
   readonly #netTags: Map<string, number>
-  readonly #netNames: FqdnIndex
   readonly #netCover: PortCover
 
   // Application rules, by ordinal.
@@ -235,7 +236,9 @@ export class Engine {
   readonly #appOrigins = new RuleOrigins('application')
   readonly #appDecisions: Array<Decision | undefined>
   readonly #appPostings: Int32Array
-  readonly #appNames: FqdnIndex
+
+  /** Destination FQDNs of network rules and target FQDNs of application rules. */
+  readonly #names: FqdnIndex
 
   // Per decision: the flow's source address, parsed (into `sourceWords`) only when a rule
   // restricts sources.
@@ -249,10 +252,10 @@ export class Engine {
     this.#sniMissing = this.#pick(SNI_MISSING)
     this.#hostMissing = this.#pick(HOST_MISSING)
     this.#invalidHost = this.#pick(INVALID_HOST)
-    const indexOptions: FqdnIndexOptions = options.hashBits === undefined ? {} : { hashBits: options.hashBits }
+    const names = new FqdnIndexBuilder(options.hashBits === undefined ? {} : { hashBits: options.hashBits })
     this.#compileNat()
 
-    const net = this.#compileNetwork(indexOptions)
+    const net = this.#compileNetwork(names)
     this.#netCount = net.count
     this.#net = net.rules
     this.#netDecisions = new Array<Decision | undefined>(this.#netCount).fill(undefined)
@@ -260,16 +263,15 @@ export class Engine {
     this.#netAny = netPostings.add(net.any)
     this.#netCidrs = net.cidrs.build(netPostings)
     this.#netTags = new Map([...net.tags].map(([tag, list]) => [tag, netPostings.add(list)] as const))
-    this.#netNames = net.names.build(netPostings)
-    this.#netPostings = netPostings.finish()
     this.#netCover = net.cover.build()
 
-    const app = this.#compileApplication(options.fqdnTags ?? {}, indexOptions)
+    const app = this.#compileApplication(options.fqdnTags ?? {}, names)
     this.#appCount = app.count
     this.#app = app.rules
     this.#appDecisions = new Array<Decision | undefined>(this.#appCount).fill(undefined)
     const appPostings = new PostingsBuilder()
-    this.#appNames = app.names.build(appPostings)
+    this.#names = names.build(netPostings, appPostings)
+    this.#netPostings = netPostings.finish()
     this.#appPostings = appPostings.finish()
 
     // Only compiling needed these.
@@ -279,7 +281,7 @@ export class Engine {
       dnatRules: this.#nat.length,
       networkRules: this.#netCount,
       applicationRules: this.#appCount,
-      fqdnPatterns: net.names.size + app.names.size,
+      fqdnPatterns: names.size(NETWORK_RULES) + names.size(APPLICATION_RULES),
       cidrBlocks: net.cidrs.size,
       serviceTags: this.#netTags.size,
     })
@@ -340,14 +342,13 @@ export class Engine {
     }
   }
 
-  #compileNetwork(indexOptions: FqdnIndexOptions): { count: number; rules: Int32Array; any: number[]; cidrs: CidrIndexBuilder; tags: Map<string, number[]>; names: FqdnIndexBuilder; cover: PortCoverBuilder } {
+  #compileNetwork(names: FqdnIndexBuilder): { count: number; rules: Int32Array; any: number[]; cidrs: CidrIndexBuilder; tags: Map<string, number[]>; cover: PortCoverBuilder } {
     const where = new Where()
     let ordinal = 0
     const rows: number[] = []
     const any: number[] = []
     const cidrs = new CidrIndexBuilder()
     const tags = new Map<string, number[]>()
-    const names = new FqdnIndexBuilder(indexOptions)
     const cover = new PortCoverBuilder()
     for (const { group, collection } of collectionsInOrder(this.policy, 'network')) {
       if (collection.rules.length > 0) this.#netOrigins.add(group, collection, ordinal)
@@ -389,21 +390,20 @@ export class Engine {
           kinds |= COVER_TAG
         }
         for (const f of rule.destinationFqdns) {
-          names.add(pattern(f, where), ordinal)
+          names.add(pattern(f, where), ordinal, NETWORK_RULES)
           kinds |= COVER_NAME
         }
         cover.add((protocols & P_TCP) !== 0, (protocols & P_UDP) !== 0, (protocols & P_ICMP) !== 0, ports, kinds)
         ordinal++
       }
     }
-    return { count: ordinal, rules: Int32Array.from(rows), any, cidrs, tags, names, cover }
+    return { count: ordinal, rules: Int32Array.from(rows), any, cidrs, tags, cover }
   }
 
-  #compileApplication(tags: Readonly<Record<string, readonly string[]>>, indexOptions: FqdnIndexOptions): { count: number; rules: Int32Array; names: FqdnIndexBuilder } {
+  #compileApplication(tags: Readonly<Record<string, readonly string[]>>, names: FqdnIndexBuilder): { count: number; rules: Int32Array } {
     const where = new Where()
     let ordinal = 0
     const rows: number[] = []
-    const names = new FqdnIndexBuilder(indexOptions)
     for (const { group, collection } of collectionsInOrder(this.policy, 'application')) {
       if (collection.rules.length > 0) this.#appOrigins.add(group, collection, ordinal)
       for (const rule of collection.rules) {
@@ -415,16 +415,16 @@ export class Engine {
           this.#appMoreProtocols.push(keys.slice(2))
         }
         rows.push(keys[0] ?? -1, keys[1] ?? -1, more, this.#sourceSet(rule.sourceAddresses, rule.sourceIpGroups, where))
-        for (const f of rule.targetFqdns) names.add(pattern(f, where), ordinal)
+        for (const f of rule.targetFqdns) names.add(pattern(f, where), ordinal, APPLICATION_RULES)
         for (const tag of rule.fqdnTags) {
           const list = tags[tag]
           if (list === undefined) throw new PolicyCompileError(`${where.toString()}: unknown FQDN tag "${tag}"`)
-          for (const f of list) names.add(pattern(f, where, tag), ordinal)
+          for (const f of list) names.add(pattern(f, where, tag), ordinal, APPLICATION_RULES)
         }
         ordinal++
       }
     }
-    return { count: ordinal, rules: Int32Array.from(rows), names }
+    return { count: ordinal, rules: Int32Array.from(rows) }
   }
 
   /** Decides a flow. Pure: the same policy and flow always give the same decision. */
@@ -499,9 +499,11 @@ export class Engine {
     const isHttp = protocol === 'http'
     const isApp = isHttp || protocol === 'https' || protocol === 'mssql'
     const netRaw = host ?? sni ?? undefined
-    // The name in `scanned`: which raw string, and whether it is a valid name.
+    // The name in `scanned`: which raw string, and whether it is a valid name; when it is, the
+    // pairs of references its lookup found are in `nameRefs`, `names` of them.
     let scannedRaw: string | undefined
     let scannedOk = false
+    let names = 0
     if (this.#netCount > 0) {
       const cover = this.#netCover.coverOf(bit, port)
       let n = 0
@@ -517,10 +519,14 @@ export class Engine {
       if ((cover & COVER_NAME) !== 0 && netRaw !== undefined) {
         scannedRaw = netRaw
         scannedOk = scanned.scan(netRaw)
-        if (scannedOk) n = this.#netNames.collect(scanned, refs, n)
+        if (scannedOk) names = this.#names.collect(scanned, nameRefs, 0)
       }
       let best = this.#netCount
       for (let k = 0; k < n; k++) best = this.#firstNetwork(refs[k]!, best, port, bit)
+      for (let k = 0; k < names; k += 2) {
+        const ref = nameRefs[k]!
+        if (ref !== NO_RULES) best = this.#firstNetwork(ref, best, port, bit)
+      }
       if ((cover & COVER_TAG) !== 0 && destinationTags && this.#netTags.size > 0) {
         for (const t of destinationTags) {
           const ref = this.#netTags.get(t.toLowerCase())
@@ -534,20 +540,29 @@ export class Engine {
     if (!isApp) return this.#defaultDeny
     const appRaw = isHttp || sni === undefined ? host : sni
     if (appRaw === undefined || appRaw === null) return isHttp ? this.#hostMissing : this.#sniMissing
-    if (appRaw !== scannedRaw) scannedOk = scanned.scan(appRaw)
-    let n = 0
-    if (scannedOk) n = this.#appNames.collect(scanned, refs, 0)
-    else if (parseIpWords(appRaw, destinationWords) !== IP_NONE) {
-      const any = this.#appNames.any()
-      if (any !== NO_RULES) refs[n++] = any
-    } else return this.#invalidHost
-    if (n === 0) return this.#defaultDeny
+    if (appRaw !== scannedRaw) {
+      scannedOk = scanned.scan(appRaw)
+      names = scannedOk ? this.#names.collect(scanned, nameRefs, 0) : 0
+    }
+    if (!scannedOk) {
+      // An IP literal in place of a name matches `*` only.
+      if (parseIpWords(appRaw, destinationWords) === IP_NONE) return this.#invalidHost
+      const any = this.#names.anyApplication()
+      if (any === NO_RULES) return this.#defaultDeny
+      nameRefs[0] = NO_RULES
+      nameRefs[1] = any
+      names = 2
+    }
+    if (names === 0) return this.#defaultDeny
     const type = isHttp ? PROTOCOL_CODE.Http : protocol === 'https' ? PROTOCOL_CODE.Https : PROTOCOL_CODE.Mssql
     // A port outside 0–65535 (never off the wire; `explain` input) would spill into the type
     // bits and could equal another rule protocol's key: it matches no application rule.
     const key = (port | 0) === port && port >= 0 && port <= 0xffff ? (type << 16) | port : NO_PROTOCOL
     let best = this.#appCount
-    for (let k = 0; k < n; k++) best = this.#firstApplication(refs[k]!, best, key)
+    for (let k = 1; k < names; k += 2) {
+      const ref = nameRefs[k]!
+      if (ref !== NO_RULES) best = this.#firstApplication(ref, best, key)
+    }
     return best < this.#appCount ? this.#appDecision(best) : this.#defaultDeny
   }
 

@@ -1,7 +1,8 @@
 /**
- * @module The engine's FQDN pattern index: every pattern of one rule type in open-addressing hash
- * tables of `int32`s, probed with the suffix hashes `ScannedName` computed in its one pass over
- * the name. No regular expression, no backtracking, no string built per lookup (DESIGN.md §2).
+ * @module The engine's FQDN pattern index: the patterns of network rules (destination FQDNs) and
+ * of application rules (target FQDNs) in one set of open-addressing hash tables of `int32`s,
+ * probed with the suffix hashes `ScannedName` computed in its one pass over the name. No regular
+ * expression, no backtracking, no string built per lookup (DESIGN.md §2).
  *
  * Every question a pattern asks is whether the name ends with a string, at a place that depends
  * on the kind of pattern:
@@ -17,13 +18,20 @@
  * The probes of one name do not depend on each other, so the CPU overlaps their cache misses,
  * where a trie walk waits for each node.
  *
+ * Both rule types share the tables: a string's slot holds the postings reference (postings.ts)
+ * of its network rules and that of its application rules, so one lookup answers both phases of
+ * a decision, where an index per type made an HTTPS flow probe every suffix twice (the network
+ * phase matches its name too, in case an FQDN network rule takes its port). A lookup writes
+ * pairs (network reference, application reference); a string one type does not name has
+ * `NO_RULES` on that side.
+ *
  * Layout (typed arrays, no object per pattern): one suffix table (suffix-table.ts) per kind, so
- * that a hit reads one slot holding the rules' postings reference (postings.ts), and each table
- * is as small as its kind: the exact names are most of a large policy, and are probed once per
- * name; the others are probed at every label start, or at every tail length, and mostly find
- * nothing, which their filters answer from cache. Tail lengths are two 32-bit masks per base.
- * Every hash hit is confirmed against the characters: equal hashes of different strings (and
- * `hashBits` makes them common, for tests) cost a comparison, never a wrong answer.
+ * that a hit reads one slot, and each table is as small as its kind: the exact names are most of
+ * a large policy, and are probed once per name; the others are probed at every label start, or at
+ * every tail length, and mostly find nothing, which their filters answer from cache. Tail lengths
+ * are two 32-bit masks per base, for the tails of both types. Every hash hit is confirmed against
+ * the characters: equal hashes of different strings (and `hashBits` makes them common, for tests)
+ * cost a comparison, never a wrong answer.
  */
 import type { FqdnPattern } from './fqdn-pattern.ts'
 import { NO_RULES, type PostingsBuilder } from './postings.ts'
@@ -39,31 +47,37 @@ export interface FqdnIndexOptions {
 }
 
 /**
- * The rules of each entry of one table while building: -1 none, an ordinal, or `-2 - k` for the
- * list `lists[k]` (two or more rules): no object per entry for the common case of one rule.
+ * The rules of one type for each entry of one table while building: -1 none, an ordinal, or
+ * `-2 - k` for the list `lists[k]` (two or more rules): no object per entry for the common case
+ * of one rule. Entries the other type created in between are filled with -1.
  */
 class RuleSlots {
   readonly #values: number[] = []
   readonly #lists: number[][] = []
 
-  /** Adds `ordinal` to entry `id`, a new entry when `id` is the number of entries so far. */
+  /** Adds `ordinal` to entry `id`. */
   push(id: number, ordinal: number): void {
-    if (id === this.#values.length) {
-      this.#values.push(ordinal)
-      return
-    }
+    while (this.#values.length <= id) this.#values.push(NO_RULES)
     const v = this.#values[id]!
-    if (v >= 0) {
+    if (v === NO_RULES) this.#values[id] = ordinal
+    else if (v >= 0) {
       this.#values[id] = -2 - this.#lists.length
       this.#lists.push([v, ordinal])
     } else this.#lists[-2 - v]!.push(ordinal)
   }
 
-  /** Every entry's postings reference. */
-  refs(postings: PostingsBuilder): number[] {
-    return this.#values.map((v) => (v >= 0 ? v : postings.add(this.#lists[-2 - v]!)))
+  /** The postings reference of each of the table's `entries` entries. */
+  refs(postings: PostingsBuilder, entries: number): number[] {
+    const refs = this.#values.map((v) => (v >= -1 ? v : postings.add(this.#lists[-2 - v]!)))
+    while (refs.length < entries) refs.push(NO_RULES)
+    return refs
   }
 }
+
+/** The rule types an index holds; a lookup's pairs hold their references in this order. */
+export const NETWORK_RULES = 0
+export const APPLICATION_RULES = 1
+export type RuleType = typeof NETWORK_RULES | typeof APPLICATION_RULES
 
 /** Patterns are added with `add`, then `build` makes the index. */
 export class FqdnIndexBuilder {
@@ -72,14 +86,15 @@ export class FqdnIndexBuilder {
   readonly #tails: SuffixTableBuilder
   /** Bases of tails; each entry's tail lengths as two masks in `#masks` (bit `l - 1` for length `l`). */
   readonly #bases: SuffixTableBuilder
-  readonly #exactRules = new RuleSlots()
-  readonly #subdomainRules = new RuleSlots()
-  readonly #tailRules = new RuleSlots()
+  /** Per table, the rules of each type. */
+  readonly #exactRules = [new RuleSlots(), new RuleSlots()] as const
+  readonly #subdomainRules = [new RuleSlots(), new RuleSlots()] as const
+  readonly #tailRules = [new RuleSlots(), new RuleSlots()] as const
   readonly #masks: number[] = []
-  readonly #any: number[] = []
+  readonly #any: [number[], number[]] = [[], []]
   #rootTailsLo = 0
   #rootTailsHi = 0
-  #size = 0
+  readonly #sizes = [0, 0]
 
   constructor(options: FqdnIndexOptions = {}) {
     const bits = options.hashBits
@@ -89,26 +104,27 @@ export class FqdnIndexBuilder {
     this.#bases = new SuffixTableBuilder(bits)
   }
 
-  /** Patterns added (a rule with three names counts three). */
-  get size(): number {
-    return this.#size
+  /** Patterns added for rules of `type` (a rule with three names counts three). */
+  size(type: RuleType): number {
+    return this.#sizes[type]!
   }
 
-  add(pattern: FqdnPattern, ordinal: number): void {
-    this.#size++
+  /** Adds `pattern` for the rule of type `type` at `ordinal`. */
+  add(pattern: FqdnPattern, ordinal: number, type: RuleType): void {
+    this.#sizes[type]!++
     switch (pattern.kind) {
       case 'any':
-        this.#any.push(ordinal)
+        this.#any[type].push(ordinal)
         return
       case 'exact':
-        this.#exactRules.push(this.#exact.entry(pattern.name), ordinal)
+        this.#exactRules[type].push(this.#exact.entry(pattern.name), ordinal)
         return
       case 'subdomain':
-        this.#subdomainRules.push(this.#subdomain.entry(pattern.base), ordinal)
+        this.#subdomainRules[type].push(this.#subdomain.entry(pattern.base), ordinal)
         return
       case 'suffix': {
         const text = pattern.base === '' ? pattern.tail : `${pattern.tail}.${pattern.base}`
-        this.#tailRules.push(this.#tails.entry(text), ordinal)
+        this.#tailRules[type].push(this.#tails.entry(text), ordinal)
         const l = pattern.tail.length
         let lo = 0
         let hi = 0
@@ -128,14 +144,17 @@ export class FqdnIndexBuilder {
     }
   }
 
-  build(postings: PostingsBuilder): FqdnIndex {
+  /** The index; each type's lists go into its own postings (`network`, `application`). */
+  build(network: PostingsBuilder, application: PostingsBuilder): FqdnIndex {
+    const refs = (slots: readonly [RuleSlots, RuleSlots], table: SuffixTableBuilder): [number[], number[]] => [slots[0].refs(network, table.size), slots[1].refs(application, table.size)]
     return new FqdnIndex({
-      exact: this.#exact.build(this.#exactRules.refs(postings)),
-      subdomain: this.#subdomain.build(this.#subdomainRules.refs(postings)),
+      exact: this.#exact.build(...refs(this.#exactRules, this.#exact)),
+      subdomain: this.#subdomain.build(...refs(this.#subdomainRules, this.#subdomain)),
       bases: this.#bases.build(Array.from({ length: this.#bases.size }, (_, e) => e * 2)),
       masks: Int32Array.from(this.#masks),
-      tails: this.#tails.build(this.#tailRules.refs(postings)),
-      any: postings.add(this.#any),
+      tails: this.#tails.build(...refs(this.#tailRules, this.#tails)),
+      anyNetwork: network.add(this.#any[0]),
+      anyApplication: application.add(this.#any[1]),
       rootTailsLo: this.#rootTailsLo,
       rootTailsHi: this.#rootTailsHi,
     })
@@ -148,7 +167,8 @@ interface FqdnIndexData {
   readonly bases: SuffixTable
   readonly masks: Int32Array
   readonly tails: SuffixTable
-  readonly any: number
+  readonly anyNetwork: number
+  readonly anyApplication: number
   readonly rootTailsLo: number
   readonly rootTailsHi: number
 }
@@ -160,7 +180,8 @@ export class FqdnIndex {
   readonly #bases: SuffixTable
   readonly #masks: Int32Array
   readonly #tails: SuffixTable
-  readonly #any: number
+  readonly #anyNetwork: number
+  readonly #anyApplication: number
   readonly #rootTailsLo: number
   readonly #rootTailsHi: number
 
@@ -170,40 +191,50 @@ export class FqdnIndex {
     this.#bases = d.bases
     this.#masks = d.masks
     this.#tails = d.tails
-    this.#any = d.any
+    this.#anyNetwork = d.anyNetwork
+    this.#anyApplication = d.anyApplication
     this.#rootTailsLo = d.rootTailsLo
     this.#rootTailsHi = d.rootTailsHi
   }
 
-  /** The rules of `*` only: what an IP literal in place of a name matches. */
-  any(): number {
-    return this.#any
+  /** The application rules of `*` only: what an IP literal in place of a name matches. */
+  anyApplication(): number {
+    return this.#anyApplication
   }
 
   /**
-   * Writes into `out` from `n` on the postings reference of every pattern that matches `name`,
-   * and returns the new count: at most `2 + name.length` (one per label, plus one per character
-   * for tails, which end inside labels, plus `*`), so `out` needs that much room from `n` on.
+   * Writes into `out` from `n` on a pair (network rules, application rules) of postings
+   * references for every string of the index that `name` matches, and returns the new `n`: at
+   * most `2 * (2 + name.length)` entries (one pair per label, plus one per character for tails,
+   * which end inside labels, plus `*`), so `out` needs that much room from `n` on.
    */
   collect(name: ScannedName, out: Int32Array, n: number): number {
-    if (this.#any !== NO_RULES) out[n++] = this.#any
+    if (this.#anyNetwork !== NO_RULES || this.#anyApplication !== NO_RULES) {
+      out[n++] = this.#anyNetwork
+      out[n++] = this.#anyApplication
+    }
     const starts = name.labelStarts
     const labels = name.labels
     if ((this.#rootTailsLo | this.#rootTailsHi) !== 0) n = this.#collectTails(name, starts[0]!, name.length, this.#rootTailsLo, this.#rootTailsHi, out, n)
-    const exact = this.#exact.find(name, 0, NO_RULES)
-    if (exact !== NO_RULES) out[n++] = exact
+    n = pair(this.#exact, this.#exact.find(name, 0), out, n)
+    const subdomain = this.#subdomain
+    const bases = this.#bases
     for (let k = 0; k < labels - 1; k++) {
       const start = starts[k]!
-      const sub = this.#subdomain.find(name, start, NO_RULES)
-      if (sub !== NO_RULES) out[n++] = sub
-      const mask = this.#bases.find(name, start, -1)
+      n = pair(subdomain, subdomain.find(name, start), out, n)
+      const at = bases.find(name, start)
       // Tails of suffix patterns on this base, inside the label on the left (it ends at start - 1).
-      if (mask >= 0) n = this.#collectTails(name, starts[k + 1]!, start - 1, this.#masks[mask]!, this.#masks[mask + 1]!, out, n)
+      if (at >= 0) {
+        const mask = bases.slots[at + 1]!
+        n = this.#collectTails(name, starts[k + 1]!, start - 1, this.#masks[mask]!, this.#masks[mask + 1]!, out, n)
+      }
     }
     return n
   }
+
   /** Suffix patterns whose tail ends the label `[labelStart, labelEnd)`: one probe per tail length present. */
   #collectTails(name: ScannedName, labelStart: number, labelEnd: number, lo: number, hi: number, out: Int32Array, n: number): number {
+    const tails = this.#tails
     const room = labelEnd - labelStart
     for (let half = 0; half < 2; half++) {
       let m = half === 0 ? lo : hi
@@ -213,10 +244,18 @@ export class FqdnIndex {
         m ^= bit
         const length = base + 31 - Math.clz32(bit)
         if (length > room) return n
-        const tail = this.#tails.find(name, labelEnd - length, NO_RULES)
-        if (tail !== NO_RULES) out[n++] = tail
+        n = pair(tails, tails.find(name, labelEnd - length), out, n)
       }
     }
     return n
   }
+}
+
+/** Appends the pair of references of slot `at` of `table` (none when `at` is -1). */
+function pair(table: SuffixTable, at: number, out: Int32Array, n: number): number {
+  if (at < 0) return n
+  const slots = table.slots
+  out[n] = slots[at + 1]!
+  out[n + 1] = slots[at + 2]!
+  return n + 2
 }

@@ -94,11 +94,16 @@ export class ScannedName {
     return true
   }
 
-  /** True when `lower[start..length)` is `text` (normal form) from `textStart` on. */
-  suffixEquals(start: number, text: Uint8Array, textStart: number, textLength: number): boolean {
-    if (this.length - start !== textLength) return false
+  /**
+   * True when `lower[start..length)` is the text (normal form) stored at `textAt` in `text`: its
+   * length in one byte, then its characters (suffix-table.ts).
+   */
+  suffixEquals(start: number, text: Uint8Array, textAt: number): boolean {
+    const length = text[textAt]!
+    if (this.length - start !== length) return false
     const lower = this.lower
-    for (let k = 0; k < textLength; k++) if (lower[start + k] !== text[textStart + k]) return false
+    const from = textAt + 1 - start
+    for (let k = start; k < this.length; k++) if (lower[k] !== text[from + k]) return false
     return true
   }
 

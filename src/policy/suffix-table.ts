@@ -9,8 +9,11 @@
  * strings get past it to the table, which is megabytes and a cache and TLB miss per probe at
  * 100,000 rules. The filter never says no to a stored key, so it changes cost, not answers.
  *
- * Slots: 4 `int32` each, the mixed hash (the key), the caller's value, the text's offset and length (0:
- * empty slot; stored texts are never empty), so a probe confirms a hit from the slot it read.
+ * Slots: 4 `int32` each (16 bytes, four to a cache line): the mixed hash (the key), two values of
+ * the caller's (the FQDN index keeps the network and the application rules of a string in one slot,
+ * so that one probe answers both phases), and where the text is (0: empty slot). Texts are stored
+ * after a byte holding their length (names are at most 253 characters), so a hit reads its
+ * length with its characters, from the line the comparison reads anyway.
  */
 import { NAME_HASH_SEED, nameHashStep, type ScannedName } from './scanned-name.ts'
 
@@ -41,10 +44,11 @@ export class SuffixTableBuilder {
   #capacity = 16
   /** Per slot: key, entry + 1 (0: empty). */
   #slots = new Int32Array(16 * 2)
-  /** Per entry: the cut hash (filter), the key, the text's offset and length. */
+  /** Per entry: the cut hash (filter), the key, where its text is (its length byte). */
   #entries: number[] = []
+  /** Offset 0 is never a text, so that a slot's 0 means empty. */
   #text = new Uint8Array(256)
-  #textLength = 0
+  #textLength = 1
 
   /** `hashBits` (1–32): bits of the hash kept; fewer force collisions (tests). */
   constructor(hashBits = 32) {
@@ -54,7 +58,7 @@ export class SuffixTableBuilder {
 
   /** Entries (distinct texts). */
   get size(): number {
-    return this.#entries.length >> 2
+    return (this.#entries.length / 3) | 0
   }
 
   /** The entry of `text` (normal form, not empty): the existing one, or a new one (`size - 1`). */
@@ -73,9 +77,9 @@ export class SuffixTableBuilder {
       if (this.#slots[slot * 2] === key && this.#equals(e - 1, text)) return e - 1
       slot = (slot + 1) & mask
     }
-    const entry = this.#entries.length >> 2
-    const offset = this.#append(text)
-    this.#entries.push(cut, key, offset, text.length)
+    const entry = this.size
+    const textAt = this.#append(text)
+    this.#entries.push(cut, key, textAt)
     this.#slots[slot * 2] = key
     this.#slots[slot * 2 + 1] = entry + 1
     // Load factor at most 0.7: linear probing then reads 1.5-2 slots on a hit, one cache line
@@ -85,23 +89,25 @@ export class SuffixTableBuilder {
   }
 
   #equals(entry: number, text: string): boolean {
-    const at = entry << 2
-    const offset = this.#entries[at + 2]!
-    if (this.#entries[at + 3] !== text.length) return false
-    for (let i = 0; i < text.length; i++) if (this.#text[offset + i] !== text.charCodeAt(i)) return false
+    const at = this.#entries[entry * 3 + 2]!
+    if (this.#text[at] !== text.length) return false
+    for (let i = 0; i < text.length; i++) if (this.#text[at + 1 + i] !== text.charCodeAt(i)) return false
     return true
   }
 
+  /** Appends `text` after its length byte; returns where the length byte is. */
   #append(text: string): number {
-    const offset = this.#textLength
-    if (offset + text.length > this.#text.length) {
-      const bigger = new Uint8Array(Math.max(this.#text.length * 2, offset + text.length))
+    if (text.length === 0 || text.length > 255) throw new RangeError(`suffix texts are 1-255 characters, not ${text.length}`)
+    const at = this.#textLength
+    if (at + 1 + text.length > this.#text.length) {
+      const bigger = new Uint8Array(Math.max(this.#text.length * 2, at + 1 + text.length))
       bigger.set(this.#text)
       this.#text = bigger
     }
-    for (let i = 0; i < text.length; i++) this.#text[offset + i] = text.charCodeAt(i)
-    this.#textLength += text.length
-    return offset
+    this.#text[at] = text.length
+    for (let i = 0; i < text.length; i++) this.#text[at + 1 + i] = text.charCodeAt(i)
+    this.#textLength += 1 + text.length
+    return at
   }
 
   #grow(): void {
@@ -109,8 +115,8 @@ export class SuffixTableBuilder {
     const mask = this.#capacity - 1
     const slots = new Int32Array(this.#capacity * 2)
     const entries = this.#entries
-    for (let e = 0; e < entries.length >> 2; e++) {
-      const key = entries[e * 4 + 1]!
+    for (let e = 0; e < this.size; e++) {
+      const key = entries[e * 3 + 1]!
       let slot = key & mask
       while (slots[slot * 2 + 1] !== 0) slot = (slot + 1) & mask
       slots[slot * 2] = key
@@ -119,10 +125,10 @@ export class SuffixTableBuilder {
     this.#slots = slots
   }
 
-  /** The table, `values[e]` the value of entry `e`. */
-  build(values: readonly number[]): SuffixTable {
+  /** The table, `first[e]` and `second[e]` the values of entry `e` (`second` absent: -1). */
+  build(first: readonly number[], second?: readonly number[]): SuffixTable {
     const entries = this.#entries
-    const n = entries.length >> 2
+    const n = this.size
     let filterLog = 6
     while (1 << filterLog < n * 16) filterLog++
     const filter = new Int32Array(1 << (filterLog - 5))
@@ -130,23 +136,24 @@ export class SuffixTableBuilder {
     const mask = this.#capacity - 1
     const slots = new Int32Array(this.#capacity * 4)
     for (let e = 0; e < n; e++) {
-      const at = e * 4
+      const at = e * 3
       const bit = filterBit(entries[at]!, filterShift)
       filter[bit >>> 5]! |= 1 << (bit & 31)
       const key = entries[at + 1]!
       let slot = key & mask
       while (slots[slot * 4 + 3] !== 0) slot = (slot + 1) & mask
       slots[slot * 4] = key
-      slots[slot * 4 + 1] = values[e]!
-      slots[slot * 4 + 2] = entries[at + 2]!
-      slots[slot * 4 + 3] = entries[at + 3]!
+      slots[slot * 4 + 1] = first[e]!
+      slots[slot * 4 + 2] = second === undefined ? -1 : second[e]!
+      slots[slot * 4 + 3] = entries[at + 2]!
     }
     return new SuffixTable(slots, mask, this.#keyMask, filter, filterShift, this.#text.slice(0, this.#textLength))
   }
 }
 
 export class SuffixTable {
-  readonly #slots: Int32Array
+  /** The slots, read by callers at the offset `find` returns: `+ 1` first value, `+ 2` second. */
+  readonly slots: Int32Array
   readonly #slotMask: number
   readonly #keyMask: number
   readonly #filter: Int32Array
@@ -154,7 +161,7 @@ export class SuffixTable {
   readonly #text: Uint8Array
 
   constructor(slots: Int32Array, slotMask: number, keyMask: number, filter: Int32Array, filterShift: number, text: Uint8Array) {
-    this.#slots = slots
+    this.slots = slots
     this.#slotMask = slotMask
     this.#keyMask = keyMask
     this.#filter = filter
@@ -162,20 +169,23 @@ export class SuffixTable {
     this.#text = text
   }
 
-  /** The value stored for the suffix of `name` at `start`, or `absent`. */
-  find(name: ScannedName, start: number, absent: number): number {
+  /**
+   * The offset in `slots` of the slot of the suffix of `name` at `start`, or -1: one read of
+   * the filter, and past it one slot or a few, and the stored text of a key that matches.
+   */
+  find(name: ScannedName, start: number): number {
     const cut = name.hashes[start]! & this.#keyMask
     const bit = filterBit(cut, this.#filterShift)
-    if ((this.#filter[bit >>> 5]! & (1 << (bit & 31))) === 0) return absent
+    if ((this.#filter[bit >>> 5]! & (1 << (bit & 31))) === 0) return -1
     const key = mix(cut)
-    const slots = this.#slots
+    const slots = this.slots
     const mask = this.#slotMask
     let slot = key & mask
     for (;;) {
       const at = slot << 2
-      const length = slots[at + 3]!
-      if (length === 0) return absent
-      if (slots[at] === key && name.suffixEquals(start, this.#text, slots[at + 2]!, length)) return slots[at + 1]!
+      const textAt = slots[at + 3]!
+      if (textAt === 0) return -1
+      if (slots[at] === key && name.suffixEquals(start, this.#text, textAt)) return at
       slot = (slot + 1) & mask
     }
   }

@@ -1,10 +1,11 @@
 // The engine's FQDN hash index (src/policy/fqdn-index.ts) against the reference matcher
 // (matchFqdnPattern). With `hashBits` of 1 or 2 nearly every string shares its hash with others,
-// so every hit goes through the comparison of characters: the answers must not change.
+// so every hit goes through the comparison of characters: the answers must not change. Network
+// and application patterns share the tables: each type must get its own patterns, and only them.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { FqdnIndexBuilder, type FqdnIndex } from '../../../src/policy/fqdn-index.ts'
+import { APPLICATION_RULES, FqdnIndexBuilder, NETWORK_RULES, type FqdnIndex, type RuleType } from '../../../src/policy/fqdn-index.ts'
 import { matchFqdnPattern, parseFqdnPattern, type FqdnPattern } from '../../../src/policy/fqdn-pattern.ts'
 import { PostingsBuilder, postingsOf } from '../../../src/policy/postings.ts'
 import { ScannedName } from '../../../src/policy/scanned-name.ts'
@@ -17,26 +18,30 @@ function pattern(text: string): FqdnPattern {
 
 interface Built {
   readonly index: FqdnIndex
-  readonly postings: Int32Array
+  /** Per rule type. */
+  readonly postings: readonly [Int32Array, Int32Array]
 }
 
-function indexOf(texts: readonly string[], hashBits?: number): Built {
+/** An index of `texts`, pattern `i` for rule `i` of type `typeOf(i)` (application by default). */
+function indexOf(texts: readonly string[], hashBits?: number, typeOf: (i: number) => RuleType = () => APPLICATION_RULES): Built {
   const b = new FqdnIndexBuilder(hashBits === undefined ? {} : { hashBits })
-  for (const [i, t] of texts.entries()) b.add(pattern(t), i)
-  const postings = new PostingsBuilder()
-  const index = b.build(postings)
-  return { index, postings: postings.finish() }
+  for (const [i, t] of texts.entries()) b.add(pattern(t), i, typeOf(i))
+  const network = new PostingsBuilder()
+  const application = new PostingsBuilder()
+  const index = b.build(network, application)
+  return { index, postings: [network.finish(), application.finish()] }
 }
 
 const scan = new ScannedName()
 const out = new Int32Array(512)
 
-/** The pattern numbers collected for `name`, sorted and without repeats. */
-function lookup({ index, postings }: Built, name: string): number[] {
+/** The pattern numbers of rules of `type` collected for `name`, sorted and without repeats. */
+function lookup({ index, postings }: Built, name: string, type: RuleType = APPLICATION_RULES): number[] {
   assert.ok(scan.scan(name), name)
   const n = index.collect(scan, out, 0)
+  assert.equal(n % 2, 0)
   const all: number[] = []
-  for (let k = 0; k < n; k++) all.push(...postingsOf(out[k]!, postings))
+  for (let k = type; k < n; k += 2) all.push(...postingsOf(out[k]!, postings[type]))
   return [...new Set(all)].sort((a, b) => a - b)
 }
 
@@ -88,14 +93,33 @@ const patternArb = fc.oneof(
   { weight: 1, arbitrary: fc.constant('*') },
 )
 
-test('property: the index collects exactly the patterns matchFqdnPattern accepts, with full and with 1- and 2-bit hashes', () => {
+test('network and application patterns on the same strings are told apart', () => {
+  const texts = ['a.b.com', 'a.b.com', '*.b.com', '*b.com', '*xb.com', '*', 'b.com']
+  const types: RuleType[] = [NETWORK_RULES, APPLICATION_RULES, NETWORK_RULES, APPLICATION_RULES, NETWORK_RULES, NETWORK_RULES, APPLICATION_RULES]
+  for (const hashBits of [undefined, 1]) {
+    const idx = indexOf(texts, hashBits, (i) => types[i]!)
+    assert.deepEqual(lookup(idx, 'a.b.com', NETWORK_RULES), [0, 2, 5])
+    assert.deepEqual(lookup(idx, 'a.b.com', APPLICATION_RULES), [1, 3])
+    assert.deepEqual(lookup(idx, 'xb.com', NETWORK_RULES), [4, 5])
+    assert.deepEqual(lookup(idx, 'xb.com', APPLICATION_RULES), [3])
+    assert.deepEqual(lookup(idx, 'b.com', APPLICATION_RULES), [3, 6])
+    assert.deepEqual(lookup(idx, 'b.net', APPLICATION_RULES), [])
+    assert.equal(idx.index.anyApplication(), -1)
+  }
+})
+
+test('property: the index collects exactly the patterns matchFqdnPattern accepts, per rule type, with full and with 1- and 2-bit hashes', () => {
   fc.assert(
-    fc.property(fc.array(patternArb, { minLength: 1, maxLength: 40 }), fc.array(nameArb, { minLength: 1, maxLength: 20 }), fc.constantFrom(32, 1, 2), (texts, names, hashBits) => {
-      const idx = indexOf(texts, hashBits)
+    fc.property(fc.array(fc.tuple(patternArb, fc.boolean()), { minLength: 1, maxLength: 40 }), fc.array(nameArb, { minLength: 1, maxLength: 20 }), fc.constantFrom(32, 1, 2), (entries, names, hashBits) => {
+      const texts = entries.map(([t]) => t)
+      const typeOf = (i: number): RuleType => (entries[i]![1] ? NETWORK_RULES : APPLICATION_RULES)
+      const idx = indexOf(texts, hashBits, typeOf)
       const parsed = texts.map(pattern)
       for (const name of names) {
-        const expected = parsed.flatMap((p, i) => (matchFqdnPattern(p, name) ? [i] : []))
-        assert.deepEqual(lookup(idx, name), expected, `${name} (${hashBits} bits)`)
+        for (const type of [NETWORK_RULES, APPLICATION_RULES] as const) {
+          const expected = parsed.flatMap((p, i) => (typeOf(i) === type && matchFqdnPattern(p, name) ? [i] : []))
+          assert.deepEqual(lookup(idx, name, type), expected, `${name} (${hashBits} bits, type ${type})`)
+        }
       }
     }),
     { numRuns: 1500, seed: 20261130 },
