@@ -9,39 +9,16 @@
  * IPv4 is a uint32 `number`, IPv6 a 128-bit `bigint`.
  */
 
+import { hexValue, readIpv4 } from './ip-words.ts'
+
+/** Scratch for one IPv4 word: parsing is synchronous. */
+const word = new Int32Array(1)
+
 export type IpAddress = { readonly v: 4; readonly n: number } | { readonly v: 6; readonly n: bigint }
 
 /** Parses a dotted-quad IPv4 address in `s[start, end)`; -1 when invalid. */
 export function parseIpv4(s: string, start = 0, end = s.length): number {
-  let value = 0
-  let octet = 0
-  let digits = 0
-  let parts = 0
-  for (let i = start; i <= end; i++) {
-    const c = i === end ? 0x2e : s.charCodeAt(i)
-    if (c === 0x2e) {
-      if (digits === 0 || parts === 4) return -1
-      value = value * 256 + octet
-      parts++
-      octet = 0
-      digits = 0
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (digits > 0 && octet === 0) return -1 // leading zero
-      octet = octet * 10 + (c - 0x30)
-      digits++
-      if (octet > 255) return -1
-    } else {
-      return -1
-    }
-  }
-  return parts === 4 ? value : -1
-}
-
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30
-  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10
-  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10
-  return -1
+  return readIpv4(s, start, end, word, 0) ? word[0]! >>> 0 : -1
 }
 
 /** Parses an IPv6 address (no brackets, no zone); undefined when invalid. */

@@ -20,11 +20,11 @@ export type IpKind = typeof IP_NONE | typeof IP_V4 | typeof IP_V6
 const groups = new Int32Array(8)
 
 /**
- * Reads a dotted quad in `s[start, end)` into `out[at]` as an int32 and returns true, or returns
- * false; the rules of `parseIpv4` (ip-address.ts). That one returns a uint32, which past
- * 127.255.255.255 is no small integer and is boxed on the heap: one allocation per address.
+ * Reads a dotted quad in `s[start, end)` (no leading zeros) into `out[at]` as an int32 and returns
+ * true, or returns false. An int32 because a uint32 past 127.255.255.255 is no small integer and is
+ * boxed on the heap: one allocation per address. `parseIpv4` (ip-address.ts) reads through this.
  */
-function readIpv4(s: string, start: number, end: number, out: Int32Array, at: number): boolean {
+export function readIpv4(s: string, start: number, end: number, out: Int32Array, at: number): boolean {
   let value = 0
   let octet = 0
   let digits = 0
@@ -51,7 +51,8 @@ function readIpv4(s: string, start: number, end: number, out: Int32Array, at: nu
   return true
 }
 
-function hexValue(c: number): number {
+/** The value of a hex digit's char code; -1 for any other. */
+export function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30
   if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10
   if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10
