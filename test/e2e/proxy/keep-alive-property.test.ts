@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test'
 import fc from 'fast-check'
 import { startProxy, type ProxyHandle } from './harness.ts'
 import { startScriptedOrigin, type Reply, type ScriptedOrigin, type ScriptedRequest } from './scripted-origin.ts'
+import { byteEdits, mutateBytes } from '../../support/mutate-bytes.ts'
 
 const POLICY = `apiVersion: aks-egress/v1
 name: e2e-keep-alive-property
@@ -69,20 +70,7 @@ after(async () => {
   await Promise.all([archive.close(), mut.close(), evil.close()])
 })
 
-/** Byte-level mutations: flip, insert, delete, truncate (as in the parser property tests). */
-function mutate(seed: Buffer, edits: ReadonlyArray<readonly [number, number, 'flip' | 'insert' | 'delete' | 'truncate']>): Buffer {
-  let b = Buffer.from(seed)
-  for (const [pos, byte, op] of edits) {
-    const i = b.length === 0 ? 0 : pos % b.length
-    if (op === 'flip') b[i] = byte
-    else if (op === 'insert') b = Buffer.concat([b.subarray(0, i), Buffer.from([byte]), b.subarray(i)])
-    else if (op === 'delete') b = Buffer.concat([b.subarray(0, i), b.subarray(i + 1)])
-    else b = b.subarray(0, i)
-  }
-  return b
-}
-
-const edits = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('flip' as const, 'insert' as const, 'delete' as const, 'truncate' as const)), { maxLength: 6 })
+const edits = byteEdits(6)
 
 const REQUESTS = [
   'GET http://archive.ubuntu.com/a HTTP/1.1\r\nHost: archive.ubuntu.com\r\n\r\n',
@@ -119,7 +107,7 @@ test('random and mutated request streams: bounded, never to a denied origin, alw
   const archiveBefore = archive.requests.length
   await fc.assert(
     fc.asyncProperty(fc.array(fc.constantFrom(...REQUESTS), { minLength: 1, maxLength: 4 }), edits, fc.array(fc.nat(), { maxLength: 2 }), async (seeds, e, cuts) => {
-      const bytes = mutate(Buffer.concat(seeds), e)
+      const bytes = mutateBytes(Buffer.concat(seeds), e)
       const points = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % bytes.length)))].sort((a, b) => a - b)
       const parts: Buffer[] = []
       let at = 0
@@ -187,7 +175,7 @@ test('random and mutated responses: the next response on the connection is exact
   let inStep = 0
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...RESPONSES), edits, fc.boolean(), async (seed, e, close) => {
-      nextResponse = { bytes: mutate(seed, e), close }
+      nextResponse = { bytes: mutateBytes(seed, e), close }
       proxy.server.dropIdleOrigins()
       const mark = `mark-${++n}-${Math.random().toString(36).slice(2, 8)}`
       const s = connect({ host: '127.0.0.1', port: proxy.explicitPort })

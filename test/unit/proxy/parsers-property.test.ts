@@ -9,6 +9,7 @@ import { parseClientHello } from '../../../src/proxy/client-hello.ts'
 import { parseHttpHead } from '../../../src/proxy/http-head.ts'
 import { ChunkedScanner } from '../../../src/proxy/chunked-scanner.ts'
 import { bodyKind, parseResponseHead } from '../../../src/proxy/response-head.ts'
+import { byteEdits, mutateBytes } from '../../support/mutate-bytes.ts'
 
 const corpusDir = new URL('../../fixtures/client-hello/', import.meta.url)
 const corpus = readdirSync(corpusDir)
@@ -21,24 +22,8 @@ const HEADS = [
   'POST /upload HTTP/1.1\r\nHost: [::1]:8080\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
 ].map((s) => Buffer.from(s, 'latin1'))
 
-/** Byte-level mutations: flip, insert, delete, truncate. */
-const mutated = (seeds: readonly Buffer[]): fc.Arbitrary<Buffer> =>
-  fc
-    .tuple(
-      fc.constantFrom(...seeds),
-      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('flip', 'insert', 'delete', 'truncate')), { maxLength: 8 }),
-    )
-    .map(([seed, edits]) => {
-      let b = Buffer.from(seed)
-      for (const [pos, byte, op] of edits) {
-        const i = b.length === 0 ? 0 : pos % b.length
-        if (op === 'flip') b[i] = byte
-        else if (op === 'insert') b = Buffer.concat([b.subarray(0, i), Buffer.from([byte]), b.subarray(i)])
-        else if (op === 'delete') b = Buffer.concat([b.subarray(0, i), b.subarray(i + 1)])
-        else b = b.subarray(0, i)
-      }
-      return b
-    })
+/** Valid inputs with up to eight byte edits (test/support/mutate-bytes.ts). */
+const mutated = (seeds: readonly Buffer[]): fc.Arbitrary<Buffer> => fc.tuple(fc.constantFrom(...seeds), byteEdits(8)).map(([seed, edits]) => mutateBytes(seed, edits))
 
 const HELLO_KINDS = new Set(['needMore', 'sni', 'noSni', 'notTls', 'malformed', 'tooLarge'])
 const HEAD_KINDS = new Set(['needMore', 'ok', 'malformed', 'tooLarge'])
