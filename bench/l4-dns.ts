@@ -27,7 +27,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { link, Netns, newGroup } from '../test/e2e/netns/netns.ts'
+import { newGroup, routedTriangle, type Netns } from '../test/e2e/netns/netns.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -117,17 +117,7 @@ export async function benchDns(runs: number, total: number, delayMs: number): Pr
   }
   try {
     const dnsload = buildDnsload(dir)
-    const node = Netns.create(group, 'dnode')
-    made.push(node)
-    const fw = Netns.create(group, 'dfw')
-    made.push(fw)
-    const inet = Netns.create(group, 'dinet')
-    made.push(inet)
-    link(node, 'n0', [`${NODE}/16`], fw, 'f-node', [`${FW_INSIDE}/16`])
-    link(fw, 'f-inet', ['192.0.2.1/24'], inet, 'i0', ['192.0.2.2/24'])
-    node.exec(['ip', 'route', 'add', 'default', 'via', FW_INSIDE])
-    fw.exec(['ip', 'route', 'add', 'default', 'via', '192.0.2.2'])
-    fw.exec(['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'])
+    const { node, fw, inet } = routedTriangle(group, ['dnode', 'dfw', 'dinet'], { node: [`${NODE}/16`], fwInside: FW_INSIDE, fwPublic: '192.0.2.1', internet: '192.0.2.2' }, made)
     inet.exec(['ip', 'addr', 'add', `${UPSTREAM}/32`, 'dev', 'lo'])
     inet.exec(['ip', 'route', 'add', '10.240.0.0/16', 'via', '192.0.2.1'])
     const tsx = [process.execPath, '--import', 'tsx', join(ROOT, 'bench/l4-dns-child.ts')]

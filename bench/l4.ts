@@ -37,7 +37,7 @@ import { FqdnLearner } from '../src/dns/learner.ts'
 import { parseFqdnPattern } from '../src/policy/fqdn-pattern.ts'
 import type { NetworkRule, Policy } from '../src/policy/policy-model.ts'
 import { defaultPolicy2019 } from '../test/unit/dataplane/nftables-cases.ts'
-import { link, Netns, newGroup, sweepStaleNamespaces } from '../test/e2e/netns/netns.ts'
+import { Netns, newGroup, routedTriangle, sweepStaleNamespaces, type TriangleAddresses } from '../test/e2e/netns/netns.ts'
 import { makePki, type Pki } from '../test/e2e/proxy/harness.ts'
 import { kernelHasFlowtable } from '../test/support/nft-check.ts'
 import { benchDns, dnsMarkdown, type DnsBenchResult } from './l4-dns.ts'
@@ -134,6 +134,9 @@ function iperfOnce(node: Netns, seconds: number): number {
 const NETFILTER_SYMBOL = /^(nf_|nft_|__nf|ipv4_conntrack|ipv6_conntrack|hash_conntrack|inet_proto_csum)/
 const RULE_EVAL_SYMBOL = /^(nft_do_chain|nft_do_chain_inet|nft_meta_get_eval|nft_ct_get_eval|nft_cmp_eval|nft_lookup_eval|nft_payload_eval|nft_immediate_eval|nft_counter_eval)/
 
+/** The namespaces' addresses of the TCP and HTTPS loads (the node subnet as the tests' testbed). */
+const BENCH_TRIANGLE: TriangleAddresses = { node: ['10.240.0.4/16'], fwInside: '10.240.0.1', fwPublic: '192.0.2.1', internet: '192.0.2.2' }
+
 /**
  * Where the CPU of one iperf3 run through the ruleset goes (`perf record -a`, read-only sampling
  * of the whole machine for the run; samples of the iperf3 processes only, which include the
@@ -178,17 +181,7 @@ export async function benchTcp(runs: number, seconds: number): Promise<L4BenchRe
   const made: Netns[] = []
   let server: ReturnType<typeof spawn> | undefined
   try {
-    const node = Netns.create(group, 'bnode')
-    made.push(node)
-    const fw = Netns.create(group, 'bfw')
-    made.push(fw)
-    const inet = Netns.create(group, 'binet')
-    made.push(inet)
-    link(node, 'n0', ['10.240.0.4/16'], fw, 'f-node', ['10.240.0.1/16'])
-    link(fw, 'f-inet', ['192.0.2.1/24'], inet, 'i0', ['192.0.2.2/24'])
-    node.exec(['ip', 'route', 'add', 'default', 'via', '10.240.0.1'])
-    fw.exec(['ip', 'route', 'add', 'default', 'via', '192.0.2.2'])
-    fw.exec(['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'])
+    const { node, fw, inet } = routedTriangle(group, ['bnode', 'bfw', 'binet'], BENCH_TRIANGLE, made)
     inet.exec(['ip', 'addr', 'add', '203.0.113.10/32', 'dev', 'lo'])
     server = inet.spawn(['iperf3', '-s', '-B', '203.0.113.10'], { stdio: 'ignore' })
     await new Promise((r) => setTimeout(r, 500))
@@ -372,17 +365,7 @@ export async function benchHttps(runs: number, total: number, concurrency: numbe
   const dir = mkdtempSync(join(tmpdir(), 'aks-egress-bench-https-'))
   let pki: Pki | undefined
   try {
-    const node = Netns.create(group, 'hnode')
-    made.push(node)
-    const fw = Netns.create(group, 'hfw')
-    made.push(fw)
-    const inet = Netns.create(group, 'hinet')
-    made.push(inet)
-    link(node, 'n0', ['10.240.0.4/16'], fw, 'f-node', ['10.240.0.1/16'])
-    link(fw, 'f-inet', ['192.0.2.1/24'], inet, 'i0', ['192.0.2.2/24'])
-    node.exec(['ip', 'route', 'add', 'default', 'via', '10.240.0.1'])
-    fw.exec(['ip', 'route', 'add', 'default', 'via', '192.0.2.2'])
-    fw.exec(['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'])
+    const { node, fw, inet } = routedTriangle(group, ['hnode', 'hfw', 'hinet'], BENCH_TRIANGLE, made)
     for (const a of ['203.0.113.80', '198.51.100.53']) inet.exec(['ip', 'addr', 'add', `${a}/32`, 'dev', 'lo'])
     pki = await makePki(['mcr.microsoft.com'])
     writeFileSync(join(dir, 'origin.pem'), pki.cert)

@@ -122,3 +122,35 @@ export function link(a: Netns, aIf: string, aAddrs: readonly string[], b: Netns,
   a.exec(['ip', 'link', 'set', aIf, 'up'])
   b.exec(['ip', 'link', 'set', bIf, 'up'])
 }
+
+/** The addresses of a `routedTriangle`: the node side is a /16, the transit link a /24. */
+export interface TriangleAddresses {
+  /** The node's addresses, as CIDRs in the node subnet (`10.240.0.4/16`). */
+  readonly node: readonly string[]
+  /** The firewall's inside address (the node's default gateway), without prefix. */
+  readonly fwInside: string
+  /** The firewall's outside address on the transit /24, and the internet side's (its gateway). */
+  readonly fwPublic: string
+  readonly internet: string
+}
+
+/**
+ * The appliance topology of the tests and benchmarks: `node` —(n0 | f-node)— `fw` —(f-inet | i0)—
+ * `inet`, the node's default route via the firewall, the firewall's via `inet`, forwarding on in
+ * the firewall. Each namespace goes into `made` as soon as it exists, so that the caller's
+ * teardown removes it whatever fails next. Roles are prefixes of the namespaces' names.
+ */
+export function routedTriangle(group: string, roles: readonly [string, string, string], a: TriangleAddresses, made: Netns[]): { node: Netns; fw: Netns; inet: Netns } {
+  const node = Netns.create(group, roles[0])
+  made.push(node)
+  const fw = Netns.create(group, roles[1])
+  made.push(fw)
+  const inet = Netns.create(group, roles[2])
+  made.push(inet)
+  link(node, 'n0', a.node, fw, 'f-node', [`${a.fwInside}/16`])
+  link(fw, 'f-inet', [`${a.fwPublic}/24`], inet, 'i0', [`${a.internet}/24`])
+  node.exec(['ip', 'route', 'add', 'default', 'via', a.fwInside])
+  fw.exec(['ip', 'route', 'add', 'default', 'via', a.internet])
+  fw.exec(['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'])
+  return { node, fw, inet }
+}

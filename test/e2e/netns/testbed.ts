@@ -21,7 +21,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { link, Netns, newGroup, sweepStaleNamespaces } from './netns.ts'
+import { Netns, newGroup, routedTriangle, sweepStaleNamespaces } from './netns.ts'
 import { makePki, type Pki } from '../proxy/harness.ts'
 import type { Zone } from '../../support/fake-dns.ts'
 
@@ -145,17 +145,7 @@ export class Testbed {
     let pki: Pki | undefined
     try {
       pki = await makePki(['mcr.microsoft.com', 'denied.example.test'])
-      const node = Netns.create(group, 'node')
-      made.push(node)
-      const fw = Netns.create(group, 'fw')
-      made.push(fw)
-      const inet = Netns.create(group, 'inet')
-      made.push(inet)
-      link(node, 'n0', [`${ADDR.node}/16`, `${ADDR.nodeService}/16`], fw, 'f-node', [`${ADDR.fwInside}/16`])
-      link(fw, 'f-inet', [`${ADDR.fwPublic}/24`], inet, 'i0', [`${ADDR.internet}/24`])
-      node.exec(['ip', 'route', 'add', 'default', 'via', ADDR.fwInside])
-      fw.exec(['ip', 'route', 'add', 'default', 'via', ADDR.internet])
-      fw.exec(['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'])
+      const { node, fw, inet } = routedTriangle(group, ['node', 'fw', 'inet'], { node: [`${ADDR.node}/16`, `${ADDR.nodeService}/16`], fwInside: ADDR.fwInside, fwPublic: ADDR.fwPublic, internet: ADDR.internet }, made)
       for (const a of [ADDR.apiServer, ADDR.hcp, ADDR.ntp, ADDR.kms, ADDR.mcr, ADDR.security, ADDR.denied, ADDR.dns]) inet.exec(['ip', 'addr', 'add', `${a}/32`, 'dev', 'lo'])
       const bed = new Testbed(node, fw, inet, dir, pki)
       writeFileSync(join(dir, 'origin.pem'), pki.cert)
