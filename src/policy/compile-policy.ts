@@ -60,6 +60,8 @@ export interface CompileOptions {
    * the same for every value, only slower for small ones.
    */
   readonly hashBits?: number
+  /** For tests: `FqdnIndexOptions.mergeBudget` (0 builds the name index without its merge). */
+  readonly mergeBudget?: number
 }
 
 export interface EngineStats {
@@ -252,7 +254,10 @@ export class Engine {
     this.#sniMissing = this.#pick(SNI_MISSING)
     this.#hostMissing = this.#pick(HOST_MISSING)
     this.#invalidHost = this.#pick(INVALID_HOST)
-    const names = new FqdnIndexBuilder(options.hashBits === undefined ? {} : { hashBits: options.hashBits })
+    const names = new FqdnIndexBuilder({
+      ...(options.hashBits === undefined ? {} : { hashBits: options.hashBits }),
+      ...(options.mergeBudget === undefined ? {} : { mergeBudget: options.mergeBudget }),
+    })
     this.#compileNat()
 
     const net = this.#compileNetwork(names)

@@ -25,6 +25,14 @@
  * pairs (network reference, application reference); a string one type does not name has
  * `NO_RULES` on that side.
  *
+ * A name that is an exact pattern needs only that one probe: at build time every exact string is
+ * looked up in the other tables (the subdomain and suffix patterns that match it are fixed by the
+ * string alone), and their rules are merged into the exact entry's lists. So a hit in the exact
+ * table answers the whole lookup (plus `*`), and the probes at every label start, and every tail
+ * length of bases such as `com`, are left for names no exact pattern names. A policy whose
+ * merged lists would grow past `mergeBudget` extra ordinals (thousands of wildcard rules over
+ * thousands of exact names under them) is built without the merge, and probes every table.
+ *
  * Layout (typed arrays, no object per pattern): one suffix table (suffix-table.ts) per kind, so
  * that a hit reads one slot, and each table is as small as its kind: the exact names are most of
  * a large policy, and are probed once per name; the others are probed at every label start, or at
@@ -35,7 +43,7 @@
  */
 import type { FqdnPattern } from './fqdn-pattern.ts'
 import { NO_RULES, type PostingsBuilder } from './postings.ts'
-import type { ScannedName } from './scanned-name.ts'
+import { ScannedName } from './scanned-name.ts'
 import { SuffixTableBuilder, type SuffixTable } from './suffix-table.ts'
 
 export interface FqdnIndexOptions {
@@ -44,6 +52,12 @@ export interface FqdnIndexOptions {
    * tests use it to exercise the confirmation of hits; decisions do not depend on it.
    */
   readonly hashBits?: number
+  /**
+   * Most rule ordinals the merge of wildcard rules into exact entries may add (default: four per
+   * pattern, at least 2^20); past it the index is built without the merge. Tests set 0 to
+   * exercise the probes of exact names.
+   */
+  readonly mergeBudget?: number
 }
 
 /**
@@ -64,6 +78,24 @@ class RuleSlots {
       this.#values[id] = -2 - this.#lists.length
       this.#lists.push([v, ordinal])
     } else this.#lists[-2 - v]!.push(ordinal)
+  }
+
+  /** The ordinals of entry `id` (allocates; for building). */
+  ordinals(id: number): number[] {
+    const v = this.#values[id] ?? NO_RULES
+    if (v === NO_RULES) return []
+    return v >= 0 ? [v] : [...this.#lists[-2 - v]!]
+  }
+
+  /** Replaces the ordinals of entry `id` (any order; repeats are dropped by the postings). */
+  set(id: number, ordinals: readonly number[]): void {
+    while (this.#values.length <= id) this.#values.push(NO_RULES)
+    if (ordinals.length === 0) this.#values[id] = NO_RULES
+    else if (ordinals.length === 1) this.#values[id] = ordinals[0]!
+    else {
+      this.#values[id] = -2 - this.#lists.length
+      this.#lists.push([...ordinals])
+    }
   }
 
   /** The postings reference of each of the table's `entries` entries. */
@@ -95,9 +127,15 @@ export class FqdnIndexBuilder {
   #rootTailsLo = 0
   #rootTailsHi = 0
   readonly #sizes = [0, 0]
+  /** The text of each exact entry, by entry. */
+  readonly #exactTexts: string[] = []
+  readonly #hashBits: number | undefined
+  readonly #mergeBudget: number | undefined
 
   constructor(options: FqdnIndexOptions = {}) {
     const bits = options.hashBits
+    this.#hashBits = bits
+    this.#mergeBudget = options.mergeBudget
     this.#exact = new SuffixTableBuilder(bits)
     this.#subdomain = new SuffixTableBuilder(bits)
     this.#tails = new SuffixTableBuilder(bits)
@@ -116,9 +154,12 @@ export class FqdnIndexBuilder {
       case 'any':
         this.#any[type].push(ordinal)
         return
-      case 'exact':
-        this.#exactRules[type].push(this.#exact.entry(pattern.name), ordinal)
+      case 'exact': {
+        const e = this.#exact.entry(pattern.name)
+        if (e === this.#exactTexts.length) this.#exactTexts.push(pattern.name)
+        this.#exactRules[type].push(e, ordinal)
         return
+      }
       case 'subdomain':
         this.#subdomainRules[type].push(this.#subdomain.entry(pattern.base), ordinal)
         return
@@ -146,6 +187,7 @@ export class FqdnIndexBuilder {
 
   /** The index; each type's lists go into its own postings (`network`, `application`). */
   build(network: PostingsBuilder, application: PostingsBuilder): FqdnIndex {
+    const complete = this.#mergeIntoExact()
     const refs = (slots: readonly [RuleSlots, RuleSlots], table: SuffixTableBuilder): [number[], number[]] => [slots[0].refs(network, table.size), slots[1].refs(application, table.size)]
     return new FqdnIndex({
       exact: this.#exact.build(...refs(this.#exactRules, this.#exact)),
@@ -157,7 +199,59 @@ export class FqdnIndexBuilder {
       anyApplication: application.add(this.#any[1]),
       rootTailsLo: this.#rootTailsLo,
       rootTailsHi: this.#rootTailsHi,
+      complete,
     })
+  }
+
+  /**
+   * Adds to every exact entry the rules of the subdomain and suffix patterns its string matches,
+   * found with an index of those tables alone whose values are entry numbers (subdomain entries
+   * first, then tails). Returns false, changing nothing, when the lists would grow past the budget.
+   */
+  #mergeIntoExact(): boolean {
+    const exactCount = this.#exactTexts.length
+    const subdomainCount = this.#subdomain.size
+    const budget = this.#mergeBudget ?? Math.max(1 << 20, 4 * (this.#sizes[0]! + this.#sizes[1]!))
+    if (exactCount === 0 || subdomainCount + this.#tails.size === 0) return true
+    const numbers = (count: number, from: number): number[] => Array.from({ length: count }, (_, e) => from + e)
+    const bits = this.#hashBits
+    const probe = new FqdnIndex({
+      exact: new SuffixTableBuilder(bits).build([]),
+      subdomain: this.#subdomain.build(numbers(subdomainCount, 0)),
+      bases: this.#bases.build(numbers(this.#bases.size, 0).map((e) => e * 2)),
+      masks: Int32Array.from(this.#masks),
+      tails: this.#tails.build(numbers(this.#tails.size, subdomainCount)),
+      anyNetwork: NO_RULES,
+      anyApplication: NO_RULES,
+      rootTailsLo: this.#rootTailsLo,
+      rootTailsHi: this.#rootTailsHi,
+      complete: false,
+    })
+    const name = new ScannedName()
+    const out = new Int32Array(512)
+    const merged: Array<[entry: number, type: RuleType, ordinals: number[]]> = []
+    let added = 0
+    for (let e = 0; e < exactCount; e++) {
+      // Exact patterns are names in normal form, which always scan; if one did not, the merge
+      // would be incomplete: build without it.
+      if (!name.scan(this.#exactTexts[e]!)) return false
+      const n = probe.collect(name, out, 0)
+      if (n === 0) continue
+      for (const type of [NETWORK_RULES, APPLICATION_RULES] as const) {
+        const extra: number[] = []
+        for (let k = 0; k < n; k += 2) {
+          const id = out[k]!
+          const rules = id < subdomainCount ? this.#subdomainRules[type].ordinals(id) : this.#tailRules[type].ordinals(id - subdomainCount)
+          for (const o of rules) extra.push(o)
+        }
+        if (extra.length === 0) continue
+        added += extra.length
+        if (added > budget) return false
+        merged.push([e, type, [...this.#exactRules[type].ordinals(e), ...extra]])
+      }
+    }
+    for (const [e, type, ordinals] of merged) this.#exactRules[type].set(e, ordinals)
+    return true
   }
 }
 
@@ -171,6 +265,8 @@ interface FqdnIndexData {
   readonly anyApplication: number
   readonly rootTailsLo: number
   readonly rootTailsHi: number
+  /** Exact entries hold the rules of every pattern their string matches (the build's merge). */
+  readonly complete: boolean
 }
 
 export class FqdnIndex {
@@ -184,6 +280,7 @@ export class FqdnIndex {
   readonly #anyApplication: number
   readonly #rootTailsLo: number
   readonly #rootTailsHi: number
+  readonly #complete: boolean
 
   constructor(d: FqdnIndexData) {
     this.#exact = d.exact
@@ -195,6 +292,7 @@ export class FqdnIndex {
     this.#anyApplication = d.anyApplication
     this.#rootTailsLo = d.rootTailsLo
     this.#rootTailsHi = d.rootTailsHi
+    this.#complete = d.complete
   }
 
   /** The application rules of `*` only: what an IP literal in place of a name matches. */
@@ -213,10 +311,15 @@ export class FqdnIndex {
       out[n++] = this.#anyNetwork
       out[n++] = this.#anyApplication
     }
+    const exact = this.#exact.find(name, 0)
+    if (exact >= 0) {
+      n = pair(this.#exact, exact, out, n)
+      // The entry holds every pattern that matches the name (see the module's comment).
+      if (this.#complete) return n
+    }
     const starts = name.labelStarts
     const labels = name.labels
     if ((this.#rootTailsLo | this.#rootTailsHi) !== 0) n = this.#collectTails(name, starts[0]!, name.length, this.#rootTailsLo, this.#rootTailsHi, out, n)
-    n = pair(this.#exact, this.#exact.find(name, 0), out, n)
     const subdomain = this.#subdomain
     const bases = this.#bases
     for (let k = 0; k < labels - 1; k++) {

@@ -119,14 +119,15 @@ const flowArb = fc
     ...(tags === undefined ? {} : { destinationTags: tags }),
   }))
 
-for (const hashBits of [undefined, 2]) {
-  test(`the compiled engine decides exactly as the reference evaluator${hashBits === undefined ? '' : ` (${hashBits}-bit name hashes)`}`, () => {
+for (const [hashBits, mergeBudget] of [[undefined, undefined], [2, undefined], [undefined, 0]] as const) {
+  const variant = [hashBits === undefined ? '' : ` (${hashBits}-bit name hashes)`, mergeBudget === undefined ? '' : ' (no merge of wildcard rules into exact names)'].join('')
+  test(`the compiled engine decides exactly as the reference evaluator${variant}`, () => {
     const codes = new Map<string, number>()
     let indexed = 0
     fc.assert(
       fc.property(policyArb, fc.array(flowArb, { minLength: 20, maxLength: 20 }), (policy, flows) => {
         const tags = { AzureKubernetesService: TAG_NAMES }
-        const engine = compilePolicy(policy, { fqdnTags: tags, ...(hashBits === undefined ? {} : { hashBits }) })
+        const engine = compilePolicy(policy, { fqdnTags: tags, ...(hashBits === undefined ? {} : { hashBits }), ...(mergeBudget === undefined ? {} : { mergeBudget }) })
         indexed += engine.stats.fqdnPatterns + engine.stats.cidrBlocks
         for (const flow of flows) {
           const got = engine.decide(flow)

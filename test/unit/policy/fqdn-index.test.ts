@@ -23,8 +23,8 @@ interface Built {
 }
 
 /** An index of `texts`, pattern `i` for rule `i` of type `typeOf(i)` (application by default). */
-function indexOf(texts: readonly string[], hashBits?: number, typeOf: (i: number) => RuleType = () => APPLICATION_RULES): Built {
-  const b = new FqdnIndexBuilder(hashBits === undefined ? {} : { hashBits })
+function indexOf(texts: readonly string[], hashBits?: number, typeOf: (i: number) => RuleType = () => APPLICATION_RULES, mergeBudget?: number): Built {
+  const b = new FqdnIndexBuilder({ ...(hashBits === undefined ? {} : { hashBits }), ...(mergeBudget === undefined ? {} : { mergeBudget }) })
   for (const [i, t] of texts.entries()) b.add(pattern(t), i, typeOf(i))
   const network = new PostingsBuilder()
   const application = new PostingsBuilder()
@@ -108,20 +108,33 @@ test('network and application patterns on the same strings are told apart', () =
   }
 })
 
-test('property: the index collects exactly the patterns matchFqdnPattern accepts, per rule type, with full and with 1- and 2-bit hashes', () => {
+test('property: the index collects exactly the patterns matchFqdnPattern accepts, per rule type, with full and with 1- and 2-bit hashes, with and without the merge into exact entries', () => {
   fc.assert(
-    fc.property(fc.array(fc.tuple(patternArb, fc.boolean()), { minLength: 1, maxLength: 40 }), fc.array(nameArb, { minLength: 1, maxLength: 20 }), fc.constantFrom(32, 1, 2), (entries, names, hashBits) => {
+    fc.property(fc.array(fc.tuple(patternArb, fc.boolean()), { minLength: 1, maxLength: 40 }), fc.array(nameArb, { minLength: 1, maxLength: 20 }), fc.constantFrom(32, 1, 2), fc.constantFrom(undefined, 0, 3), (entries, names, hashBits, mergeBudget) => {
       const texts = entries.map(([t]) => t)
       const typeOf = (i: number): RuleType => (entries[i]![1] ? NETWORK_RULES : APPLICATION_RULES)
-      const idx = indexOf(texts, hashBits, typeOf)
+      const idx = indexOf(texts, hashBits, typeOf, mergeBudget)
       const parsed = texts.map(pattern)
-      for (const name of names) {
+      // The exact patterns' own names too: those answer from one entry when the merge was made.
+      for (const name of [...names, ...texts.filter((t) => !t.startsWith('*'))]) {
         for (const type of [NETWORK_RULES, APPLICATION_RULES] as const) {
           const expected = parsed.flatMap((p, i) => (typeOf(i) === type && matchFqdnPattern(p, name) ? [i] : []))
           assert.deepEqual(lookup(idx, name, type), expected, `${name} (${hashBits} bits, type ${type})`)
         }
       }
     }),
-    { numRuns: 1500, seed: 20261130 },
+    { numRuns: 2000, seed: 20261130 },
   )
+})
+
+test('an exact name collects the subdomain and suffix patterns over it from its one entry, and the same without the merge', () => {
+  // `*b.com` is a suffix pattern (tail `b`): it matches `a.b.com` and `b.com` alike (DESIGN.md §2).
+  const texts = ['a.b.com', '*.b.com', '*b.com', '*.com', 'b.com', '*om', 'x.a.b.com']
+  for (const mergeBudget of [undefined, 0, 1]) {
+    const idx = indexOf(texts, undefined, undefined, mergeBudget)
+    assert.deepEqual(lookup(idx, 'a.b.com'), [0, 1, 2, 3, 5], `budget ${mergeBudget}`)
+    assert.deepEqual(lookup(idx, 'b.com'), [2, 3, 4, 5], `budget ${mergeBudget}`)
+    assert.deepEqual(lookup(idx, 'x.a.b.com'), [1, 2, 3, 5, 6], `budget ${mergeBudget}`)
+    assert.deepEqual(lookup(idx, 'z.b.com'), [1, 2, 3, 5], `budget ${mergeBudget}`)
+  }
 })
