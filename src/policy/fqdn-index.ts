@@ -25,13 +25,19 @@
  * pairs (network reference, application reference); a string one type does not name has
  * `NO_RULES` on that side.
  *
- * A name that is an exact pattern needs only that one probe: at build time every exact string is
- * looked up in the other tables (the subdomain and suffix patterns that match it are fixed by the
- * string alone), and their rules are merged into the exact entry's lists. So a hit in the exact
- * table answers the whole lookup (plus `*`), and the probes at every label start, and every tail
- * length of bases such as `com`, are left for names no exact pattern names. A policy whose
- * merged lists would grow past `mergeBudget` extra ordinals (thousands of wildcard rules over
- * thousands of exact names under them) is built without the merge, and probes every table.
+ * Most lookups stop early, because the build merges into an entry the rules of the patterns its
+ * string decides:
+ * - a name that is an exact pattern: every other pattern that matches it is fixed by the string,
+ *   so the exact entry holds their rules too, and a hit answers the whole lookup (plus `*`);
+ * - a name under a subdomain base `b.com` (`*.b.com`): every pattern whose question is answered
+ *   inside `b.com` (`*.com`, `*b.com`, `*om`, ...) matches every name under it alike, so the
+ *   subdomain entry holds their rules too. Label starts are probed from the longest suffix down,
+ *   and the first subdomain hit ends the lookup after the one probe that depends on the label left
+ *   of the base (the tails on base `b.com`).
+ * So the probes at every shorter label start, and every tail length of bases such as `com`, are
+ * left to names that no exact or subdomain pattern covers. A policy whose merged lists would grow
+ * past `mergeBudget` extra ordinals (thousands of wildcard rules over thousands of names under
+ * them) is built without the merge, and probes every table.
  *
  * Layout (typed arrays, no object per pattern): one suffix table (suffix-table.ts) per kind, so
  * that a hit reads one slot, and each table is as small as its kind: the exact names are most of
@@ -127,8 +133,9 @@ export class FqdnIndexBuilder {
   #rootTailsLo = 0
   #rootTailsHi = 0
   readonly #sizes = [0, 0]
-  /** The text of each exact entry, by entry. */
+  /** The text of each exact entry and of each subdomain base, by entry. */
   readonly #exactTexts: string[] = []
+  readonly #subdomainTexts: string[] = []
   readonly #hashBits: number | undefined
   readonly #mergeBudget: number | undefined
 
@@ -160,9 +167,12 @@ export class FqdnIndexBuilder {
         this.#exactRules[type].push(e, ordinal)
         return
       }
-      case 'subdomain':
-        this.#subdomainRules[type].push(this.#subdomain.entry(pattern.base), ordinal)
+      case 'subdomain': {
+        const e = this.#subdomain.entry(pattern.base)
+        if (e === this.#subdomainTexts.length) this.#subdomainTexts.push(pattern.base)
+        this.#subdomainRules[type].push(e, ordinal)
         return
+      }
       case 'suffix': {
         const text = pattern.base === '' ? pattern.tail : `${pattern.tail}.${pattern.base}`
         this.#tailRules[type].push(this.#tails.entry(text), ordinal)
@@ -187,7 +197,7 @@ export class FqdnIndexBuilder {
 
   /** The index; each type's lists go into its own postings (`network`, `application`). */
   build(network: PostingsBuilder, application: PostingsBuilder): FqdnIndex {
-    const complete = this.#mergeIntoExact()
+    const complete = this.#mergeWildcards()
     const refs = (slots: readonly [RuleSlots, RuleSlots], table: SuffixTableBuilder): [number[], number[]] => [slots[0].refs(network, table.size), slots[1].refs(application, table.size)]
     return new FqdnIndex({
       exact: this.#exact.build(...refs(this.#exactRules, this.#exact)),
@@ -205,14 +215,16 @@ export class FqdnIndexBuilder {
 
   /**
    * Adds to every exact entry the rules of the subdomain and suffix patterns its string matches,
-   * found with an index of those tables alone whose values are entry numbers (subdomain entries
-   * first, then tails). Returns false, changing nothing, when the lists would grow past the budget.
+   * and to every subdomain entry (base `B` of `*.B`) those of the patterns every name under `B`
+   * matches: the patterns that match `B` as a name, less exact `B`, plus `*.B`'s own. Both are
+   * found with an index of the subdomain and tail tables alone whose values are entry numbers
+   * (subdomain entries first, then tails), probing every table. Returns false, changing nothing,
+   * when the lists would grow past the budget.
    */
-  #mergeIntoExact(): boolean {
-    const exactCount = this.#exactTexts.length
+  #mergeWildcards(): boolean {
     const subdomainCount = this.#subdomain.size
     const budget = this.#mergeBudget ?? Math.max(1 << 20, 4 * (this.#sizes[0]! + this.#sizes[1]!))
-    if (exactCount === 0 || subdomainCount + this.#tails.size === 0) return true
+    if (this.#exactTexts.length + subdomainCount === 0) return true
     const numbers = (count: number, from: number): number[] => Array.from({ length: count }, (_, e) => from + e)
     const bits = this.#hashBits
     const probe = new FqdnIndex({
@@ -229,28 +241,33 @@ export class FqdnIndexBuilder {
     })
     const name = new ScannedName()
     const out = new Int32Array(512)
-    const merged: Array<[entry: number, type: RuleType, ordinals: number[]]> = []
+    const merged: Array<[rules: RuleSlots, entry: number, ordinals: number[]]> = []
     let added = 0
-    for (let e = 0; e < exactCount; e++) {
-      // Exact patterns are names in normal form, which always scan; if one did not, the merge
-      // would be incomplete: build without it.
-      if (!name.scan(this.#exactTexts[e]!)) return false
+    /** Queues the merge into entry `e` of `rules` of what `text` collects; false past the budget. */
+    const merge = (rules: readonly [RuleSlots, RuleSlots], e: number, text: string): boolean => {
+      // Patterns are names in normal form, which always scan; if one did not, the merge would be
+      // incomplete: build without it.
+      if (!name.scan(text)) return false
       const n = probe.collect(name, out, 0)
-      if (n === 0) continue
+      if (n === 0) return true
       for (const type of [NETWORK_RULES, APPLICATION_RULES] as const) {
         const extra: number[] = []
         for (let k = 0; k < n; k += 2) {
           const id = out[k]!
-          const rules = id < subdomainCount ? this.#subdomainRules[type].ordinals(id) : this.#tailRules[type].ordinals(id - subdomainCount)
-          for (const o of rules) extra.push(o)
+          const from = id < subdomainCount ? this.#subdomainRules[type].ordinals(id) : this.#tailRules[type].ordinals(id - subdomainCount)
+          for (const o of from) extra.push(o)
         }
         if (extra.length === 0) continue
         added += extra.length
         if (added > budget) return false
-        merged.push([e, type, [...this.#exactRules[type].ordinals(e), ...extra]])
+        merged.push([rules[type], e, [...rules[type].ordinals(e), ...extra]])
       }
+      return true
     }
-    for (const [e, type, ordinals] of merged) this.#exactRules[type].set(e, ordinals)
+    for (const [e, text] of this.#exactTexts.entries()) if (!merge(this.#exactRules, e, text)) return false
+    for (const [e, text] of this.#subdomainTexts.entries()) if (!merge(this.#subdomainRules, e, text)) return false
+    // Applied once all are known: each merge read the entries' own rules, not merged ones.
+    for (const [rules, e, ordinals] of merged) rules.set(e, ordinals)
     return true
   }
 }
@@ -318,20 +335,24 @@ export class FqdnIndex {
       if (this.#complete) return n
     }
     const starts = name.labelStarts
-    const labels = name.labels
-    if ((this.#rootTailsLo | this.#rootTailsHi) !== 0) n = this.#collectTails(name, starts[0]!, name.length, this.#rootTailsLo, this.#rootTailsHi, out, n)
+    const complete = this.#complete
     const subdomain = this.#subdomain
     const bases = this.#bases
-    for (let k = 0; k < labels - 1; k++) {
+    // From the longest suffix (all labels but the first) down to the last label.
+    for (let k = name.labels - 2; k >= 0; k--) {
       const start = starts[k]!
-      n = pair(subdomain, subdomain.find(name, start), out, n)
+      const sub = subdomain.find(name, start)
+      n = pair(subdomain, sub, out, n)
       const at = bases.find(name, start)
       // Tails of suffix patterns on this base, inside the label on the left (it ends at start - 1).
       if (at >= 0) {
         const mask = bases.slots[at + 1]!
         n = this.#collectTails(name, starts[k + 1]!, start - 1, this.#masks[mask]!, this.#masks[mask + 1]!, out, n)
       }
+      // The subdomain entry holds every pattern answered inside this suffix (the module's comment).
+      if (complete && sub >= 0) return n
     }
+    if ((this.#rootTailsLo | this.#rootTailsHi) !== 0) n = this.#collectTails(name, starts[0]!, name.length, this.#rootTailsLo, this.#rootTailsHi, out, n)
     return n
   }
 

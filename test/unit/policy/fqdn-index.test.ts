@@ -138,3 +138,15 @@ test('an exact name collects the subdomain and suffix patterns over it from its 
     assert.deepEqual(lookup(idx, 'z.b.com'), [1, 2, 3, 5], `budget ${mergeBudget}`)
   }
 })
+
+test('a name under a subdomain base collects the patterns answered inside the base from its entry, and the tails on the base itself', () => {
+  const texts = ['*.b.com', '*.com', '*om', '*x.b.com', '*.a.b.com', 'q.a.b.com', '*b.com']
+  const parsed = texts.map(pattern)
+  for (const mergeBudget of [undefined, 0]) {
+    const idx = indexOf(texts, undefined, undefined, mergeBudget)
+    for (const name of ['zx.b.com', 'y.a.b.com', 'x.a.b.com', 'q.a.b.com', 'deep.er.zx.b.com', 'b.com', 'com', 'x.com']) {
+      const expected = parsed.flatMap((p, i) => (matchFqdnPattern(p, name) ? [i] : []))
+      assert.deepEqual(lookup(idx, name), expected, `${name}, budget ${mergeBudget}`)
+    }
+  }
+})
