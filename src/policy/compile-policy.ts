@@ -264,7 +264,7 @@ export class Engine {
     this.#netCount = net.count
     this.#net = net.rules
     this.#netDecisions = new Array<Decision | undefined>(this.#netCount).fill(undefined)
-    const netPostings = new PostingsBuilder()
+    const netPostings = new PostingsBuilder((a, b) => this.#netCovers(a, b))
     this.#netAny = netPostings.add(net.any)
     this.#netCidrs = net.cidrs.build(netPostings)
     this.#netTags = new Map([...net.tags].map(([tag, list]) => [tag, netPostings.add(list)] as const))
@@ -274,7 +274,7 @@ export class Engine {
     this.#appCount = app.count
     this.#app = app.rules
     this.#appDecisions = new Array<Decision | undefined>(this.#appCount).fill(undefined)
-    const appPostings = new PostingsBuilder()
+    const appPostings = new PostingsBuilder((a, b) => this.#appCovers(a, b))
     this.#names = names.build(netPostings, appPostings)
     this.#netPostings = netPostings.finish()
     this.#appPostings = appPostings.finish()
@@ -569,6 +569,44 @@ export class Engine {
       if (ref !== NO_RULES) best = this.#firstApplication(ref, best, key)
     }
     return best < this.#appCount ? this.#appDecision(best) : this.#defaultDeny
+  }
+
+  /**
+   * Network rule `a` takes every flow `b` takes (postings.ts `Covers`): every protocol, every
+   * port range and every source of `b`'s is `a`'s too (a source set only if it is the same set).
+   */
+  #netCovers(a: number, b: number): boolean {
+    const net = this.#net
+    const x = a * NET_STRIDE
+    const y = b * NET_STRIDE
+    if ((net[y + N_PROTOCOLS]! & ~net[x + N_PROTOCOLS]!) !== 0) return false
+    const sa = net[x + N_SOURCE]!
+    if (sa !== ANY_SOURCE && sa !== net[y + N_SOURCE]) return false
+    const rangesA = this.#netRanges(x)
+    return this.#netRanges(y).every((r) => r.from > r.to || rangesA.some((q) => q.from <= r.from && r.to <= q.to))
+  }
+
+  #netRanges(at: number): PortRange[] {
+    const net = this.#net
+    const more = net[at + N_MORE_PORTS]!
+    return [{ from: net[at + N_FROM]!, to: net[at + N_TO]! }, ...(more < 0 ? [] : this.#netMorePorts[more]!)]
+  }
+
+  /** Application rule `a` takes every flow `b` takes: every protocol and every source of `b`'s is `a`'s too. */
+  #appCovers(a: number, b: number): boolean {
+    const app = this.#app
+    const x = a * APP_STRIDE
+    const y = b * APP_STRIDE
+    const sa = app[x + A_SOURCE]!
+    if (sa !== ANY_SOURCE && sa !== app[y + A_SOURCE]) return false
+    const keysA = this.#appKeys(x)
+    return this.#appKeys(y).every((k) => keysA.includes(k))
+  }
+
+  #appKeys(at: number): number[] {
+    const app = this.#app
+    const more = app[at + A_MORE]!
+    return [app[at + A_PROTOCOL0]!, app[at + A_PROTOCOL1]!, ...(more < 0 ? [] : this.#appMoreProtocols[more]!)].filter((k) => k !== -1)
   }
 
   /** The smaller of `best` and the first rule of postings `ref` that takes the flow. */

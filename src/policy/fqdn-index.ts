@@ -86,21 +86,20 @@ class RuleSlots {
     } else this.#lists[-2 - v]!.push(ordinal)
   }
 
-  /** The ordinals of entry `id` (allocates; for building). */
-  ordinals(id: number): number[] {
+  /** Appends the ordinals of entry `id` to `into`. */
+  appendTo(id: number, into: number[]): void {
     const v = this.#values[id] ?? NO_RULES
-    if (v === NO_RULES) return []
-    return v >= 0 ? [v] : [...this.#lists[-2 - v]!]
+    if (v >= 0) into.push(v)
+    else if (v !== NO_RULES) for (const o of this.#lists[-2 - v]!) into.push(o)
   }
 
   /** Replaces the ordinals of entry `id` (any order; repeats are dropped by the postings). */
-  set(id: number, ordinals: readonly number[]): void {
+  set(id: number, ordinals: number[]): void {
     while (this.#values.length <= id) this.#values.push(NO_RULES)
-    if (ordinals.length === 0) this.#values[id] = NO_RULES
-    else if (ordinals.length === 1) this.#values[id] = ordinals[0]!
+    if (ordinals.length === 1) this.#values[id] = ordinals[0]!
     else {
       this.#values[id] = -2 - this.#lists.length
-      this.#lists.push([...ordinals])
+      this.#lists.push(ordinals)
     }
   }
 
@@ -241,7 +240,11 @@ export class FqdnIndexBuilder {
     })
     const name = new ScannedName()
     const out = new Int32Array(512)
-    const merged: Array<[rules: RuleSlots, entry: number, ordinals: number[]]> = []
+    // The merges, applied once all are known: each reads the entries' own rules, not merged ones.
+    const mergedInto: RuleSlots[] = []
+    const mergedEntry: number[] = []
+    const mergedOrdinals: number[][] = []
+    const extra: number[] = []
     let added = 0
     /** Queues the merge into entry `e` of `rules` of what `text` collects; false past the budget. */
     const merge = (rules: readonly [RuleSlots, RuleSlots], e: number, text: string): boolean => {
@@ -251,23 +254,29 @@ export class FqdnIndexBuilder {
       const n = probe.collect(name, out, 0)
       if (n === 0) return true
       for (const type of [NETWORK_RULES, APPLICATION_RULES] as const) {
-        const extra: number[] = []
+        extra.length = 0
         for (let k = 0; k < n; k += 2) {
           const id = out[k]!
-          const from = id < subdomainCount ? this.#subdomainRules[type].ordinals(id) : this.#tailRules[type].ordinals(id - subdomainCount)
-          for (const o of from) extra.push(o)
+          if (id < subdomainCount) this.#subdomainRules[type].appendTo(id, extra)
+          else this.#tailRules[type].appendTo(id - subdomainCount, extra)
         }
         if (extra.length === 0) continue
         added += extra.length
         if (added > budget) return false
-        merged.push([rules[type], e, [...rules[type].ordinals(e), ...extra]])
+        const ordinals: number[] = []
+        rules[type].appendTo(e, ordinals)
+        for (const o of extra) ordinals.push(o)
+        mergedInto.push(rules[type])
+        mergedEntry.push(e)
+        mergedOrdinals.push(ordinals)
       }
       return true
     }
-    for (const [e, text] of this.#exactTexts.entries()) if (!merge(this.#exactRules, e, text)) return false
-    for (const [e, text] of this.#subdomainTexts.entries()) if (!merge(this.#subdomainRules, e, text)) return false
-    // Applied once all are known: each merge read the entries' own rules, not merged ones.
-    for (const [rules, e, ordinals] of merged) rules.set(e, ordinals)
+    const exactTexts = this.#exactTexts
+    for (let e = 0; e < exactTexts.length; e++) if (!merge(this.#exactRules, e, exactTexts[e]!)) return false
+    const subdomainTexts = this.#subdomainTexts
+    for (let e = 0; e < subdomainTexts.length; e++) if (!merge(this.#subdomainRules, e, subdomainTexts[e]!)) return false
+    for (let i = 0; i < mergedInto.length; i++) mergedInto[i]!.set(mergedEntry[i]!, mergedOrdinals[i]!)
     return true
   }
 }

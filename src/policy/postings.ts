@@ -13,15 +13,39 @@
 
 export const NO_RULES = -1
 
+/**
+ * `covers(a, b)`, for `a < b`: rule `a` takes every flow rule `b` takes (of those that reach
+ * them by the same index key). Then `b` can never be the first rule of a list that holds `a`.
+ */
+export type Covers = (a: number, b: number) => boolean
+
+/** Earlier ordinals of a list compared with each later one by `covers` (a bound on the work). */
+const COVER_CHECKS = 8
+
 export class PostingsBuilder {
   #data: number[] = []
+  readonly #covers: Covers | undefined
 
-  /** The reference of a list of ordinals (sorted here; repeats dropped). */
+  /**
+   * With `covers`, each list leaves out the rules an earlier rule of the list covers: they cannot
+   * decide a flow (the engine takes the first rule that takes it), and a list cut to one rule
+   * needs no read of the lists at all.
+   */
+  constructor(covers?: Covers) {
+    this.#covers = covers
+  }
+
+  /** The reference of a list of ordinals (sorted here; repeats, and rules covered by an earlier one, dropped). */
   add(ordinals: readonly number[]): number {
     if (ordinals.length === 0) return NO_RULES
     const sorted = ordinals.length === 1 ? ordinals : [...ordinals].sort((a, b) => a - b)
     const unique: number[] = []
-    for (const o of sorted) if (unique.length === 0 || unique[unique.length - 1] !== o) unique.push(o)
+    const covers = this.#covers
+    for (const o of sorted) {
+      if (unique.length > 0 && unique[unique.length - 1] === o) continue
+      if (covers !== undefined && coveredBy(covers, unique, o)) continue
+      unique.push(o)
+    }
     if (unique.length === 1) return unique[0]!
     const data = this.#data
     const offset = data.length
@@ -34,6 +58,12 @@ export class PostingsBuilder {
   finish(): Int32Array {
     return Int32Array.from(this.#data)
   }
+}
+
+function coveredBy(covers: Covers, kept: readonly number[], o: number): boolean {
+  const n = Math.min(kept.length, COVER_CHECKS)
+  for (let i = 0; i < n; i++) if (covers(kept[i]!, o)) return true
+  return false
 }
 
 /** The ordinals of `ref`, in order (for tests and diagnostics; allocates). */
