@@ -150,3 +150,21 @@ test('a name under a subdomain base collects the patterns answered inside the ba
     }
   }
 })
+
+test('texts kept in their slot (up to 47 characters) and texts kept apart (longer) are both confirmed, also when hashes collide', () => {
+  const label = (c: string, n: number): string => c.repeat(n)
+  // 47 and 48 characters exactly, and names of 100-253 characters, as exact and subdomain patterns.
+  const at47 = `${label('a', 39)}.example`
+  const at48 = `${label('a', 40)}.example`
+  const long = `${label('b', 63)}.${label('c', 63)}.${label('d', 63)}.${label('e', 61)}`
+  const texts = [at47, at48, long, `*.${at48}`, `*.${label('c', 63)}.${label('d', 63)}.${label('e', 61)}`, `*x${at48}`]
+  const parsed = texts.map(pattern)
+  const names = [at47, at48, long, `q.${at48}`, `q${at48}`, `qx${at48}`, `x.${label('c', 63)}.${label('d', 63)}.${label('e', 61)}`, `${label('a', 38)}.example`, `${label('a', 41)}.example`, `${label('b', 62)}f.${label('c', 63)}.${label('d', 63)}.${label('e', 61)}`]
+  for (const hashBits of [undefined, 1]) {
+    const idx = indexOf(texts, hashBits)
+    for (const name of names) {
+      const expected = parsed.flatMap((p, i) => (matchFqdnPattern(p, name) ? [i] : []))
+      assert.deepEqual(lookup(idx, name), expected, `${name.length} characters, ${hashBits ?? 32} bits`)
+    }
+  }
+})
