@@ -4,14 +4,16 @@
  * origin's reused read buffers (src/net/origin-reader.ts) when the origin was dialled with one,
  * else `pipe` — half-close
  * carried in both directions (a FIN from one side ends the other side's
- * writable half only; the other direction goes on), an idle bound, and both sockets released
- * when both directions are done or on the first error.
+ * writable half only; the other direction goes on), an idle bound (no bytes moved either way for
+ * `idleTimeoutMs`: one shared sweep, src/proxy/idle-sweep.ts, instead of a timer per socket), and
+ * both sockets released when both directions are done or on the first error.
  *
  * Both sockets must have been made with `allowHalfOpen: true`, or Node would end a socket's
  * writable side as soon as its readable side ends.
  */
 import type { Socket } from 'node:net'
 import { originReaderOf, type OriginReader } from '../net/origin-reader.ts'
+import { IdleEntry, idleSweep } from './idle-sweep.ts'
 
 export interface RelayResult {
   /** Bytes written to the origin (the replayed first bytes included). */
@@ -26,6 +28,18 @@ export interface RelayOptions {
   readonly idleTimeoutMs: number
   /** Bytes the proxy read from the client before the relay (peeked ClientHello, request head), sent first. */
   readonly firstBytes?: Uint8Array
+}
+
+/** A relay's place in the idle sweep; marked active by both directions whenever bytes move. */
+class RelayIdle extends IdleEntry {
+  readonly #onIdle: () => void
+  constructor(onIdle: () => void) {
+    super()
+    this.#onIdle = onIdle
+  }
+  onIdle(): void {
+    this.#onIdle()
+  }
 }
 
 /**
@@ -63,18 +77,16 @@ export function relay(client: Socket, origin: Socket, options: RelayOptions): Pr
         if (origin.destroyed && !client.destroyed) client.destroySoon()
         return
       }
-      client.setTimeout(0)
-      origin.setTimeout(0)
+      sweep.remove(idle)
       client.removeListener('error', onError)
       origin.removeListener('error', onError)
-      client.removeListener('timeout', onTimeout)
-      origin.removeListener('timeout', onTimeout)
       resolve({ bytesUp: origin.bytesWritten, bytesDown: origin.bytesRead, end })
     }
+    const sweep = idleSweep(idleTimeoutMs)
+    const idle = new RelayIdle(onTimeout)
     client.on('error', onError)
     origin.on('error', onError)
-    client.setTimeout(idleTimeoutMs, onTimeout)
-    origin.setTimeout(idleTimeoutMs, onTimeout)
+    sweep.add(idle)
     if (!client.closed) client.once('close', onClose)
     if (!origin.closed) origin.once('close', onClose)
     if (client.destroyed || origin.destroyed) {
@@ -89,11 +101,16 @@ export function relay(client: Socket, origin: Socket, options: RelayOptions): Pr
       // The client half-closed while the proxy was reading its first bytes: its 'end' is gone.
       origin.end()
     } else {
-      relayFromClient(client, origin)
+      relayFromClient(client, origin, idle)
     }
     const reader = originReaderOf(origin)
-    if (reader) relayFromOrigin(origin, client, reader)
-    else origin.pipe(client)
+    if (reader) relayFromOrigin(origin, client, reader, idle)
+    else {
+      origin.on('data', () => {
+        idle.active = true
+      })
+      origin.pipe(client)
+    }
   })
 }
 
@@ -104,12 +121,15 @@ export function relay(client: Socket, origin: Socket, options: RelayOptions): Pr
  * the origin is destroyed or ended nothing more is written to it (pipe unpipes then); the relay
  * closes the client.
  */
-function relayFromClient(client: Socket, origin: Socket): void {
+function relayFromClient(client: Socket, origin: Socket, idle: IdleEntry): void {
   client.on('data', (chunk: Buffer) => {
+    idle.active = true
     if (origin.destroyed || origin.writableEnded) return
     if (!origin.write(chunk)) client.pause()
   })
   origin.on('drain', () => {
+    // A write the origin was slow to take counts as activity when it completes (as a socket timer's refresh).
+    idle.active = true
     if (!client.destroyed) client.resume()
   })
   client.on('end', () => {
@@ -125,15 +145,17 @@ function relayFromClient(client: Socket, origin: Socket): void {
  * origin is paused (backpressure, and a chunk borrowed from the reader's buffer must not be
  * overwritten by the next read before it is sent); it resumes when the client's queue is empty.
  */
-function relayFromOrigin(origin: Socket, client: Socket, reader: OriginReader): void {
+function relayFromOrigin(origin: Socket, client: Socket, reader: OriginReader, idle: IdleEntry): void {
   let waiting = false
   const flushed = (): void => {
+    idle.active = true
     if (waiting && client.writableLength === 0) {
       waiting = false
       if (!origin.destroyed) origin.resume()
     }
   }
   const send = (chunk: Buffer): boolean => {
+    idle.active = true
     if (client.destroyed || client.writableEnded) return false
     client.write(chunk, flushed)
     // A write the kernel took at once has left the queue already (Writable counts it down synchronously).
