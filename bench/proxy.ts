@@ -19,25 +19,32 @@
  * Environment: BENCH_PROXY_SECONDS (per load, default 10), BENCH_PROXY_RUNS (default 3),
  * BENCH_PROXY_TARGETS (comma-separated target ids, default all), BENCH_PROXY_WORKLOADS,
  * BENCH_PROXY_NODE_ARGS (extra node flags for aks-egress, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`),
- * BENCH_PROXY_KEEP=1 (keep the temporary directory).
+ * BENCH_PROXY_KEEP=1 (keep the temporary directory), BENCH_PROXY_AKS_BASELINE=DIR (another
+ * checkout, built: its aks-egress runs too, as the `@base` twin of every aks-egress target chosen,
+ * interleaved with the others run by run; an A/B of two builds in one run, where the machine's
+ * noise from run to run would swamp an A/B of two runs).
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { median } from './stats.ts'
 import type { BenchContext, BenchSuite, SuiteOutput } from './suite.ts'
 import { buildPlg, openIdleTunnels, runCurl, runPlg, type TunnelPath } from './proxy/load.ts'
 import {
+  BASELINE_OF,
   TARGETS,
   WORKLOADS,
   type Aim,
+  type BaselineComparison,
   type IdleSample,
   type IdleSummary,
   type ProxyBenchData,
   type Sample,
   type Summary,
+  targetInfo,
   type TargetId,
+  type TargetInfo,
   type WorkloadId,
 } from './proxy/model.ts'
 import { NAME, startFreshPeer, startOrigin, startPeers, type Origin, type PeerKind, type Peers } from './proxy/peers.ts'
@@ -55,12 +62,20 @@ interface Endpoint {
   readonly service?: Service
 }
 
-function endpoints(p: Peers): Record<TargetId, Endpoint> {
+function endpoints(p: Peers): Partial<Record<TargetId, Endpoint>> {
   const tls = (port: number): string => `https://${NAME}:${port}`
   const origin = tls(p.origin.tlsPort)
   const plain = `http://${NAME}:${p.origin.httpPort}`
   const px = (port: number): string => `http://127.0.0.1:${port}`
+  const b = p.aksBase
   return {
+    ...(b
+      ? {
+          'aks-connect@base': { base: origin, proxy: px(b.explicitPort), service: b.service },
+          'aks-sni@base': { base: tls(b.sniPort), service: b.service },
+          'aks-forward@base': { base: plain, proxy: px(b.explicitPort), service: b.service },
+        }
+      : {}),
     direct: { base: origin },
     'aks-connect': { base: origin, proxy: px(p.aks.explicitPort), service: p.aks.service },
     'aks-sni': { base: tls(p.aks.sniPort), service: p.aks.service },
@@ -83,14 +98,16 @@ interface Settings {
   readonly targets: ReadonlySet<TargetId>
   readonly workloads: ReadonlySet<WorkloadId>
   readonly nodeArgs: readonly string[]
+  /** BENCH_PROXY_AKS_BASELINE: the checkout the `@base` targets run from. */
+  readonly baselineRoot: string | undefined
 }
 
 function settingsFrom(quick: boolean): Settings {
   const env = process.env
-  const num = (name: string, fallback: number): number => {
+  const num = (name: string, fallback: number, zero = false): number => {
     const v = env[name]
-    const n = v === undefined ? NaN : Number(v)
-    return Number.isFinite(n) && n > 0 ? n : fallback
+    const n = v === undefined || v === '' ? NaN : Number(v)
+    return Number.isFinite(n) && (n > 0 || (zero && n === 0)) ? n : fallback
   }
   const list = <T extends string>(name: string, all: readonly T[]): ReadonlySet<T> => {
     const v = env[name]
@@ -100,17 +117,26 @@ function settingsFrom(quick: boolean): Settings {
     if (bad.length > 0) throw new Error(`${name}: unknown ${bad.join(', ')} (known: ${all.join(', ')})`)
     return new Set(chosen as T[])
   }
-  const targets = list('BENCH_PROXY_TARGETS', TARGETS.map((t) => t.id))
+  const baselineRoot = env['BENCH_PROXY_AKS_BASELINE'] ? resolve(env['BENCH_PROXY_AKS_BASELINE']) : undefined
+  if (baselineRoot !== undefined && !existsSync(join(baselineRoot, 'dist', 'cli'))) {
+    throw new Error(`BENCH_PROXY_AKS_BASELINE: ${baselineRoot} has no dist/cli: run \`npm ci && npm run build\` there first`)
+  }
+  const chosen = list('BENCH_PROXY_TARGETS', TARGETS.filter((t) => !t.baseline).map((t) => t.id))
+  // Each aks-egress target chosen brings its baseline twin.
+  const targets = new Set<TargetId>(chosen)
+  if (baselineRoot !== undefined) for (const [id, twin] of Object.entries(BASELINE_OF)) if (chosen.has(id as TargetId)) targets.add(twin)
   return {
     runs: num('BENCH_PROXY_RUNS', quick ? 1 : 3),
     seconds: num('BENCH_PROXY_SECONDS', quick ? 2 : 10),
     warmupSeconds: quick ? 0.5 : 1,
-    idleTunnels: num('BENCH_PROXY_IDLE_TUNNELS', quick ? 200 : 1000),
+    // 0: no idle-memory measurement.
+    idleTunnels: num('BENCH_PROXY_IDLE_TUNNELS', quick ? 200 : 1000, true),
     bulkBytes: GIB,
     // direct is the reference of every ratio: always measured.
     targets: new Set<TargetId>(['direct', ...targets]),
     workloads: list('BENCH_PROXY_WORKLOADS', WORKLOADS.map((w) => w.id)),
     nodeArgs: (env['BENCH_PROXY_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0),
+    baselineRoot,
   }
 }
 
@@ -118,6 +144,21 @@ function rotate<T>(list: readonly T[], by: number): T[] {
   if (list.length === 0) return []
   const k = by % list.length
   return [...list.slice(k), ...list.slice(0, k)]
+}
+
+/**
+ * The order of one run: rotated by `run`, each `@base` target right beside its twin from this
+ * tree (which of the two goes first alternating run by run), so that the pair compared in the A/B
+ * meets the same load on the shared machine as nearly as possible.
+ */
+function runOrder(targets: readonly TargetInfo[], run: number): TargetInfo[] {
+  const groups: TargetInfo[][] = []
+  for (const t of targets) {
+    if (t.baseline) continue
+    const twin = t.id in BASELINE_OF ? targets.find((x) => x.id === BASELINE_OF[t.id as keyof typeof BASELINE_OF]) : undefined
+    groups.push(twin ? (run % 2 === 0 ? [t, twin] : [twin, t]) : [t])
+  }
+  return rotate(groups, run).flat()
 }
 
 function cpuOf(e: Endpoint): number | null {
@@ -181,6 +222,8 @@ async function measure(ctx: BenchContext, s: Settings, plg: string, run: number,
 const IDLE_PEERS: Partial<Record<TargetId, { kind: PeerKind; via: 'connect' | 'tls' }>> = {
   'aks-connect': { kind: 'aks', via: 'connect' },
   'aks-sni': { kind: 'aks', via: 'tls' },
+  'aks-connect@base': { kind: 'aks', via: 'connect' },
+  'aks-sni@base': { kind: 'aks', via: 'tls' },
   'squid-connect': { kind: 'squid', via: 'connect' },
   'tinyproxy-connect': { kind: 'tinyproxy', via: 'connect' },
   'haproxy-sni': { kind: 'haproxy', via: 'tls' },
@@ -195,7 +238,8 @@ const IDLE_PEERS: Partial<Record<TargetId, { kind: PeerKind; via: 'connect' | 't
  */
 async function measureIdle(ctx: BenchContext, s: Settings, run: number, target: TargetId, dir: string, origin: Origin): Promise<IdleSample> {
   const spec = IDLE_PEERS[target]!
-  const peer = await startFreshPeer(spec.kind, ctx.root, dir, origin, s.nodeArgs)
+  const root = targetInfo(target).baseline ? s.baselineRoot! : ctx.root
+  const peer = await startFreshPeer(spec.kind, root, dir, origin, s.nodeArgs)
   try {
     const path: TunnelPath = spec.via === 'connect' ? { kind: 'connect', proxyPort: peer.explicitPort!, originPort: origin.tlsPort } : { kind: 'tls', port: peer.sniPort! }
     // One round of a few tunnels first: lazy initialisation (TLS peeking code, pools) is not per tunnel.
@@ -229,7 +273,7 @@ function problemsOf(s: Sample, workers: number): string[] {
   // forwarding (W5) too, for the proxies that keep client connections (aks-egress, squid):
   // tinyproxy closes after each forwarded request (reference/bench-baselines.md §6), which its
   // new-connection count shows; direct's kept-alive rate is W2's.
-  const keeps = s.workload === 'keepalive' || s.workload === 'bulk' || (s.workload === 'forward' && (s.target === 'aks-forward' || s.target === 'squid-forward'))
+  const keeps = s.workload === 'keepalive' || s.workload === 'bulk' || (s.workload === 'forward' && (s.target === 'aks-forward' || s.target === 'aks-forward@base' || s.target === 'squid-forward'))
   if (keeps && s.totalNewConns > workers) out.push(`${where}: ${s.totalNewConns} new connections for ${workers} workers (keep-alive did not hold)`)
   return out
 }
@@ -275,6 +319,26 @@ function summarize(samples: readonly Sample[]): Summary[] {
         totalRequests: median(mine.map((x) => x.totalRequests)),
         errors: mine.reduce((a, x) => a + x.errors, 0),
       })
+    }
+  }
+  return out
+}
+
+/** Per run, this tree's figure over its baseline twin's in the same run; medians of those ratios. */
+function compareToBaseline(samples: readonly Sample[]): BaselineComparison[] {
+  const out: BaselineComparison[] = []
+  for (const w of WORKLOADS) {
+    for (const [target, twin] of Object.entries(BASELINE_OF) as [keyof typeof BASELINE_OF, TargetId][]) {
+      const mine = samples.filter((x) => x.workload === w.id && x.target === target)
+      const pairs = mine.flatMap((x) => {
+        const b = samples.find((y) => y.workload === w.id && y.target === twin && y.run === x.run)
+        return b ? [[x, b] as const] : []
+      })
+      if (pairs.length === 0) continue
+      const cpuRatios = pairs.map(([x, b]) => (x.cpuPerUnit !== null && b.cpuPerUnit !== null && b.cpuPerUnit > 0 ? x.cpuPerUnit / b.cpuPerUnit : null))
+      const cpuKnown = cpuRatios.filter((r): r is number => r !== null)
+      const rateRatios = pairs.map(([x, b]) => x.rate / b.rate)
+      out.push({ workload: w.id, target, cpuRatios, cpuRatio: cpuKnown.length > 0 ? median(cpuKnown) : null, rateRatios, rateRatio: median(rateRatios) })
     }
   }
   return out
@@ -367,40 +431,42 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     ctx.log('building plg (bench/plg) with GOPROXY=off go build')
     const plg = await buildPlg(ctx.root, dir)
     const origin = await startOrigin(dir, s.bulkBytes)
-    const peers = await startPeers(ctx.root, dir, origin, s.nodeArgs)
+    const peers = await startPeers(ctx.root, dir, origin, s.nodeArgs, s.baselineRoot)
+    if (peers.aksBase) ctx.log(`aks-egress@base (${s.baselineRoot}): explicit :${peers.aksBase.explicitPort} sni :${peers.aksBase.sniPort}`)
     ctx.log(`origin https :${origin.tlsPort} http :${origin.httpPort}; aks-egress explicit :${peers.aks.explicitPort} sni :${peers.aks.sniPort}; squid :${peers.squid.port}; tinyproxy :${peers.tinyproxy.port}; haproxy :${peers.haproxy.port}; nginx stream :${peers.nginxStream.port}`)
     const eps = endpoints(peers)
     const targets = TARGETS.filter((t) => s.targets.has(t.id))
     // Validate before timing: every target answers /ok, and aks-egress refuses what its policy does not allow.
     for (const t of targets) {
-      const e = eps[t.id]
+      const e = eps[t.id]!
       const w = t.workloads.includes('forward') && !t.workloads.includes('newconn') ? 'forward' : 'newconn'
       const r = await runPlg(plg, { url: `${e.base}/ok`, ...(e.proxy !== undefined ? { proxy: e.proxy } : {}), workers: 2, seconds: 0.5, warmupSeconds: 0, keepAlive: w !== 'newconn', label: 'check' })
       if (r.errors > 0 || r.requests === 0) throw new Error(`${t.id}: the check load failed (${r.errors} errors, ${r.requests} requests)`)
     }
-    await checkDenied(peers)
+    await checkDenied(peers.aks.explicitPort, peers.origin)
+    if (peers.aksBase) await checkDenied(peers.aksBase.explicitPort, peers.origin)
     // aks-egress is JIT-cold at start: a short warm-up of each of its paths first.
     ctx.log('warming up aks-egress')
-    for (const id of ['aks-connect', 'aks-sni', 'aks-forward'] as const) {
-      const e = eps[id]
-      await runPlg(plg, { url: `${e.base}/ok`, ...(e.proxy !== undefined ? { proxy: e.proxy } : {}), workers: 8, seconds: ctx.quick ? 0.5 : 2, warmupSeconds: 0, keepAlive: id !== 'aks-sni', label: 'warm' })
+    for (const id of ['aks-connect', 'aks-sni', 'aks-forward', ...(peers.aksBase ? Object.values(BASELINE_OF) : [])] as TargetId[]) {
+      const e = eps[id]!
+      await runPlg(plg, { url: `${e.base}/ok`, ...(e.proxy !== undefined ? { proxy: e.proxy } : {}), workers: 8, seconds: ctx.quick ? 0.5 : 2, warmupSeconds: 0, keepAlive: !id.startsWith('aks-sni'), label: 'warm' })
     }
     for (let r = 1; r <= s.runs; r++) {
       for (const w of WORKLOADS) {
         if (!s.workloads.has(w.id)) continue
-        const order = rotate(targets.filter((t) => t.workloads.includes(w.id)), r - 1)
+        const order = runOrder(targets.filter((t) => t.workloads.includes(w.id)), r - 1)
         for (const t of order) {
-          const sample = await measure(ctx, s, plg, r, w.id, t.id, eps[t.id])
+          const sample = await measure(ctx, s, plg, r, w.id, t.id, eps[t.id]!)
           samples.push(sample)
           problems.push(...problemsOf(sample, w.id === 'bulk' ? 4 : 32))
           await sleep(300)
         }
       }
       if (s.idleTunnels > 0) {
-        for (const t of rotate(targets.filter((x) => x.idle), r - 1)) idle.push(await measureIdle(ctx, s, r, t.id, dir, origin))
+        for (const t of runOrder(targets.filter((x) => x.idle), r - 1)) idle.push(await measureIdle(ctx, s, r, t.id, dir, origin))
       }
     }
-    for (const svc of [origin.service, peers.aks.service, peers.squid.service, peers.tinyproxy.service, peers.haproxy.service, peers.nginxStream.service]) {
+    for (const svc of [origin.service, peers.aks.service, ...(peers.aksBase ? [peers.aksBase.service] : []), peers.squid.service, peers.tinyproxy.service, peers.haproxy.service, peers.nginxStream.service]) {
       if (svc.exitCode() !== undefined) problems.push(`${svc.name} exited during the benchmark (${String(svc.exitCode())}): ${svc.output().slice(-500)}`)
     }
   } finally {
@@ -410,6 +476,7 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
   }
   const summaries = summarize(samples)
   const data: ProxyBenchData = {
+    ...(s.baselineRoot !== undefined ? { baseline: { dir: s.baselineRoot, commit: gitCommit(s.baselineRoot) }, comparisons: compareToBaseline(samples) } : {}),
     runs: s.runs,
     seconds: s.seconds,
     warmupSeconds: s.warmupSeconds,
@@ -432,9 +499,17 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
   return { data, markdown, files: { [CHART_PATH]: proxyChartSvg(data) } }
 }
 
+function gitCommit(dir: string): string {
+  try {
+    return execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    return 'unknown'
+  }
+}
+
 /** aks-egress must deny a name its policy does not allow (the bench measures an enforcing proxy). */
-async function checkDenied(p: Peers): Promise<void> {
-  const out = await runCommand('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_connect}', '--noproxy', '', '-x', `http://127.0.0.1:${p.aks.explicitPort}`, `https://denied.example:${p.origin.tlsPort}/ok`], { timeoutMs: 10_000 }).catch((e: unknown) => String(e))
+async function checkDenied(explicitPort: number, origin: Origin): Promise<void> {
+  const out = await runCommand('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_connect}', '--noproxy', '', '-x', `http://127.0.0.1:${explicitPort}`, `https://denied.example:${origin.tlsPort}/ok`], { timeoutMs: 10_000 }).catch((e: unknown) => String(e))
   if (!out.includes('403')) throw new Error(`aks-egress did not deny CONNECT denied.example (${out})`)
 }
 

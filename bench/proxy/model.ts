@@ -14,6 +14,17 @@ export type TargetId =
   | 'nginx-preread'
   | 'tinyproxy-connect'
   | 'tinyproxy-forward'
+  | BaselineTargetId
+
+/** aks-egress built from another checkout (BENCH_PROXY_AKS_BASELINE), measured beside this tree's. */
+export type BaselineTargetId = 'aks-connect@base' | 'aks-sni@base' | 'aks-forward@base'
+
+/** This tree's aks-egress targets and their twins run from the baseline checkout. */
+export const BASELINE_OF: Readonly<Record<'aks-connect' | 'aks-sni' | 'aks-forward', BaselineTargetId>> = {
+  'aks-connect': 'aks-connect@base',
+  'aks-sni': 'aks-sni@base',
+  'aks-forward': 'aks-forward@base',
+}
 
 export type WorkloadId = 'newconn' | 'keepalive' | 'bulk' | 'single' | 'forward'
 
@@ -41,6 +52,8 @@ export interface TargetInfo {
   readonly workloads: readonly WorkloadId[]
   /** Opens idle tunnels for the memory measurement. */
   readonly idle: boolean
+  /** Run from the baseline checkout: measured only when BENCH_PROXY_AKS_BASELINE is set. */
+  readonly baseline?: boolean
 }
 
 const TLS: readonly WorkloadId[] = ['newconn', 'keepalive', 'bulk', 'single']
@@ -56,6 +69,9 @@ export const TARGETS: readonly TargetInfo[] = [
   { id: 'nginx-preread', name: 'nginx stream', mode: 'ssl_preread', workloads: TLS, idle: true },
   { id: 'tinyproxy-connect', name: 'tinyproxy', mode: 'CONNECT', workloads: TLS, idle: true },
   { id: 'tinyproxy-forward', name: 'tinyproxy', mode: 'HTTP forward', workloads: ['forward'], idle: false },
+  { id: 'aks-connect@base', name: 'aks-egress@base', mode: 'explicit CONNECT', workloads: TLS, idle: true, baseline: true },
+  { id: 'aks-sni@base', name: 'aks-egress@base', mode: 'transparent SNI', workloads: TLS, idle: true, baseline: true },
+  { id: 'aks-forward@base', name: 'aks-egress@base', mode: 'explicit HTTP forward', workloads: ['forward'], idle: false, baseline: true },
 ]
 
 export function targetInfo(id: TargetId): TargetInfo {
@@ -135,7 +151,22 @@ export interface Aim {
   readonly met: boolean | null
 }
 
+/** An A/B of this tree against the baseline checkout: per run, this tree's figure over the baseline's. */
+export interface BaselineComparison {
+  readonly workload: WorkloadId
+  readonly target: 'aks-connect' | 'aks-sni' | 'aks-forward'
+  /** this tree's CPU per unit / the baseline's, per run (null where either is missing). */
+  readonly cpuRatios: readonly (number | null)[]
+  readonly cpuRatio: number | null
+  /** this tree's rate / the baseline's, per run. */
+  readonly rateRatios: readonly number[]
+  readonly rateRatio: number
+}
+
 export interface ProxyBenchData {
+  /** The baseline checkout (BENCH_PROXY_AKS_BASELINE) and its commit, when one was measured. */
+  readonly baseline?: { readonly dir: string; readonly commit: string }
+  readonly comparisons?: readonly BaselineComparison[]
   readonly runs: number
   readonly seconds: number
   readonly warmupSeconds: number

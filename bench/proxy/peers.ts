@@ -27,9 +27,17 @@ export interface Origin {
   readonly httpPort: number
 }
 
+export interface AksPeer {
+  readonly service: Service
+  readonly explicitPort: number
+  readonly sniPort: number
+}
+
 export interface Peers {
   readonly origin: Origin
-  readonly aks: { readonly service: Service; readonly explicitPort: number; readonly sniPort: number }
+  readonly aks: AksPeer
+  /** aks-egress run from the baseline checkout (BENCH_PROXY_AKS_BASELINE), beside this tree's. */
+  readonly aksBase?: AksPeer
   readonly squid: { readonly service: Service; readonly port: number }
   readonly tinyproxy: { readonly service: Service; readonly port: number }
   readonly haproxy: { readonly service: Service; readonly port: number }
@@ -105,8 +113,11 @@ http {
   return { service, tlsPort, httpPort }
 }
 
-/** aks-egress serve: explicit proxy on a free port, transparent listeners on ephemeral ports. */
-async function startAks(root: string, dir: string, origin: Origin, nodeArgs: readonly string[]): Promise<Peers['aks']> {
+/**
+ * aks-egress serve from the checkout `root` (its built bin/ and dist/): explicit proxy on a free
+ * port, transparent listeners on ephemeral ports.
+ */
+async function startAks(root: string, dir: string, origin: Origin, nodeArgs: readonly string[], name = 'aks-egress'): Promise<AksPeer> {
   const ad = instanceDir(dir, 'aks-egress')
   const policy = join(ad, 'policy.yaml')
   writeFileSync(
@@ -140,7 +151,7 @@ ruleCollectionGroups:
     '--listen', `127.0.0.1:${explicitPort}`, '--admin', 'none', '--log-level', 'warn', '--no-watch',
     '--transparent', '--no-nftables', '--transparent-address', '127.0.0.1', '--transparent-port-offset', 'ephemeral',
   ]
-  const service = startService('aks-egress', process.execPath, args, { cwd: ad })
+  const service = startService(name, process.execPath, args, { cwd: ad })
   await waitForPort(service, explicitPort)
   // The startup line names each transparent listener: "tls:ORIGINAL ADDR:PORT".
   const until = Date.now() + 5000
@@ -150,7 +161,7 @@ ruleCollectionGroups:
     if (m) sniPort = Number(m[1])
     else await new Promise((r) => setTimeout(r, 50))
   }
-  if (sniPort === undefined) throw new Error(`aks-egress: no transparent TLS listener in its startup line:\n${service.output()}`)
+  if (sniPort === undefined) throw new Error(`${name}: no transparent TLS listener in its startup line:\n${service.output()}`)
   await waitForPort(service, sniPort)
   return { service, explicitPort, sniPort }
 }
@@ -273,13 +284,15 @@ stream {
   return { service, port }
 }
 
-export async function startPeers(root: string, dir: string, origin: Origin, aksNodeArgs: readonly string[]): Promise<Peers> {
+/** `baselineRoot`: another checkout whose aks-egress runs too, as the `@base` targets. */
+export async function startPeers(root: string, dir: string, origin: Origin, aksNodeArgs: readonly string[], baselineRoot?: string): Promise<Peers> {
   const aks = await startAks(root, dir, origin, aksNodeArgs)
+  const aksBase = baselineRoot === undefined ? undefined : await startAks(baselineRoot, dir, origin, aksNodeArgs, 'aks-egress@base')
   const squid = await startSquid(dir, origin)
   const tinyproxy = await startTinyproxy(dir, origin)
   const haproxy = await startHaproxy(dir, origin)
   const nginxStream = await startNginxStream(dir, origin)
-  return { origin, aks, squid, tinyproxy, haproxy, nginxStream }
+  return { origin, aks, ...(aksBase ? { aksBase } : {}), squid, tinyproxy, haproxy, nginxStream }
 }
 
 export type PeerKind = 'aks' | 'squid' | 'tinyproxy' | 'haproxy' | 'nginxStream'

@@ -40,6 +40,28 @@ function squidOf(w: WorkloadId): TargetId {
   return w === 'forward' ? 'squid-forward' : 'squid-connect'
 }
 
+/** The A/B of this tree against the baseline checkout: per-run ratios, medians of them. */
+function baselineRows(d: ProxyBenchData): string[] {
+  const b = d.baseline
+  if (!b || !d.comparisons || d.comparisons.length === 0) return []
+  const fmt = (v: number | null): string => (v === null ? '–' : v.toFixed(2))
+  const out = [
+    '### This tree against the baseline (A/B in the same runs)',
+    '',
+    `Baseline: \`${b.dir}\` at ${b.commit.slice(0, 12)}, its aks-egress run beside this tree's (the \`@base\` targets). ` +
+      'Each ratio is this tree\'s figure over the baseline\'s **in the same run**; below 1.00 this tree uses less CPU per unit.',
+    '',
+    '| workload | aks-egress mode | CPU per unit, this tree / base (median) | per run | rate, this tree / base (median) | per run |',
+    '|---|---|---:|---|---:|---|',
+  ]
+  for (const c of d.comparisons) {
+    const w = WORKLOADS.find((x) => x.id === c.workload)!
+    out.push(`| ${w.title.split(' ')[0]!} ${c.workload} | ${targetInfo(c.target).mode} | **${fmt(c.cpuRatio)}** | ${c.cpuRatios.map(fmt).join(' / ')} | ${fmt(c.rateRatio)} | ${c.rateRatios.map(fmt).join(' / ')} |`)
+  }
+  out.push('')
+  return out
+}
+
 function aimRows(aims: readonly Aim[]): string[] {
   const out = ['| aim | aks-egress mode | workload | measured ratio | limit | met |', '|---|---|---|---:|---:|---|']
   for (const a of aims) {
@@ -109,6 +131,9 @@ function shortName(t: TargetId): string {
     'nginx-preread': 'nginx ssl_preread',
     'tinyproxy-connect': 'tinyproxy CONNECT',
     'tinyproxy-forward': 'tinyproxy forward',
+    'aks-connect@base': 'aks-egress@base CONNECT',
+    'aks-sni@base': 'aks-egress@base SNI',
+    'aks-forward@base': 'aks-egress@base forward',
   }
   return names[t]
 }
@@ -125,6 +150,7 @@ export function proxyMarkdown(d: ProxyBenchData, chartPath: string): string {
   out.push('')
   out.push(`Versions: ${Object.entries(d.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`)
   out.push('')
+  out.push(...baselineRows(d))
   out.push('### Against the aims of issue 3')
   out.push('')
   out.push(...aimRows(d.aims))

@@ -107,3 +107,38 @@ test('an origin that resets after the connect, before anyone reads it, does not 
     server.close()
   }
 })
+
+test('connectOnce settles once, by connect, refusal or cancel, and leaves only its error guard on the socket', async () => {
+  const server = createServer((s) => s.end())
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  try {
+    const socket = await connectOnce('127.0.0.1', port, 1000)
+    assert.ok(typeof socket !== 'string')
+    assert.equal(socket.listenerCount('connect'), 0)
+    assert.equal(socket.listenerCount('error'), 1)
+    socket.destroy()
+    // A refusal: a port nobody listens on (the one just closed by a server of our own).
+    const gone = createServer()
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve))
+    const deadPort = (gone.address() as AddressInfo).port
+    await new Promise<void>((resolve) => gone.close(() => {
+      resolve()
+    }))
+    assert.equal(await connectOnce('127.0.0.1', deadPort, 1000), 'ECONNREFUSED')
+    // A cancel while connecting: its listener is called once and removed.
+    const listeners = new Set<() => void>()
+    const cancel = {
+      aborted: false,
+      addEventListener: (_t: 'abort', l: () => void) => listeners.add(l),
+      removeEventListener: (_t: 'abort', l: () => void) => listeners.delete(l),
+    }
+    const pending = connectOnce('127.0.0.1', port, 1000, cancel)
+    assert.equal(listeners.size, 1)
+    for (const l of [...listeners]) l()
+    assert.equal(await pending, 'ABORTED')
+    assert.equal(listeners.size, 0)
+  } finally {
+    server.close()
+  }
+})

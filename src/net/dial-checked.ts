@@ -76,39 +76,71 @@ export function connectOnce(address: string, port: number, timeoutMs: number, si
       return
     }
     const reader = new OriginReader()
-    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true, onread: reader.onread })
+    const socket: Attempting = connect({ host: address, port, allowHalfOpen: true, noDelay: true, onread: reader.onread })
     reader.bind(socket)
-    let settled = false
-    const finish = (result: Socket | string): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-      socket.removeListener('connect', onConnect)
-      socket.removeListener('error', onError)
-      if (typeof result === 'string') socket.destroy()
-      // A connected origin may reset while the proxy still waits for the client (a CONNECT's
-      // ClientHello): without a listener that 'error' would be thrown and end the process. The
-      // socket is destroyed by then, and the relay, which adds its own handler, sees it closed.
-      else socket.on('error', ignoreError)
-      resolve(result)
-    }
-    const onConnect = (): void => {
-      finish(socket)
-    }
-    const onError = (e: Error): void => {
-      finish('code' in e ? String(e.code) : e.message)
-    }
-    const onAbort = (): void => {
-      finish('ABORTED')
-    }
-    const timer = setTimeout(() => {
-      finish('ETIMEDOUT')
-    }, timeoutMs)
-    socket.once('connect', onConnect)
-    socket.once('error', onError)
-    signal?.addEventListener('abort', onAbort, { once: true })
+    new ConnectAttempt(socket, timeoutMs, signal, resolve)
   })
+}
+
+/**
+ * Where a socket being connected keeps its attempt: a symbol-keyed property, so that its
+ * listeners and the timer's callback are shared module functions, not closures made for every dial.
+ */
+const ATTEMPT = Symbol('connectAttempt')
+type Attempting = Socket & { [ATTEMPT]?: ConnectAttempt | undefined }
+
+function onAttemptConnect(this: Attempting): void {
+  this[ATTEMPT]?.finish(this)
+}
+
+function onAttemptError(this: Attempting, e: Error): void {
+  this[ATTEMPT]?.finish('code' in e ? String(e.code) : e.message)
+}
+
+function onAttemptTimeout(a: ConnectAttempt): void {
+  a.finish('ETIMEDOUT')
+}
+
+/** One connection attempt: settles once, on connect, error, timeout or cancel. */
+class ConnectAttempt {
+  #settled = false
+  readonly #socket: Attempting
+  readonly #timer: NodeJS.Timeout
+  readonly #signal: DialCancel | undefined
+  readonly #resolve: (result: Socket | string) => void
+  /** The cancel's listener (DialCancel calls it without `this`). */
+  readonly #onAbort = (): void => {
+    this.finish('ABORTED')
+  }
+
+  constructor(socket: Attempting, timeoutMs: number, signal: DialCancel | undefined, resolve: (result: Socket | string) => void) {
+    this.#socket = socket
+    this.#signal = signal
+    this.#resolve = resolve
+    socket[ATTEMPT] = this
+    this.#timer = setTimeout(onAttemptTimeout, timeoutMs, this)
+    // `on`, not `once`: finish() removes them (no wrappers).
+    socket.on('connect', onAttemptConnect)
+    socket.on('error', onAttemptError)
+    signal?.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  finish(result: Socket | string): void {
+    if (this.#settled) return
+    this.#settled = true
+    const socket = this.#socket
+    clearTimeout(this.#timer)
+    this.#signal?.removeEventListener('abort', this.#onAbort)
+    socket[ATTEMPT] = undefined
+    socket.removeListener('connect', onAttemptConnect)
+    socket.removeListener('error', onAttemptError)
+    if (typeof result === 'string') socket.destroy()
+    // A connected origin may reset while the proxy still waits for the client (a CONNECT's
+    // ClientHello): without a listener that 'error' would be thrown and end the process. The
+    // socket is destroyed by then, and the relay, which adds its own handler, sees it closed.
+    else socket.on('error', ignoreError)
+    this.#resolve(result)
+  }
 }
 
 /** The addresses of a name the policy lets the proxy dial, or why there are none. */

@@ -67,6 +67,12 @@ interface OpenListener {
   readonly server: Server
 }
 
+/** What an accepted connection is served by: its listener's label (metrics, logs) and handler. */
+interface Route {
+  readonly label: string
+  readonly handler: (conn: ClientConnection) => Promise<void>
+}
+
 /** An open transparent listener; `kind` follows the policy in force (set at commit). */
 interface TransparentListener {
   kind: 'tls' | 'http'
@@ -222,7 +228,8 @@ export class ProxyServer {
     const warnings: string[] = []
     try {
       if (o.listen) {
-        const server = this.#makeServer(() => ({ label: 'explicit', handler: (c) => handleExplicit(c) }), true)
+        const route: Route = { label: 'explicit', handler: handleExplicit }
+        const server = this.#makeServer(() => route, true)
         const a = await listen(server, o.listen.host, o.listen.port)
         this.#explicit = { info: { kind: 'explicit', address: a.host, port: a.port }, server }
         this.#listenCache = undefined
@@ -249,7 +256,7 @@ export class ProxyServer {
   }
 
   /** A listener whose label and handler are chosen at each accept (a transparent port's kind follows the policy). */
-  #makeServer(route: () => { label: string; handler: (conn: ClientConnection) => Promise<void> }, explicit: boolean): Server {
+  #makeServer(route: () => Route, explicit: boolean): Server {
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
     server.on('connection', (socket) => {
       const { label, handler } = route()
@@ -363,14 +370,13 @@ export class ProxyServer {
   /** Opens the listener of a planned port; a string says why it could not. */
   async #openTransparent(p: PlannedListener, address: string): Promise<TransparentListener | string> {
     let record: TransparentListener | undefined
-    const server = this.#makeServer(() => {
-      const kind = record?.kind ?? p.kind
-      const originalPort = p.originalPort
-      return {
-        label: `${kind}:${originalPort}`,
-        handler: kind === 'tls' ? (c) => handleTransparentTls(c, originalPort) : (c) => handleTransparentHttp(c, originalPort),
-      }
-    }, false)
+    const originalPort = p.originalPort
+    // Both routes made once per listener: an accept only picks one (no label or closure per connection).
+    const routes: Record<'tls' | 'http', Route> = {
+      tls: { label: `tls:${originalPort}`, handler: (c) => handleTransparentTls(c, originalPort) },
+      http: { label: `http:${originalPort}`, handler: (c) => handleTransparentHttp(c, originalPort) },
+    }
+    const server = this.#makeServer(() => routes[record?.kind ?? p.kind], false)
     try {
       const a = await listen(server, address, p.listenPort)
       record = { kind: p.kind, originalPort: p.originalPort, address: a.host, port: a.port, server }

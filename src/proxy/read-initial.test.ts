@@ -88,3 +88,30 @@ test('a timeout and a close give the bytes read so far', async () => {
     p.close()
   }
 })
+
+test('reads one after another on a socket leave no listener behind, each with its own bytes and bounds', async () => {
+  const p = await pair()
+  try {
+    const before = ['data', 'end', 'close'].map((e) => p.accepted.listenerCount(e))
+    p.client.write('one.')
+    const a = await readInitial(p.accepted, undefined, 2000, upTo(4))
+    assert.equal(a.kind, 'done')
+    assert.equal(a.data.toString(), 'one.')
+    assert.deepEqual(['data', 'end', 'close'].map((e) => p.accepted.listenerCount(e)), before)
+    // A kept-alive wait: nothing comes within the first-byte bound.
+    const t0 = performance.now()
+    const b = await readInitial(p.accepted, undefined, 2000, upTo(4), 60)
+    assert.equal(b.kind, 'timeout')
+    assert.ok(performance.now() - t0 < 1500)
+    assert.deepEqual(['data', 'end', 'close'].map((e) => p.accepted.listenerCount(e)), before)
+    // Then bytes again, after the first-byte bound: the full bound applies from the first byte.
+    setTimeout(() => p.client.write('tw'), 20)
+    setTimeout(() => p.client.write('o.'), 120)
+    const c = await readInitial(p.accepted, undefined, 2000, upTo(4), 60)
+    assert.equal(c.kind, 'done')
+    assert.equal(c.data.toString(), 'two.')
+    assert.deepEqual(['data', 'end', 'close'].map((e) => p.accepted.listenerCount(e)), before)
+  } finally {
+    p.close()
+  }
+})

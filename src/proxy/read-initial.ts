@@ -7,6 +7,10 @@
  * its own, which Node never reuses) is then parsed and kept as it is. A buffer is allocated and
  * the bytes copied only when a second piece comes (or for `initial`, which belongs to the caller):
  * per new connection that was a 4 KiB allocation and a copy per read.
+ *
+ * One object per read (`InitialRead`), found by the socket's listeners through a property of the
+ * socket: the listeners and the timer callback are shared module functions, not closures made for
+ * every connection (there were eight per call).
  */
 import type { Socket } from 'node:net'
 
@@ -24,6 +28,13 @@ export type ReadInitialResult<T> =
  * byte when there is none yet; `timeoutMs` then bounds the rest from that byte on.
  * The socket is left paused, with no listener of this module.
  */
+/**
+ * `step(data, scanned)` returns a value when it can decide, undefined to wait for more;
+ * `scanned` is the length `step` saw last time (parsers resume there).
+ * `firstByteTimeoutMs` (a kept-alive connection between requests): how long to wait for the first
+ * byte when there is none yet; `timeoutMs` then bounds the rest from that byte on.
+ * The socket is left paused, with no listener of this module.
+ */
 export function readInitial<T>(
   socket: Socket,
   initial: Uint8Array | undefined,
@@ -32,77 +43,121 @@ export function readInitial<T>(
   firstByteTimeoutMs?: number,
 ): Promise<ReadInitialResult<T>> {
   return new Promise((resolve) => {
-    /** The bytes so far: a socket's chunk as it came, or a prefix of `buf`. */
-    let data: Buffer = EMPTY
-    /** The copy that pieces are gathered in, once there are two. */
-    let buf: Buffer | undefined
-    /** `data` is a prefix of `buf` (else a chunk as it came, or nothing). */
-    let gathered = false
-    let length = 0
-    let scanned = 0
-    let settled = false
-    const append = (chunk: Uint8Array, own: boolean): void => {
-      if (length === 0 && own) {
-        data = chunk as Buffer
-        length = chunk.length
-        return
-      }
-      if (buf === undefined || !gathered || length + chunk.length > buf.length) {
-        const next = Buffer.allocUnsafe(Math.max(4096, (buf?.length ?? 0) * 2, length + chunk.length))
-        data.copy(next, 0, 0, length)
-        buf = next
-        gathered = true
-      }
-      buf.set(chunk, length)
-      length += chunk.length
-      data = buf.subarray(0, length)
+    new InitialRead(socket, timeoutMs, step, resolve).start(initial, firstByteTimeoutMs)
+  })
+}
+
+/** Where a socket keeps its read in progress: a symbol-keyed property (its listeners are shared). */
+const READ = Symbol('initialRead')
+type Reading = Socket & { [READ]?: InitialRead<unknown> | undefined }
+
+function onData(this: Reading, chunk: Buffer): void {
+  this[READ]?.data(chunk)
+}
+
+function onEnd(this: Reading): void {
+  const r = this[READ]
+  r?.finish({ kind: 'closed', data: r.bytes })
+}
+
+function onTimeout<T>(r: InitialRead<T>): void {
+  r.finish({ kind: 'timeout', data: r.bytes })
+}
+
+class InitialRead<T> {
+  /** The bytes so far: a socket's chunk as it came, or a prefix of `#buf`. */
+  bytes: Buffer = EMPTY
+  /** The copy that pieces are gathered in, once there are two. */
+  #buf: Buffer | undefined
+  /** `bytes` is a prefix of `#buf` (else a chunk as it came, or nothing). */
+  #gathered = false
+  #length = 0
+  #scanned = 0
+  #settled = false
+  #waitingFirstByte = false
+  #timer: NodeJS.Timeout | undefined
+  readonly #socket: Reading
+  readonly #timeoutMs: number
+  readonly #step: (data: Buffer, scanned: number) => T | undefined
+  readonly #resolve: (result: ReadInitialResult<T>) => void
+
+  constructor(socket: Reading, timeoutMs: number, step: (data: Buffer, scanned: number) => T | undefined, resolve: (result: ReadInitialResult<T>) => void) {
+    this.#socket = socket
+    this.#timeoutMs = timeoutMs
+    this.#step = step
+    this.#resolve = resolve
+  }
+
+  start(initial: Uint8Array | undefined, firstByteTimeoutMs: number | undefined): void {
+    const empty = !initial || initial.length === 0
+    this.#waitingFirstByte = empty && firstByteTimeoutMs !== undefined
+    this.#timer = setTimeout(onTimeout, this.#waitingFirstByte ? firstByteTimeoutMs : this.#timeoutMs, this)
+    if (initial && initial.length > 0) {
+      this.#append(initial, false)
+      if (this.#attempt()) return
     }
-    const finish = (result: ReadInitialResult<T>): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      socket.pause()
+    const socket = this.#socket
+    if (socket.destroyed || socket.readableEnded) {
+      this.finish({ kind: 'closed', data: this.bytes })
+      return
+    }
+    socket[READ] = this as InitialRead<unknown>
+    // `on`, not `once`: finish() removes them, and 'end' and 'close' come once (no wrappers).
+    socket.on('data', onData)
+    socket.on('end', onEnd)
+    socket.on('close', onEnd)
+    socket.resume()
+  }
+
+  #append(chunk: Uint8Array, own: boolean): void {
+    const length = this.#length
+    if (length === 0 && own) {
+      this.bytes = chunk as Buffer
+      this.#length = chunk.length
+      return
+    }
+    let buf = this.#buf
+    if (buf === undefined || !this.#gathered || length + chunk.length > buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(4096, (buf?.length ?? 0) * 2, length + chunk.length))
+      this.bytes.copy(next, 0, 0, length)
+      buf = this.#buf = next
+      this.#gathered = true
+    }
+    buf.set(chunk, length)
+    this.#length = length + chunk.length
+    this.bytes = buf.subarray(0, this.#length)
+  }
+
+  finish(result: ReadInitialResult<T>): void {
+    if (this.#settled) return
+    this.#settled = true
+    clearTimeout(this.#timer)
+    const socket = this.#socket
+    socket.pause()
+    if (socket[READ] === this) {
+      socket[READ] = undefined
       socket.removeListener('data', onData)
       socket.removeListener('end', onEnd)
       socket.removeListener('close', onEnd)
-      resolve(result)
     }
-    const attempt = (): boolean => {
-      const value = step(data, scanned)
-      scanned = length
-      if (value === undefined) return false
-      finish({ kind: 'done', value, data })
-      return true
+    this.#resolve(result)
+  }
+
+  #attempt(): boolean {
+    const value = this.#step(this.bytes, this.#scanned)
+    this.#scanned = this.#length
+    if (value === undefined) return false
+    this.finish({ kind: 'done', value, data: this.bytes })
+    return true
+  }
+
+  data(chunk: Buffer): void {
+    if (this.#length === 0 && this.#waitingFirstByte) {
+      this.#waitingFirstByte = false
+      clearTimeout(this.#timer)
+      this.#timer = setTimeout(onTimeout, this.#timeoutMs, this)
     }
-    const onData = (chunk: Buffer): void => {
-      if (length === 0 && waitingFirstByte) {
-        waitingFirstByte = false
-        clearTimeout(timer)
-        timer = setTimeout(onTimeout, timeoutMs)
-      }
-      append(chunk, true)
-      attempt()
-    }
-    const onEnd = (): void => {
-      finish({ kind: 'closed', data })
-    }
-    const onTimeout = (): void => {
-      finish({ kind: 'timeout', data })
-    }
-    const empty = !initial || initial.length === 0
-    let waitingFirstByte = empty && firstByteTimeoutMs !== undefined
-    let timer = setTimeout(onTimeout, waitingFirstByte ? firstByteTimeoutMs : timeoutMs)
-    if (initial && initial.length > 0) {
-      append(initial, false)
-      if (attempt()) return
-    }
-    if (socket.destroyed || socket.readableEnded) {
-      onEnd()
-      return
-    }
-    socket.on('data', onData)
-    socket.once('end', onEnd)
-    socket.once('close', onEnd)
-    socket.resume()
-  })
+    this.#append(chunk, true)
+    this.#attempt()
+  }
 }

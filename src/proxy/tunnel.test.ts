@@ -1,8 +1,8 @@
 // relay() with origins dialled by connectOnce (reused read buffers, src/net/origin-reader.ts):
 // every byte arrives in order while the client reads slowly (a borrowed buffer must never be
 // overwritten before its write is flushed), many tunnels at once share the small-read buffer,
-// bytes and a FIN the origin sent before the relay began still reach the client, and half-close
-// works both ways.
+// bytes and a FIN the origin sent before the relay began still reach the client, half-close
+// works both ways, and the idle bound closes a tunnel only when no bytes moved either way.
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
@@ -58,7 +58,7 @@ interface Bed {
 }
 
 /** origin server ← connectOnce ← relay ← accepted ← client; `onOrigin` drives the origin's side. */
-async function bed(onOrigin: (s: Socket) => void, delayRelayMs = 0): Promise<Bed> {
+async function bed(onOrigin: (s: Socket) => void, delayRelayMs = 0, idleTimeoutMs = 20_000): Promise<Bed> {
   const originServer = createServer({ allowHalfOpen: true }, onOrigin)
   const proxyServer = createServer({ allowHalfOpen: true, pauseOnConnect: true })
   const originPort = await listen(originServer)
@@ -69,7 +69,7 @@ async function bed(onOrigin: (s: Socket) => void, delayRelayMs = 0): Promise<Bed
   const origin = await connectOnce('127.0.0.1', originPort, 2000)
   if (typeof origin === 'string') throw new Error(`connect failed: ${origin}`)
   if (delayRelayMs > 0) await new Promise((r) => setTimeout(r, delayRelayMs))
-  const result = relay(inbound, origin, { idleTimeoutMs: 20_000 })
+  const result = relay(inbound, origin, { idleTimeoutMs })
   return {
     client,
     origin,
@@ -159,4 +159,48 @@ test('half-close: after the origin\'s FIN the client can still send, and the ori
   })
   await done
   assert.equal(received, 'after-fin')
+})
+
+test('an idle tunnel is closed at the idle bound, both sockets, as \'idle\'', async () => {
+  // The origin's side closes when the proxy's does (its server is half-open: it would stay).
+  const b = await bed((s) => s.on('end', () => s.destroy()).resume(), 0, 250)
+  try {
+    const t0 = performance.now()
+    b.client.resume()
+    const r = await b.result
+    const after = performance.now() - t0
+    assert.equal(r.end, 'idle')
+    assert.ok(after >= 240 && after < 250 * 1.125 + 200, `closed after ${after.toFixed(0)} ms`)
+    assert.ok(b.origin.destroyed)
+    // The client was made half-open: it sees the proxy's FIN as its 'end'.
+    if (!b.client.readableEnded) await once(b.client, 'end')
+  } finally {
+    b.close()
+  }
+})
+
+test('bytes in either direction alone keep a tunnel open past the idle bound', async () => {
+  let originSide: Socket | undefined
+  const b = await bed((s) => {
+    originSide = s
+    s.on('end', () => s.destroy()).resume()
+  }, 0, 200)
+  try {
+    b.client.resume()
+    let ended = false
+    void b.result.then(() => (ended = true))
+    // 500 ms of client → origin only, then 500 ms of origin → client only, every 50 ms.
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      if (i < 10) b.client.write('u')
+      else originSide!.write('d')
+    }
+    assert.equal(ended, false, 'closed while bytes were moving')
+    const r = await b.result
+    assert.equal(r.end, 'idle')
+    assert.equal(r.bytesUp, 10)
+    assert.equal(r.bytesDown, 10)
+  } finally {
+    b.close()
+  }
 })

@@ -4,14 +4,20 @@
  * origin's reused read buffers (src/net/origin-reader.ts) when the origin was dialled with one,
  * else `pipe` — half-close
  * carried in both directions (a FIN from one side ends the other side's
- * writable half only; the other direction goes on), an idle bound, and both sockets released
- * when both directions are done or on the first error.
+ * writable half only; the other direction goes on), an idle bound (no bytes moved either way for
+ * `idleTimeoutMs`: one shared sweep, src/proxy/idle-sweep.ts, instead of a timer per socket), and
+ * both sockets released when both directions are done or on the first error.
  *
  * Both sockets must have been made with `allowHalfOpen: true`, or Node would end a socket's
  * writable side as soon as its readable side ends.
+ *
+ * One object per tunnel (`Relay`), found by the sockets' listeners through a property of each
+ * socket: the listeners are shared module functions, not closures made for every tunnel (there
+ * were ten, plus the once-wrappers).
  */
 import type { Socket } from 'node:net'
 import { originReaderOf, type OriginReader } from '../net/origin-reader.ts'
+import { IdleEntry, idleSweep, type IdleSweep } from './idle-sweep.ts'
 
 export interface RelayResult {
   /** Bytes written to the origin (the replayed first bytes included). */
@@ -33,120 +39,187 @@ export interface RelayOptions {
  * @example const { bytesUp, bytesDown } = await relay(client, origin, { idleTimeoutMs: 240_000, firstBytes: hello })
  */
 export function relay(client: Socket, origin: Socket, options: RelayOptions): Promise<RelayResult> {
-  // Read the options here: the closures below live as long as the tunnel and must not hold
-  // `options` (its first bytes would stay in memory for the tunnel's whole life).
-  const { idleTimeoutMs } = options
-  let firstBytes = options.firstBytes
   return new Promise((resolve) => {
-    let end: RelayResult['end'] = 'closed'
-    // A socket that closed before the relay began counts as closed already.
-    let closed = (client.closed ? 1 : 0) + (origin.closed ? 1 : 0)
-    const destroyBoth = (): void => {
-      client.destroy()
-      origin.destroy()
-    }
-    const onError = (): void => {
-      if (end === 'closed') end = 'error'
-      destroyBoth()
-    }
-    const onTimeout = (): void => {
-      if (end === 'closed') end = 'idle'
-      destroyBoth()
-    }
-    const onClose = (): void => {
-      closed++
-      if (closed < 2) {
-        // One side is gone entirely (not a half-close): nothing more can reach it, so the other
-        // is closed once its pending writes are flushed (an origin that ignores FIN must not
-        // keep the socket, or a drain, waiting for the idle bound).
-        if (client.destroyed && !origin.destroyed) origin.destroySoon()
-        if (origin.destroyed && !client.destroyed) client.destroySoon()
-        return
-      }
-      client.setTimeout(0)
-      origin.setTimeout(0)
-      client.removeListener('error', onError)
-      origin.removeListener('error', onError)
-      client.removeListener('timeout', onTimeout)
-      origin.removeListener('timeout', onTimeout)
-      resolve({ bytesUp: origin.bytesWritten, bytesDown: origin.bytesRead, end })
-    }
-    client.on('error', onError)
-    origin.on('error', onError)
-    client.setTimeout(idleTimeoutMs, onTimeout)
-    origin.setTimeout(idleTimeoutMs, onTimeout)
-    if (!client.closed) client.once('close', onClose)
-    if (!origin.closed) origin.once('close', onClose)
-    if (client.destroyed || origin.destroyed) {
-      end = 'error'
-      destroyBoth()
-      if (closed === 2) onClose()
-      return
-    }
-    if (firstBytes && firstBytes.length > 0) origin.write(firstBytes)
-    firstBytes = undefined
-    if (client.readableEnded) {
-      // The client half-closed while the proxy was reading its first bytes: its 'end' is gone.
-      origin.end()
-    } else {
-      relayFromClient(client, origin)
-    }
-    const reader = originReaderOf(origin)
-    if (reader) relayFromOrigin(origin, client, reader)
-    else origin.pipe(client)
+    // The first bytes are written at start and not kept: they must not stay in memory for the tunnel's life.
+    new Relay(client, origin, resolve).start(idleSweep(options.idleTimeoutMs), options.firstBytes)
   })
+}
+
+/** Where each of a tunnel's sockets keeps its relay: a symbol-keyed property (the listeners are shared). */
+const RELAY = Symbol('relay')
+type Relayed = Socket & { [RELAY]?: Relay }
+
+function onRelayError(this: Relayed): void {
+  this[RELAY]!.failed()
+}
+
+function onRelayClose(this: Relayed): void {
+  this[RELAY]!.sideClosed()
 }
 
 /**
  * Client → origin as `client.pipe(origin)` does it (backpressure, the client's FIN ends the
  * origin's writable side), with three listeners instead of pipe's seven, no 'pipe'/'unpipe'
- * events and no deferred resume: set up once per connection, so its cost is per connection. Once
- * the origin is destroyed or ended nothing more is written to it (pipe unpipes then); the relay
- * closes the client.
+ * events and no deferred resume. Once the origin is destroyed or ended nothing more is written to
+ * it (pipe unpipes then); the relay closes the client.
  */
-function relayFromClient(client: Socket, origin: Socket): void {
-  client.on('data', (chunk: Buffer) => {
-    if (origin.destroyed || origin.writableEnded) return
-    if (!origin.write(chunk)) client.pause()
-  })
-  origin.on('drain', () => {
-    if (!client.destroyed) client.resume()
-  })
-  client.on('end', () => {
-    if (!origin.destroyed && !origin.writableEnded) origin.end()
-  })
-  client.resume()
+function onClientData(this: Relayed, chunk: Buffer): void {
+  const r = this[RELAY]!
+  r.active = true
+  const origin = r.origin
+  if (origin.destroyed || origin.writableEnded) return
+  if (!origin.write(chunk)) this.pause()
 }
 
-/**
- * Origin → client as `origin.pipe(client)` does it (the client's writable side ended after the
- * origin's FIN and the bytes before it; reading stops once the client is gone), without a stream
- * in between: each chunk read is written straight to the client. While a write is pending, the
- * origin is paused (backpressure, and a chunk borrowed from the reader's buffer must not be
- * overwritten by the next read before it is sent); it resumes when the client's queue is empty.
- */
-function relayFromOrigin(origin: Socket, client: Socket, reader: OriginReader): void {
-  let waiting = false
-  const flushed = (): void => {
-    if (waiting && client.writableLength === 0) {
-      waiting = false
-      if (!origin.destroyed) origin.resume()
+function onOriginDrain(this: Relayed): void {
+  const r = this[RELAY]!
+  // A write the origin was slow to take counts as activity when it completes (as a socket timer's refresh).
+  r.active = true
+  if (!r.client.destroyed) r.client.resume()
+}
+
+function onClientEnd(this: Relayed): void {
+  const origin = this[RELAY]!.origin
+  if (!origin.destroyed && !origin.writableEnded) origin.end()
+}
+
+function onOriginEnd(this: Relayed): void {
+  const client = this[RELAY]!.client
+  if (!client.writableEnded) client.end()
+}
+
+function onOriginData(this: Relayed): void {
+  this[RELAY]!.active = true
+}
+
+/** One tunnel: its two sockets, how it ended, and its place in the idle sweep. */
+class Relay extends IdleEntry {
+  readonly client: Relayed
+  readonly origin: Relayed
+  #end: RelayResult['end'] = 'closed'
+  #closed: number
+  /** Origin → client: a write is pending, the origin is paused until the client's queue is empty. */
+  #waiting = false
+  #sweep: IdleSweep | undefined
+  readonly #resolve: (result: RelayResult) => void
+
+  constructor(client: Socket, origin: Socket, resolve: (result: RelayResult) => void) {
+    super()
+    this.client = client
+    this.origin = origin
+    this.#resolve = resolve
+    // A socket that closed before the relay began counts as closed already.
+    this.#closed = (client.closed ? 1 : 0) + (origin.closed ? 1 : 0)
+  }
+
+  start(sweep: IdleSweep, firstBytes: Uint8Array | undefined): void {
+    const { client, origin } = this
+    client[RELAY] = this
+    origin[RELAY] = this
+    this.#sweep = sweep
+    client.on('error', onRelayError)
+    origin.on('error', onRelayError)
+    sweep.add(this)
+    // `on`, not `once`: 'close' comes once (no wrappers).
+    if (!client.closed) client.on('close', onRelayClose)
+    if (!origin.closed) origin.on('close', onRelayClose)
+    if (client.destroyed || origin.destroyed) {
+      this.#end = 'error'
+      this.#destroyBoth()
+      if (this.#closed === 2) this.#done()
+      return
+    }
+    if (firstBytes && firstBytes.length > 0) origin.write(firstBytes)
+    if (client.readableEnded) {
+      // The client half-closed while the proxy was reading its first bytes: its 'end' is gone.
+      origin.end()
+    } else {
+      client.on('data', onClientData)
+      origin.on('drain', onOriginDrain)
+      client.on('end', onClientEnd)
+      client.resume()
+    }
+    const reader = originReaderOf(origin)
+    if (reader) this.#fromOrigin(reader)
+    else {
+      origin.on('data', onOriginData)
+      origin.pipe(client)
     }
   }
-  const send = (chunk: Buffer): boolean => {
+
+  /**
+   * Origin → client as `origin.pipe(client)` does it (the client's writable side ended after the
+   * origin's FIN and the bytes before it; reading stops once the client is gone), without a stream
+   * in between: each chunk read is written straight to the client. While a write is pending, the
+   * origin is paused (backpressure, and a chunk borrowed from the reader's buffer must not be
+   * overwritten by the next read before it is sent); it resumes when the client's queue is empty.
+   */
+  #fromOrigin(reader: OriginReader): void {
+    const { client, origin } = this
+    let go = true
+    for (const chunk of reader.attach(this.#send)) if (!this.#send(chunk)) go = false
+    origin.on('end', onOriginEnd)
+    // The origin's FIN may have come while the proxy was still setting up (its 'end' is gone then).
+    if (origin.readableEnded && !client.writableEnded) client.end()
+    if (go) origin.resume()
+  }
+
+  /** The origin reader's sink (one function per tunnel: the reader calls it without `this`). */
+  readonly #send = (chunk: Buffer): boolean => {
+    this.active = true
+    const client = this.client
     if (client.destroyed || client.writableEnded) return false
-    client.write(chunk, flushed)
+    client.write(chunk, this.#flushed)
     // A write the kernel took at once has left the queue already (Writable counts it down synchronously).
     if (client.writableLength === 0) return true
-    waiting = true
+    this.#waiting = true
     return false
   }
-  let go = true
-  for (const chunk of reader.attach(send)) if (!send(chunk)) go = false
-  origin.once('end', () => {
-    if (!client.writableEnded) client.end()
-  })
-  // The origin's FIN may have come while the proxy was still setting up (its 'end' is gone then).
-  if (origin.readableEnded && !client.writableEnded) client.end()
-  if (go) origin.resume()
+
+  /** Each write's callback to the client. */
+  readonly #flushed = (): void => {
+    this.active = true
+    if (this.#waiting && this.client.writableLength === 0) {
+      this.#waiting = false
+      if (!this.origin.destroyed) this.origin.resume()
+    }
+  }
+
+  #destroyBoth(): void {
+    this.client.destroy()
+    this.origin.destroy()
+  }
+
+  failed(): void {
+    if (this.#end === 'closed') this.#end = 'error'
+    this.#destroyBoth()
+  }
+
+  /** The idle sweep found no bytes moved for the bound. */
+  onIdle(): void {
+    if (this.#end === 'closed') this.#end = 'idle'
+    this.#destroyBoth()
+  }
+
+  sideClosed(): void {
+    this.#closed++
+    if (this.#closed < 2) {
+      // One side is gone entirely (not a half-close): nothing more can reach it, so the other
+      // is closed once its pending writes are flushed (an origin that ignores FIN must not
+      // keep the socket, or a drain, waiting for the idle bound).
+      const { client, origin } = this
+      if (client.destroyed && !origin.destroyed) origin.destroySoon()
+      if (origin.destroyed && !client.destroyed) client.destroySoon()
+      return
+    }
+    this.#done()
+  }
+
+  #done(): void {
+    const { client, origin } = this
+    this.#sweep?.remove(this)
+    client.removeListener('error', onRelayError)
+    origin.removeListener('error', onRelayError)
+    this.#resolve({ bytesUp: origin.bytesWritten, bytesDown: origin.bytesRead, end: this.#end })
+  }
 }
