@@ -574,6 +574,7 @@ export class Engine {
   /**
    * Network rule `a` takes every flow `b` takes (postings.ts `Covers`): every protocol, every
    * port range and every source of `b`'s is `a`'s too (a source set only if it is the same set).
+   * Called for many pairs while compiling: no allocation.
    */
   #netCovers(a: number, b: number): boolean {
     const net = this.#net
@@ -582,14 +583,18 @@ export class Engine {
     if ((net[y + N_PROTOCOLS]! & ~net[x + N_PROTOCOLS]!) !== 0) return false
     const sa = net[x + N_SOURCE]!
     if (sa !== ANY_SOURCE && sa !== net[y + N_SOURCE]) return false
-    const rangesA = this.#netRanges(x)
-    return this.#netRanges(y).every((r) => r.from > r.to || rangesA.some((q) => q.from <= r.from && r.to <= q.to))
+    if (!this.#netRangeInside(x, net[y + N_FROM]!, net[y + N_TO]!)) return false
+    const more = net[y + N_MORE_PORTS]!
+    if (more >= 0) for (const r of this.#netMorePorts[more]!) if (!this.#netRangeInside(x, r.from, r.to)) return false
+    return true
   }
 
-  #netRanges(at: number): PortRange[] {
+  /** The port range `from`–`to` (empty when `from > to`) lies inside one range of the network rule at `x`. */
+  #netRangeInside(x: number, from: number, to: number): boolean {
     const net = this.#net
-    const more = net[at + N_MORE_PORTS]!
-    return [{ from: net[at + N_FROM]!, to: net[at + N_TO]! }, ...(more < 0 ? [] : this.#netMorePorts[more]!)]
+    if (from > to || (net[x + N_FROM]! <= from && to <= net[x + N_TO]!)) return true
+    const more = net[x + N_MORE_PORTS]!
+    return more >= 0 && this.#netMorePorts[more]!.some((q) => q.from <= from && to <= q.to)
   }
 
   /** Application rule `a` takes every flow `b` takes: every protocol and every source of `b`'s is `a`'s too. */
@@ -599,14 +604,18 @@ export class Engine {
     const y = b * APP_STRIDE
     const sa = app[x + A_SOURCE]!
     if (sa !== ANY_SOURCE && sa !== app[y + A_SOURCE]) return false
-    const keysA = this.#appKeys(x)
-    return this.#appKeys(y).every((k) => keysA.includes(k))
+    const k0 = app[y + A_PROTOCOL0]!
+    const k1 = app[y + A_PROTOCOL1]!
+    if ((k0 !== -1 && !this.#appHasKey(x, k0)) || (k1 !== -1 && !this.#appHasKey(x, k1))) return false
+    const more = app[y + A_MORE]!
+    return more < 0 || this.#appMoreProtocols[more]!.every((k) => this.#appHasKey(x, k))
   }
 
-  #appKeys(at: number): number[] {
+  #appHasKey(x: number, key: number): boolean {
     const app = this.#app
-    const more = app[at + A_MORE]!
-    return [app[at + A_PROTOCOL0]!, app[at + A_PROTOCOL1]!, ...(more < 0 ? [] : this.#appMoreProtocols[more]!)].filter((k) => k !== -1)
+    if (app[x + A_PROTOCOL0] === key || app[x + A_PROTOCOL1] === key) return true
+    const more = app[x + A_MORE]!
+    return more >= 0 && this.#appMoreProtocols[more]!.includes(key)
   }
 
   /** The smaller of `best` and the first rule of postings `ref` that takes the flow. */
