@@ -59,9 +59,10 @@ export interface FqdnIndexOptions {
    */
   readonly hashBits?: number
   /**
-   * Most rule ordinals the merge of wildcard rules into exact entries may add (default: four per
-   * pattern, at least 2^20); past it the index is built without the merge. Tests set 0 to
-   * exercise the probes of exact names.
+   * Most rule ordinals the merge of wildcard rules into exact and subdomain entries may add
+   * (default: four per pattern, at least 2^20); past it the index is built without the merge, so
+   * the merge's memory and time stay bounded whatever the policy. Tests set 0 to exercise the
+   * probes the merge saves.
    */
   readonly mergeBudget?: number
 }
