@@ -8,8 +8,10 @@
  * Addresses are tried in the resolver's order (A answers first, then AAAA), each with its own
  * connect timeout, at most `maxAttempts` of them.
  */
-import { connect, type Socket } from 'node:net'
+import { connect } from 'node:net'
+import { LiteSocket } from './lite-socket.ts'
 import { OriginReader } from './origin-reader.ts'
+import type { SocketLayer, StreamSocket } from './stream-socket.ts'
 import { classifyAddress, type AddressClass, type ClassifyContext } from './classify-address.ts'
 import type { NameResolver, ResolveFailure, ResolveResult } from './resolve.ts'
 
@@ -31,6 +33,8 @@ export interface DialOptions {
   readonly maxAttempts: number
   /** Aborts resolution and the connect in progress (the client went away). */
   readonly signal?: DialCancel
+  /** The origin socket's kind (default `node`: a `net.Socket`). */
+  readonly socketLayer?: SocketLayer
 }
 
 export type DialFailure = 'DNS_FAILED' | 'DESTINATION_FORBIDDEN' | 'DIAL_FAILED' | 'ABORTED'
@@ -43,7 +47,7 @@ export interface RefusedAddress {
 export type DialResult =
   | {
       readonly ok: true
-      readonly socket: Socket
+      readonly socket: StreamSocket
       readonly address: string
       /** Addresses of the name refused by classification (others were tried). */
       readonly refused: readonly RefusedAddress[]
@@ -69,14 +73,17 @@ function ignoreError(): void {
 }
 
 /** Connects to one address, bounded; resolves with the socket or the error code. */
-export function connectOnce(address: string, port: number, timeoutMs: number, signal?: DialCancel): Promise<Socket | string> {
+export function connectOnce(address: string, port: number, timeoutMs: number, signal?: DialCancel, layer: SocketLayer = 'node'): Promise<StreamSocket | string> {
   return new Promise((resolve) => {
     if (signal?.aborted) {
       resolve('ABORTED')
       return
     }
     const reader = new OriginReader()
-    const socket: Attempting = connect({ host: address, port, allowHalfOpen: true, noDelay: true, onread: reader.onread })
+    const socket: Attempting =
+      layer === 'lite'
+        ? LiteSocket.connect({ host: address, port, noDelay: true, onread: reader.onread })
+        : connect({ host: address, port, allowHalfOpen: true, noDelay: true, onread: reader.onread })
     reader.bind(socket)
     new ConnectAttempt(socket, timeoutMs, signal, resolve)
   })
@@ -87,7 +94,7 @@ export function connectOnce(address: string, port: number, timeoutMs: number, si
  * listeners and the timer's callback are shared module functions, not closures made for every dial.
  */
 const ATTEMPT = Symbol('connectAttempt')
-type Attempting = Socket & { [ATTEMPT]?: ConnectAttempt | undefined }
+type Attempting = StreamSocket & { [ATTEMPT]?: ConnectAttempt | undefined }
 
 function onAttemptConnect(this: Attempting): void {
   this[ATTEMPT]?.finish(this)
@@ -107,13 +114,13 @@ class ConnectAttempt {
   readonly #socket: Attempting
   readonly #timer: NodeJS.Timeout
   readonly #signal: DialCancel | undefined
-  readonly #resolve: (result: Socket | string) => void
+  readonly #resolve: (result: StreamSocket | string) => void
   /** The cancel's listener (DialCancel calls it without `this`). */
   readonly #onAbort = (): void => {
     this.finish('ABORTED')
   }
 
-  constructor(socket: Attempting, timeoutMs: number, signal: DialCancel | undefined, resolve: (result: Socket | string) => void) {
+  constructor(socket: Attempting, timeoutMs: number, signal: DialCancel | undefined, resolve: (result: StreamSocket | string) => void) {
     this.#socket = socket
     this.#signal = signal
     this.#resolve = resolve
@@ -125,7 +132,7 @@ class ConnectAttempt {
     signal?.addEventListener('abort', this.#onAbort, { once: true })
   }
 
-  finish(result: Socket | string): void {
+  finish(result: StreamSocket | string): void {
     if (this.#settled) return
     this.#settled = true
     const socket = this.#socket
@@ -203,7 +210,7 @@ export async function connectChecked(host: string, port: number, checked: Extrac
   const t1 = process.hrtime.bigint()
   const errors: string[] = []
   for (const address of checked.allowed.slice(0, Math.max(1, options.maxAttempts))) {
-    const result = await connectOnce(address, port, options.dialTimeoutMs, options.signal)
+    const result = await connectOnce(address, port, options.dialTimeoutMs, options.signal, options.socketLayer)
     if (typeof result !== 'string') return { ok: true, socket: result, address, refused, dnsMs, connectMs: elapsedMs(t1) }
     if (result === 'ABORTED') return { ok: false, failure: 'ABORTED', detail: 'the client went away', refused, dnsMs, connectMs: elapsedMs(t1) }
     errors.push(`${address}: ${result}`)

@@ -16,7 +16,8 @@
  * Before a sink is attached (the relay starts after the dial, the CONNECT reply, the ClientHello
  * replay), a read is kept as a copy and the socket paused.
  */
-import type { OnReadOpts, Socket } from 'node:net'
+import type { LiteOnRead } from './lite-socket.ts'
+import type { StreamSocket } from './stream-socket.ts'
 
 const SHARED_BYTES = 16 * 1024
 const OWN_BYTES = 64 * 1024
@@ -37,7 +38,7 @@ export type ChunkSink = (chunk: Buffer, borrowed: boolean) => boolean
  * per origin socket is an ephemeron that every garbage collection must visit).
  */
 const READER = Symbol('originReader')
-type WithReader = Socket & { [READER]?: OriginReader }
+type WithReader = StreamSocket & { [READER]?: OriginReader }
 
 export class OriginReader {
   #next: Buffer = shared
@@ -46,13 +47,13 @@ export class OriginReader {
   #held: Buffer[] = []
 
   /** The `onread` option for `net.connect`. */
-  readonly onread: OnReadOpts = {
+  readonly onread: LiteOnRead = {
     buffer: () => this.#next,
     callback: (bytes: number, buf: Uint8Array): boolean => this.#onRead(bytes, buf),
   }
 
   /** Registers the reader of `socket` (made with `onread: reader.onread`). */
-  bind(socket: Socket): void {
+  bind(socket: StreamSocket): void {
     const s: WithReader = socket
     s[READER] = this
   }
@@ -101,7 +102,7 @@ export class OriginReader {
 }
 
 /** The reader of a socket made by `connectOnce`, if it has one. */
-export function originReaderOf(socket: Socket): OriginReader | undefined {
+export function originReaderOf(socket: StreamSocket): OriginReader | undefined {
   const s: WithReader = socket
   return s[READER]
 }

@@ -5,7 +5,7 @@
  * the origin pool for plain HTTP), and the relay. The listeners' handlers (explicit-proxy.ts,
  * transparent-*.ts) hold the protocol logic; this holds what they share.
  */
-import type { Socket } from 'node:net'
+import type { SocketLayer, StreamSocket } from '../net/stream-socket.ts'
 import { connectChecked, resolveChecked, resolveCheckedKnown, type DialCancel, type DialOptions, type DialResult } from '../net/dial-checked.ts'
 import type { ListenAddress } from '../net/classify-address.ts'
 import type { NameResolver } from '../net/resolve.ts'
@@ -40,11 +40,13 @@ export interface ProxyRuntime {
    * HTTP client connections with nothing in flight: waiting for their next request, or ended
    * after a last response or a denial (closed once flushed when the server stops).
    */
-  readonly idleClients: Set<Socket>
+  readonly idleClients: Set<StreamSocket>
+  /** The sockets of the data plane (origin dials use the same layer as the listeners). */
+  readonly socketLayer: SocketLayer
 }
 
 /** Ends `s` (if not yet) and destroys it once what was written to it is sent. */
-export function closeWhenFlushed(s: Socket): void {
+export function closeWhenFlushed(s: StreamSocket): void {
   if (!s.writableEnded) s.end()
   if (s.writableFinished) s.destroy()
   else s.once('finish', () => s.destroy())
@@ -72,14 +74,14 @@ class ClientGone implements DialCancel {
 
 /** A checked origin connection for a plain-HTTP request: new, or from the pool. */
 export interface HttpOrigin {
-  readonly socket: Socket
+  readonly socket: StreamSocket
   readonly key: string
   readonly reused: boolean
 }
 
 export class ClientConnection {
   readonly id: number
-  readonly socket: Socket
+  readonly socket: StreamSocket
   readonly listener: string
   readonly explicit: boolean
   readonly srcIp: string
@@ -103,7 +105,7 @@ export class ClientConnection {
   /** The decision line's fields, set in place by the handlers. */
   readonly fields = new DecisionFields()
 
-  constructor(id: number, socket: Socket, listener: string, explicit: boolean, rt: ProxyRuntime) {
+  constructor(id: number, socket: StreamSocket, listener: string, explicit: boolean, rt: ProxyRuntime) {
     this.id = id
     this.socket = socket
     this.listener = listener
@@ -209,6 +211,7 @@ export class ClientConnection {
       dialTimeoutMs: rt.limits.dialTimeoutMs,
       maxAttempts: rt.limits.maxDialAttempts,
       signal: abort,
+      socketLayer: rt.socketLayer,
     }
   }
 
@@ -342,7 +345,7 @@ export class ClientConnection {
   }
 
   /** Relays between the client and `origin` until both are done, then logs the close line. */
-  relay(origin: Socket, firstBytes: Uint8Array | undefined): Promise<void> {
+  relay(origin: StreamSocket, firstBytes: Uint8Array | undefined): Promise<void> {
     const rt = this.rt
     rt.metrics.tunnelOpened()
     this.#relaying = true

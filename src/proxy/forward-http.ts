@@ -32,7 +32,7 @@
  * request without a body whose method is idempotent (RFC 9110 §9.2.2), yields `retry`: the origin
  * closed it while idle, and the request may go once more on a new connection (RFC 9112 §9.3.1).
  */
-import type { Socket } from 'node:net'
+import type { StreamSocket } from '../net/stream-socket.ts'
 import { originReaderOf, type OriginReader } from '../net/origin-reader.ts'
 import { ChunkedScanner } from './chunked-scanner.ts'
 import { httpDenyResponse } from './deny-response.ts'
@@ -50,9 +50,9 @@ const EMPTY = Buffer.alloc(0)
 export type ExchangeOutcome = 'complete' | 'bad-response' | 'timeout' | 'origin-closed' | 'client-closed' | 'bad-request' | 'retry'
 
 export interface ExchangeOptions {
-  readonly client: Socket
+  readonly client: StreamSocket
   /** An origin connection made by dial-checked.ts (it has an origin reader). */
-  readonly origin: Socket
+  readonly origin: StreamSocket
   readonly request: HttpRequestHead
   /** The head to send (hop-by-hop.ts originRequestHead). */
   readonly requestHead: string
@@ -241,7 +241,7 @@ class Exchange {
     const client = this.#o.client
     if (this.#status === undefined && !client.destroyed && !client.writableEnded) {
       // A status (504, 502, 400, 408) with the deny response's fields: X-Aks-Egress-Reason says why.
-      client.write(httpDenyResponse(deny(code, detail)), 'latin1')
+      client.write(Buffer.from(httpDenyResponse(deny(code, detail)), 'latin1'))
     } else client.destroy()
     this.#finish(outcome, false, false, detail)
   }

@@ -14,7 +14,7 @@
  * in force (a reload clears the pool, and a connection whose request was decided before the reload
  * must not refill it) and the proxy is not draining.
  */
-import type { Socket } from 'node:net'
+import type { StreamSocket } from '../net/stream-socket.ts'
 import { formatHostPort } from './authority.ts'
 import type { ClientConnection, HttpOrigin } from './client-connection.ts'
 import { httpDenyResponse } from './deny-response.ts'
@@ -27,7 +27,7 @@ import { deny, verdictOf, type Verdict } from './outcome.ts'
 const EMPTY = Buffer.alloc(0)
 
 /** The client can still be written to (a function: the socket's state changes across awaits). */
-function isOpen(socket: Socket): boolean {
+function isOpen(socket: StreamSocket): boolean {
   return !socket.destroyed && !socket.writableEnded
 }
 

@@ -7,6 +7,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, test } from 'node:test'
 import { connectOnce } from '../net/dial-checked.ts'
+import type { StreamSocket } from '../net/stream-socket.ts'
 import { OriginPool, poolKey } from './origin-pool.ts'
 import { ProxyMetrics } from './proxy-metrics.ts'
 
@@ -29,7 +30,7 @@ after(async () => {
   await new Promise((resolve) => server.close(resolve))
 })
 
-async function dial(): Promise<Socket> {
+async function dial(): Promise<StreamSocket> {
   const s = await connectOnce('127.0.0.1', port, 2000)
   if (typeof s === 'string') assert.fail(s)
   return s

@@ -15,7 +15,7 @@
  * - bounded per key and in total (the oldest idle connection goes first); a policy reload drops
  *   every idle connection (proxy-server.ts), and `stop()` too.
  */
-import type { Socket } from 'node:net'
+import type { StreamSocket } from '../net/stream-socket.ts'
 import { originReaderOf } from '../net/origin-reader.ts'
 import type { ProxyMetrics } from './proxy-metrics.ts'
 
@@ -32,7 +32,7 @@ export type DiscardReason = 'stray-bytes' | 'origin-closed' | 'idle-timeout' | '
 
 interface Entry {
   readonly key: string
-  readonly socket: Socket
+  readonly socket: StreamSocket
   readonly onGone: () => void
   readonly onTimeout: () => void
 }
@@ -65,7 +65,7 @@ export class OriginPool {
   }
 
   /** The most recently used idle connection of `key`, taken out of the pool; undefined: none. */
-  take(key: string): Socket | undefined {
+  take(key: string): StreamSocket | undefined {
     const list = this.#byKey.get(key)
     while (list && list.length > 0) {
       const entry = list.pop()!
@@ -82,7 +82,7 @@ export class OriginPool {
   }
 
   /** Keeps `socket` (its last exchange complete and clean) for reuse; returns false if it was closed instead. */
-  put(key: string, socket: Socket): boolean {
+  put(key: string, socket: StreamSocket): boolean {
     const reader = originReaderOf(socket)
     if (!reader || !this.enabled || socket.destroyed || socket.readableEnded || socket.writableEnded) {
       this.#discard(socket, 'full')
@@ -159,7 +159,7 @@ export class OriginPool {
     this.#discard(entry.socket, reason)
   }
 
-  #discard(socket: Socket, reason: DiscardReason): void {
+  #discard(socket: StreamSocket, reason: DiscardReason): void {
     this.#metrics.originPoolDiscards.inc({ reason })
     socket.destroy()
   }

@@ -18,6 +18,8 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import type { ListenAddress } from '../net/classify-address.ts'
+import { LiteServer, liteSocketsAvailable, type LiteSocket } from '../net/lite-socket.ts'
+import type { SocketLayer, StreamSocket } from '../net/stream-socket.ts'
 import type { NameResolver } from '../net/resolve.ts'
 import { AdminServer } from './admin-server.ts'
 import { formatHostPort } from './authority.ts'
@@ -52,7 +54,21 @@ export interface ProxyServerOptions {
   readonly auth?: ProxyAuth
   /** prom-client's process and Node.js metrics (off in tests that count handles). */
   readonly defaultMetrics: boolean
+  /**
+   * The data plane's sockets: `lite` (src/net/lite-socket.ts) or `node` (`net.Socket`). Default:
+   * `lite` where this Node has the handle API it needs, else `node`.
+   */
+  readonly socketLayer?: SocketLayer
 }
+
+/** The socket layer `requested` resolves to on this Node (`lite` falls back to `node` when the handle API is missing). */
+export function effectiveSocketLayer(requested: SocketLayer | undefined): SocketLayer {
+  if (requested === 'node') return 'node'
+  return liteSocketsAvailable() ? 'lite' : 'node'
+}
+
+/** A listening socket of either layer: what the server does with it after `listen`. */
+type Listener = Server | LiteServer
 
 export interface ListenerInfo {
   readonly kind: 'explicit' | 'tls' | 'http' | 'admin'
@@ -64,7 +80,7 @@ export interface ListenerInfo {
 
 interface OpenListener {
   readonly info: ListenerInfo
-  readonly server: Server
+  readonly server: Listener
 }
 
 /** What an accepted connection is served by: its listener's label (metrics, logs) and handler. */
@@ -79,7 +95,7 @@ interface TransparentListener {
   readonly originalPort: number
   readonly address: string
   readonly port: number
-  readonly server: Server
+  readonly server: Listener
 }
 
 /** A reload's first step done (`prepareReload`): commit or abort it, once. */
@@ -96,7 +112,15 @@ export interface PreparedReload {
   abort(): void
 }
 
-function listen(server: Server, host: string, port: number): Promise<HostPort> {
+function listen(server: Listener, host: string, port: number): Promise<HostPort> {
+  if (server instanceof LiteServer) {
+    try {
+      const a = server.listen(host, port)
+      return Promise.resolve({ host: a.address, port: a.port })
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)))
+    }
+  }
   return new Promise((resolve, reject) => {
     const onError = (e: Error): void => {
       reject(e)
@@ -132,9 +156,10 @@ export class ProxyServer {
   readonly #transparent = new Map<number, TransparentListener>()
   readonly #readinessChecks: Array<() => boolean> = []
   #admin: AdminServer | undefined
-  readonly #sockets = new Set<Socket>()
+  readonly #sockets = new Set<StreamSocket>()
   /** HTTP client connections with nothing in flight: waiting for their next request, or closing. */
-  readonly #idleClients = new Set<Socket>()
+  readonly #idleClients = new Set<StreamSocket>()
+  readonly #socketLayer: SocketLayer
   readonly #pool: OriginPool
   readonly #perSource = new Map<string, number>()
   #nextId = 0
@@ -152,6 +177,7 @@ export class ProxyServer {
   constructor(state: PolicyState, options: ProxyServerOptions) {
     this.#state = state
     this.#options = options
+    this.#socketLayer = effectiveSocketLayer(options.socketLayer)
     this.metrics = new ProxyMetrics(options.defaultMetrics)
     const localAddresses = localInterfaceAddresses()
     const l = options.limits
@@ -168,12 +194,18 @@ export class ProxyServer {
       pool: this.#pool,
       draining: () => this.#stopping,
       idleClients: this.#idleClients,
+      socketLayer: this.#socketLayer,
     }
     this.#recordPolicy(state)
   }
 
   get state(): PolicyState {
     return this.#state
+  }
+
+  /** The sockets the data plane uses (`socketLayer` after the fallback). */
+  get socketLayer(): SocketLayer {
+    return this.#socketLayer
   }
 
   get openConnections(): number {
@@ -256,19 +288,21 @@ export class ProxyServer {
   }
 
   /** A listener whose label and handler are chosen at each accept (a transparent port's kind follows the policy). */
-  #makeServer(route: () => Route, explicit: boolean): Server {
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
-    server.on('connection', (socket) => {
+  #makeServer(route: () => Route, explicit: boolean): Listener {
+    const onConnection = (socket: Socket | LiteSocket): void => {
       const { label, handler } = route()
       this.#accept(socket, label, handler, explicit)
-    })
-    server.on('error', (e) => {
+    }
+    // Accepted LiteSockets start paused, with no Nagle delay on the relay's small writes either way.
+    const server = this.#socketLayer === 'lite' ? new LiteServer({ noDelay: true }) : createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
+    server.on('connection', onConnection)
+    server.on('error', (e: Error) => {
       this.#options.log.logger.error({ event: 'listener-error', listener: route().label, error: e.message }, 'listener error')
     })
     return server
   }
 
-  #accept(socket: Socket, label: string, handler: (conn: ClientConnection) => Promise<void>, explicit: boolean): void {
+  #accept(socket: StreamSocket, label: string, handler: (conn: ClientConnection) => Promise<void>, explicit: boolean): void {
     socket.on('error', ignoreError)
     if (this.#stopping) {
       socket.destroy()

@@ -12,7 +12,7 @@
  * socket: the listeners and the timer callback are shared module functions, not closures made for
  * every connection (there were eight per call).
  */
-import type { Socket } from 'node:net'
+import type { StreamSocket } from '../net/stream-socket.ts'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -36,7 +36,7 @@ export type ReadInitialResult<T> =
  * The socket is left paused, with no listener of this module.
  */
 export function readInitial<T>(
-  socket: Socket,
+  socket: StreamSocket,
   initial: Uint8Array | undefined,
   timeoutMs: number,
   step: (data: Buffer, scanned: number) => T | undefined,
@@ -49,7 +49,7 @@ export function readInitial<T>(
 
 /** Where a socket keeps its read in progress: a symbol-keyed property (its listeners are shared). */
 const READ = Symbol('initialRead')
-type Reading = Socket & { [READ]?: InitialRead<unknown> | undefined }
+type Reading = StreamSocket & { [READ]?: InitialRead<unknown> | undefined }
 
 function onData(this: Reading, chunk: Buffer): void {
   this[READ]?.data(chunk)

@@ -2,7 +2,7 @@
  * @module The relay between a client and an origin: bytes both ways with backpressure and no
  * copies — client → origin by a 'data' listener writing to the origin, origin → client from the
  * origin's reused read buffers (src/net/origin-reader.ts) when the origin was dialled with one,
- * else `pipe` — half-close
+ * else by a 'data' listener too — half-close
  * carried in both directions (a FIN from one side ends the other side's
  * writable half only; the other direction goes on), an idle bound (no bytes moved either way for
  * `idleTimeoutMs`: one shared sweep, src/proxy/idle-sweep.ts, instead of a timer per socket), and
@@ -15,7 +15,7 @@
  * socket: the listeners are shared module functions, not closures made for every tunnel (there
  * were ten, plus the once-wrappers).
  */
-import type { Socket } from 'node:net'
+import type { StreamSocket } from '../net/stream-socket.ts'
 import { originReaderOf, type OriginReader } from '../net/origin-reader.ts'
 import { IdleEntry, idleSweep, type IdleSweep } from './idle-sweep.ts'
 
@@ -38,7 +38,7 @@ export interface RelayOptions {
  * Relays until both directions are done. Never rejects.
  * @example const { bytesUp, bytesDown } = await relay(client, origin, { idleTimeoutMs: 240_000, firstBytes: hello })
  */
-export function relay(client: Socket, origin: Socket, options: RelayOptions): Promise<RelayResult> {
+export function relay(client: StreamSocket, origin: StreamSocket, options: RelayOptions): Promise<RelayResult> {
   return new Promise((resolve) => {
     // The first bytes are written at start and not kept: they must not stay in memory for the tunnel's life.
     new Relay(client, origin, resolve).start(idleSweep(options.idleTimeoutMs), options.firstBytes)
@@ -47,7 +47,7 @@ export function relay(client: Socket, origin: Socket, options: RelayOptions): Pr
 
 /** Where each of a tunnel's sockets keeps its relay: a symbol-keyed property (the listeners are shared). */
 const RELAY = Symbol('relay')
-type Relayed = Socket & { [RELAY]?: Relay }
+type Relayed = StreamSocket & { [RELAY]?: Relay }
 
 function onRelayError(this: Relayed): void {
   this[RELAY]!.failed()
@@ -88,8 +88,19 @@ function onOriginEnd(this: Relayed): void {
   if (!client.writableEnded) client.end()
 }
 
-function onOriginData(this: Relayed): void {
-  this[RELAY]!.active = true
+/** Origin → client for an origin without a reader (src/net/origin-reader.ts): as onClientData. */
+function onOriginData(this: Relayed, chunk: Buffer): void {
+  const r = this[RELAY]!
+  r.active = true
+  const client = r.client
+  if (client.destroyed || client.writableEnded) return
+  if (!client.write(chunk)) this.pause()
+}
+
+function onClientDrain(this: Relayed): void {
+  const r = this[RELAY]!
+  r.active = true
+  if (!r.origin.destroyed) r.origin.resume()
 }
 
 /** One tunnel: its two sockets, how it ended, and its place in the idle sweep. */
@@ -103,7 +114,7 @@ class Relay extends IdleEntry {
   #sweep: IdleSweep | undefined
   readonly #resolve: (result: RelayResult) => void
 
-  constructor(client: Socket, origin: Socket, resolve: (result: RelayResult) => void) {
+  constructor(client: StreamSocket, origin: StreamSocket, resolve: (result: RelayResult) => void) {
     super()
     this.client = client
     this.origin = origin
@@ -142,8 +153,12 @@ class Relay extends IdleEntry {
     const reader = originReaderOf(origin)
     if (reader) this.#fromOrigin(reader)
     else {
+      // An origin without a reader (not made by connectOnce): its 'data' events, the same way.
       origin.on('data', onOriginData)
-      origin.pipe(client)
+      client.on('drain', onClientDrain)
+      origin.on('end', onOriginEnd)
+      if (origin.readableEnded && !client.writableEnded) client.end()
+      else origin.resume()
     }
   }
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseRawAddress } from '../../net/classify-address.ts'
 import { parseHostsFile, type HostsTable, MAX_HOSTS_FILE_BYTES } from '../../net/hosts-file.ts'
+import type { SocketLayer } from '../../net/stream-socket.ts'
 import { NameResolver } from '../../net/resolve.ts'
 import { Appliance } from '../../dataplane/appliance.ts'
 import { formatNote, TABLE } from '../../dataplane/nftables/compile-nftables.ts'
@@ -72,6 +73,11 @@ const OPTIONS: OptionSpecs = {
   log: { type: 'string', value: 'FILE|-', help: 'Decision log (JSON lines) destination (default - : standard output)' },
   'log-level': { type: 'string', value: 'LEVEL', help: 'info (default: every decision), warn, error' },
   'no-watch': { type: 'boolean', help: 'Do not reload the policy file when it changes (SIGHUP still does)' },
+  'socket-layer': {
+    type: 'string',
+    value: 'lite|node',
+    help: 'Sockets of the data plane: lite (default: over the TCP handle, without Node\'s streams; node where this Node lacks the API) or node (net.Socket)',
+  },
   ...Object.fromEntries(LIMIT_OPTIONS.map(([name, field, help]) => [name, { type: 'string', value: 'N', help: `${help} (default ${DEFAULT_LIMITS[field]})` } as const])),
   ...PROFILE_OPTIONS,
 }
@@ -192,6 +198,9 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   const listen = parseListenOption(str(values, 'listen') ?? SERVE_DEFAULTS.listen, 'listen')
   const admin = parseListenOption(str(values, 'admin') ?? SERVE_DEFAULTS.admin, 'admin')
   const limits = readLimits(values)
+  const socketLayerText = str(values, 'socket-layer') ?? 'lite'
+  if (socketLayerText !== 'lite' && socketLayerText !== 'node') throw new UsageError(`--socket-layer "${socketLayerText}" is not lite or node`)
+  const socketLayer: SocketLayer = socketLayerText
   const logLevel = str(values, 'log-level') ?? 'info'
   if (!['info', 'warn', 'error', 'debug'].includes(logLevel)) throw new UsageError(`--log-level "${logLevel}" is not info, warn or error`)
   const hostsPath = str(values, 'hosts')
@@ -237,6 +246,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     log,
     ...(auth ? { auth } : {}),
     defaultMetrics: true,
+    socketLayer,
   })
   let warnings: string[]
   try {

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadPolicyText } from '../../../src/config/load-policy.ts'
 import { NameResolver } from '../../../src/net/resolve.ts'
+import type { SocketLayer } from '../../../src/net/stream-socket.ts'
 import { createConnectionLog } from '../../../src/proxy/connection-log.ts'
 import { buildPolicyState } from '../../../src/proxy/policy-state.ts'
 import type { ProxyAuth } from '../../../src/proxy/proxy-auth.ts'
@@ -267,6 +268,17 @@ export function hostsText(map: Readonly<Record<string, string>>): string {
     .join('\n')
 }
 
+/**
+ * The socket layer the e2e proxy tests run with: `AKS_EGRESS_SOCKET_LAYER` (`lite` or `node`;
+ * the test runner runs this suite once with each), else the server's default.
+ */
+export function testSocketLayer(): SocketLayer | undefined {
+  const v = process.env['AKS_EGRESS_SOCKET_LAYER']
+  if (v === undefined || v === '') return undefined
+  if (v !== 'lite' && v !== 'node') throw new Error(`AKS_EGRESS_SOCKET_LAYER "${v}" is not lite or node`)
+  return v
+}
+
 /** Starts `serve`'s ProxyServer in this process. */
 export async function startProxy(options: {
   policy: string
@@ -284,6 +296,7 @@ export async function startProxy(options: {
   const hosts = new Map(Object.entries(options.hosts).map(([n, a]) => [n, [a]]))
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...options.limits }
   const resolver = new NameResolver({ hosts, upstream: options.upstream ?? ['127.0.0.1:9'], timeoutMs: limits.dnsTimeoutMs, cacheMaxEntries: 100, cacheMaxTtlSeconds: 60 })
+  const layer = testSocketLayer()
   const server = new ProxyServer(buildPolicyState(loaded.policy, 'e2e.yaml'), {
     listen: { host: '127.0.0.1', port: 0 },
     admin: options.admin ? { host: '127.0.0.1', port: 0 } : null,
@@ -293,6 +306,7 @@ export async function startProxy(options: {
     log,
     ...(options.auth ? { auth: options.auth } : {}),
     defaultMetrics: false,
+    ...(layer ? { socketLayer: layer } : {}),
   })
   await server.start()
   const explicit = server.listeners.find((l) => l.kind === 'explicit')

@@ -1,0 +1,594 @@
+/**
+ * @module TCP connections over Node's TCP handle without its stream machinery: the `net.Socket`
+ * events and semantics the proxy uses (src/net/stream-socket.ts), for a fraction of the cost.
+ *
+ * Why: the proxy benchmark (docs/benchmarks.md, "Socket layer") measured a minimal relay on
+ * `net.Socket`s at about 1.5 × the CPU per new connection of the same relay on the handles
+ * directly; in aks-egress the two `net.Socket`s of a connection (construction, Readable and
+ * Writable states, the ticks of every read, write and close) were about 40% of the busy time.
+ * A `LiteSocket` is one plain object per connection: a read is one call into JavaScript that
+ * emits 'data' (or hands the bytes to an `onread` sink reading into reused buffers, as
+ * `net.connect`'s `onread` option does), a write is one `writeBuffer` whose callback runs at once
+ * when the kernel took the bytes, a close is one `close` of the handle.
+ *
+ * The handles are Node's internal bindings (`process.binding('tcp_wrap')` and `'stream_wrap'`,
+ * which Node keeps for compatibility, DEP0111 being documentation-only). Their shape is checked
+ * once (`liteSocketsAvailable()`); where it does not match, the proxy uses `net.Socket` (its
+ * `--socket-layer node`), which is also the fallback a test runs the whole proxy suite with.
+ */
+import { EventEmitter } from 'node:events'
+import { isIPv6 } from 'node:net'
+import { getSystemErrorName } from 'node:util'
+import type { StreamSocket } from './stream-socket.ts'
+
+/** The part of Node's TCPWrap used here. */
+interface TcpHandle {
+  /** Must be a function (the binding checks). */
+  onread: (this: TcpHandle, arrayBuffer: ArrayBuffer | undefined) => Uint8Array | undefined
+  onconnection: (status: number, client: TcpHandle | undefined) => void
+  readStart(): number
+  readStop(): number
+  writeBuffer(req: object, data: Uint8Array): number
+  shutdown(req: object): number
+  close(cb?: () => void): void
+  getpeername(out: { address?: string; port?: number }): number
+  getsockname(out: { address?: string; port?: number }): number
+  setNoDelay(on: boolean): number
+  useUserBuffer(buf: Uint8Array): void
+  connect(req: object, address: string, port: number): number
+  connect6(req: object, address: string, port: number): number
+  bind(address: string, port: number): number
+  bind6(address: string, port: number, flags: number): number
+  listen(backlog: number): number
+  [OWNER]?: LiteSocket | LiteServer | undefined
+}
+
+interface Bindings {
+  readonly TCP: new (type: number) => TcpHandle
+  readonly TCPConnectWrap: new () => ConnectReq
+  readonly SOCKET: number
+  readonly SERVER: number
+  readonly WriteWrap: new () => WriteReq
+  readonly ShutdownWrap: new () => ShutdownReq
+  readonly state: Int32Array
+  readonly kReadBytesOrError: number
+  readonly kArrayBufferOffset: number
+  readonly kLastWriteWasAsync: number
+  readonly UV_EOF: number
+}
+
+interface WriteReq {
+  handle: TcpHandle
+  oncomplete: (this: WriteReq, status: number) => void
+  async: boolean
+  owner: LiteSocket
+  buffer: Uint8Array | null
+  cb: ((err?: Error | null) => void) | undefined
+}
+
+interface ShutdownReq {
+  handle: TcpHandle
+  oncomplete: (this: ShutdownReq, status: number) => void
+  owner: LiteSocket
+}
+
+interface ConnectReq {
+  oncomplete: (this: ConnectReq, status: number, handle: TcpHandle) => void
+  address: string
+  port: number
+  owner: LiteSocket
+}
+
+const OWNER = Symbol('liteOwner')
+
+let bindings: Bindings | null | undefined
+
+type LegacyBinding = (name: string) => unknown
+interface TcpWrapBinding {
+  readonly TCP?: unknown
+  readonly TCPConnectWrap?: unknown
+  readonly constants?: { readonly SOCKET?: unknown; readonly SERVER?: unknown }
+}
+interface StreamWrapBinding {
+  readonly WriteWrap?: unknown
+  readonly ShutdownWrap?: unknown
+  readonly streamBaseState?: unknown
+  readonly kReadBytesOrError?: unknown
+  readonly kArrayBufferOffset?: unknown
+  readonly kLastWriteWasAsync?: unknown
+}
+
+function loadBindings(): Bindings | null {
+  try {
+    const binding = (process as unknown as { binding: LegacyBinding }).binding
+    const tcp = binding('tcp_wrap') as TcpWrapBinding
+    const stream = binding('stream_wrap') as StreamWrapBinding
+    const uv = binding('uv') as { readonly UV_EOF?: unknown }
+    const constants = tcp.constants
+    const b = {
+      TCP: tcp.TCP,
+      TCPConnectWrap: tcp.TCPConnectWrap,
+      SOCKET: constants?.SOCKET,
+      SERVER: constants?.SERVER,
+      WriteWrap: stream.WriteWrap,
+      ShutdownWrap: stream.ShutdownWrap,
+      state: stream.streamBaseState,
+      kReadBytesOrError: stream.kReadBytesOrError,
+      kArrayBufferOffset: stream.kArrayBufferOffset,
+      kLastWriteWasAsync: stream.kLastWriteWasAsync,
+      UV_EOF: uv.UV_EOF,
+    }
+    if (typeof b.TCP !== 'function' || typeof b.TCPConnectWrap !== 'function' || typeof b.WriteWrap !== 'function' || typeof b.ShutdownWrap !== 'function') return null
+    if (typeof b.SOCKET !== 'number' || typeof b.SERVER !== 'number' || typeof b.UV_EOF !== 'number') return null
+    if (!(b.state instanceof Int32Array) || typeof b.kReadBytesOrError !== 'number' || typeof b.kArrayBufferOffset !== 'number' || typeof b.kLastWriteWasAsync !== 'number') return null
+    const proto = (b.TCP as { prototype: Record<string, unknown> }).prototype
+    for (const m of ['readStart', 'readStop', 'writeBuffer', 'shutdown', 'close', 'getpeername', 'getsockname', 'setNoDelay', 'useUserBuffer', 'connect', 'connect6', 'bind', 'bind6', 'listen']) {
+      if (typeof proto[m] !== 'function') return null
+    }
+    return b as Bindings
+  } catch {
+    return null
+  }
+}
+
+/** True when this Node has the TCP handle API a LiteSocket needs (checked once). */
+export function liteSocketsAvailable(): boolean {
+  bindings ??= loadBindings()
+  return bindings !== null
+}
+
+function b(): Bindings {
+  bindings ??= loadBindings()
+  if (bindings === null) throw new Error('LiteSocket: this Node.js has no usable TCP handle API (use --socket-layer node)')
+  return bindings
+}
+
+/** An `Error` like Node's for a libuv status: `code` 'ECONNREFUSED', `errno`, `syscall`. */
+export function uvError(status: number, syscall: string): NodeJS.ErrnoException {
+  let name: string
+  try {
+    name = getSystemErrorName(status)
+  } catch {
+    name = `UV${String(status)}`
+  }
+  const e: NodeJS.ErrnoException = new Error(`${syscall} ${name}`)
+  e.code = name
+  e.errno = status
+  e.syscall = syscall
+  return e
+}
+
+/**
+ * `net.connect`'s `onread` option: reads go into `buffer()`'s buffer, `callback(bytes, buf)` gets
+ * them; returning false pauses the socket. `buffer()` is asked again after every read.
+ */
+export interface LiteOnRead {
+  buffer(): Uint8Array
+  callback(bytes: number, buf: Uint8Array): boolean
+}
+
+/** The handle's read callback, shared by every socket (`this` is the handle). */
+function onHandleRead(this: TcpHandle, arrayBuffer: ArrayBuffer | undefined): Uint8Array | undefined {
+  const s = this[OWNER] as LiteSocket
+  return s.onRead(arrayBuffer)
+}
+
+/** A closed handle's read callback: reads after destroy() are dropped. */
+function onReadAfterClose(): undefined {
+  return undefined
+}
+
+function onConnectionAfterClose(_status: number, client: TcpHandle | undefined): void {
+  client?.close()
+}
+
+function onWriteDone(this: WriteReq, status: number): void {
+  this.owner.writeDone(this, status)
+}
+
+function onShutdownDone(this: ShutdownReq, status: number): void {
+  this.owner.shutdownDone(status)
+}
+
+function onConnectDone(this: ConnectReq, status: number): void {
+  this.owner.connectDone(status)
+}
+
+function onTimer(s: LiteSocket): void {
+  s.timedOut()
+}
+
+function destroyOnFinish(this: LiteSocket): void {
+  this.destroy()
+}
+
+function emitFinish(s: LiteSocket): void {
+  s.shutdownDone(0)
+}
+
+export interface LiteConnectOptions {
+  readonly host: string
+  readonly port: number
+  readonly noDelay?: boolean
+  readonly onread?: LiteOnRead
+}
+
+export class LiteSocket extends EventEmitter implements StreamSocket {
+  #handle: TcpHandle | null
+  remoteAddress: string | undefined
+  remotePort: number | undefined
+  destroyed = false
+  closed = false
+  readableEnded = false
+  writableEnded = false
+  writableFinished = false
+  connecting = false
+  bytesRead = 0
+  bytesWritten = 0
+  /** Bytes of async writes not yet completed. */
+  writableLength = 0
+  #paused = true
+  #reading = false
+  #shutdownSent = false
+  #needDrain = false
+  #error: Error | undefined
+  #timeoutMs = 0
+  #timer: NodeJS.Timeout | undefined
+  #onread: LiteOnRead | undefined
+  #userBuffer: Uint8Array | undefined
+
+  /** A socket over `handle` (accepted: connected, paused). */
+  constructor(handle: TcpHandle, onread?: LiteOnRead) {
+    super()
+    this.#handle = handle
+    handle[OWNER] = this
+    handle.onread = onHandleRead
+    if (onread) {
+      this.#onread = onread
+      const buf = onread.buffer()
+      this.#userBuffer = buf
+      handle.useUserBuffer(buf)
+    }
+  }
+
+  /** Connects to `host` (an IP address) and `port`: 'connect' or 'error' (then 'close') follows. */
+  static connect(options: LiteConnectOptions): LiteSocket {
+    const { TCP, SOCKET, TCPConnectWrap } = b()
+    const handle = new TCP(SOCKET)
+    const s = new LiteSocket(handle, options.onread)
+    s.connecting = true
+    s.remoteAddress = options.host
+    s.remotePort = options.port
+    if (options.noDelay !== false) handle.setNoDelay(true)
+    const req = new TCPConnectWrap()
+    req.oncomplete = onConnectDone
+    req.address = options.host
+    req.port = options.port
+    req.owner = s
+    const err = isIPv6(options.host) ? handle.connect6(req, options.host, options.port) : handle.connect(req, options.host, options.port)
+    if (err !== 0) {
+      // As net.Socket: the error comes asynchronously, after the caller added its listeners.
+      const e = uvError(err, 'connect')
+      process.nextTick(() => s.destroy(e))
+    }
+    return s
+  }
+
+  /** @internal The connect request completed. */
+  connectDone(status: number): void {
+    if (this.destroyed) return
+    this.connecting = false
+    if (status < 0) {
+      this.destroy(uvError(status, 'connect'))
+      return
+    }
+    this.#refresh()
+    // As net.connect with `onread`: a socket with a sink reads at once (the sink holds early bytes and pauses it).
+    if (this.#onread) this.#paused = false
+    this.emit('connect')
+    if (this.writableEnded && this.writableLength === 0) this.#shutdown()
+    if (!this.#paused) this.#startReading()
+  }
+
+  /** @internal The handle read (`this` of onHandleRead): emits or sinks the bytes. */
+  onRead(arrayBuffer: ArrayBuffer | undefined): Uint8Array | undefined {
+    const { state, kReadBytesOrError, kArrayBufferOffset, UV_EOF } = bindings!
+    const n = state[kReadBytesOrError]!
+    if (n > 0) {
+      this.bytesRead += n
+      if (this.#timer) this.#timer.refresh()
+      const sink = this.#onread
+      if (sink) {
+        const buf = this.#userBuffer!
+        if (!sink.callback(n, buf)) this.pause()
+        const next = sink.buffer()
+        if (next !== buf && !this.destroyed) {
+          this.#userBuffer = next
+          // The handle reads into the returned buffer from now on (CustomBufferJSListener).
+          return next
+        }
+        return undefined
+      }
+      this.emit('data', Buffer.from(arrayBuffer!, state[kArrayBufferOffset], n))
+      return undefined
+    }
+    if (n === 0) return undefined
+    if (n === UV_EOF) {
+      // libuv stopped reading at EOF.
+      this.#reading = false
+      if (this.readableEnded) return undefined
+      this.readableEnded = true
+      this.emit('end')
+      if (this.writableFinished) this.destroy()
+      return undefined
+    }
+    this.destroy(uvError(n, 'read'))
+    return undefined
+  }
+
+  #startReading(): void {
+    if (this.#reading || this.destroyed || this.readableEnded || this.connecting) return
+    const err = this.#handle!.readStart()
+    if (err !== 0) {
+      this.destroy(uvError(err, 'read'))
+      return
+    }
+    this.#reading = true
+  }
+
+  pause(): this {
+    this.#paused = true
+    if (this.#reading) {
+      this.#reading = false
+      if (!this.destroyed) this.#handle!.readStop()
+    }
+    return this
+  }
+
+  resume(): this {
+    this.#paused = false
+    this.#startReading()
+    return this
+  }
+
+  /** Whether 'data' flows (Readable's `isPaused`). */
+  isPaused(): boolean {
+    return this.#paused
+  }
+
+  write(chunk: Uint8Array | string, cb?: (err?: Error | null) => void): boolean {
+    if (this.destroyed || this.writableEnded || this.connecting) {
+      const e = new Error(this.connecting ? 'write before connect' : 'write after end')
+      if (cb) process.nextTick(cb, e)
+      return false
+    }
+    // Strings as net.Socket writes them by default: UTF-8.
+    const data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk
+    if (data.length === 0) {
+      if (cb) cb()
+      return this.writableLength === 0
+    }
+    const { WriteWrap, state, kLastWriteWasAsync } = bindings!
+    const handle = this.#handle!
+    const req = new WriteWrap()
+    req.handle = handle
+    req.oncomplete = onWriteDone
+    req.async = false
+    req.owner = this
+    req.cb = cb
+    req.buffer = null
+    const err = handle.writeBuffer(req, data)
+    if (err !== 0) {
+      this.destroy(uvError(err, 'write'))
+      if (cb) process.nextTick(cb, this.#error)
+      return false
+    }
+    this.bytesWritten += data.length
+    if (this.#timer) this.#timer.refresh()
+    if (state[kLastWriteWasAsync] === 0) {
+      // The kernel took every byte: done now (net.Socket would call back on the next tick).
+      if (cb) cb()
+      return this.writableLength === 0
+    }
+    req.async = true
+    // Kept until the write completes: the kernel reads from this memory.
+    req.buffer = data
+    this.writableLength += data.length
+    this.#needDrain = true
+    return false
+  }
+
+  /** @internal An async write completed. */
+  writeDone(req: WriteReq, status: number): void {
+    this.writableLength -= req.buffer?.length ?? 0
+    req.buffer = null
+    const cb = req.cb
+    if (this.destroyed) {
+      // Cancelled by the close (as net.Socket: the callback without an error).
+      if (cb) cb()
+      return
+    }
+    if (status < 0) {
+      const e = uvError(status, 'write')
+      this.destroy(e)
+      if (cb) cb(e)
+      return
+    }
+    if (this.#timer) this.#timer.refresh()
+    if (cb) cb()
+    if (this.writableLength === 0) {
+      if (this.#needDrain) {
+        this.#needDrain = false
+        this.emit('drain')
+      }
+      if (this.writableEnded && !this.#shutdownSent) this.#shutdown()
+    }
+  }
+
+  end(chunk?: Uint8Array | string): this {
+    if (chunk !== undefined && !this.writableEnded) this.write(chunk)
+    if (this.writableEnded || this.destroyed) return this
+    this.writableEnded = true
+    if (this.connecting) return this
+    if (this.writableLength === 0) this.#shutdown()
+    return this
+  }
+
+  #shutdown(): void {
+    if (this.#shutdownSent || this.destroyed) return
+    this.#shutdownSent = true
+    const req = new (bindings!.ShutdownWrap)()
+    req.handle = this.#handle!
+    req.oncomplete = onShutdownDone
+    req.owner = this
+    const err = this.#handle!.shutdown(req)
+    // 1: done synchronously; ENOTCONN: the peer is gone already (as net.Socket: finished).
+    if (err === 1 || (err < 0 && getName(err) === 'ENOTCONN')) process.nextTick(emitFinish, this)
+    else if (err !== 0) this.destroy(uvError(err, 'shutdown'))
+  }
+
+  /** @internal The FIN was sent. */
+  shutdownDone(status: number): void {
+    if (this.destroyed || this.writableFinished) return
+    if (status < 0 && getName(status) !== 'ENOTCONN') {
+      this.destroy(uvError(status, 'shutdown'))
+      return
+    }
+    this.writableFinished = true
+    this.emit('finish')
+    if (this.readableEnded) this.destroy()
+  }
+
+  destroy(error?: Error): this {
+    if (this.destroyed) return this
+    this.destroyed = true
+    this.#error = error
+    if (this.#timer) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+    }
+    this.#reading = false
+    const handle = this.#handle
+    if (handle) {
+      handle.onread = onReadAfterClose
+      handle.close(() => {
+        this.#closed()
+      })
+    } else process.nextTick(() => {
+      this.#closed()
+    })
+    return this
+  }
+
+  #closed(): void {
+    const handle = this.#handle
+    if (handle) handle[OWNER] = undefined
+    this.#handle = null
+    this.closed = true
+    const error = this.#error
+    if (error) this.emit('error', error)
+    this.emit('close', error !== undefined)
+  }
+
+  destroySoon(): void {
+    if (!this.writableEnded) this.end()
+    if (this.writableFinished) this.destroy()
+    else if (!this.destroyed) this.once('finish', destroyOnFinish)
+  }
+
+  setTimeout(ms: number, cb?: () => void): this {
+    if (this.#timer) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+    }
+    this.#timeoutMs = ms
+    if (ms > 0 && !this.destroyed) {
+      this.#timer = setTimeout(onTimer, ms, this)
+      // As net.Socket's timeouts: they do not keep the process alive.
+      this.#timer.unref()
+    }
+    if (cb) {
+      if (ms > 0) this.once('timeout', cb)
+      else this.removeListener('timeout', cb)
+    }
+    return this
+  }
+
+  /** @internal The inactivity timer fired. */
+  timedOut(): void {
+    this.#timer = undefined
+    if (this.destroyed || this.#timeoutMs === 0) return
+    this.emit('timeout')
+  }
+
+  #refresh(): void {
+    if (this.#timer) this.#timer.refresh()
+  }
+}
+
+function getName(status: number): string {
+  try {
+    return getSystemErrorName(status)
+  } catch {
+    return ''
+  }
+}
+
+/** A listening socket whose connections are `LiteSocket`s: 'connection' (paused), 'error'. */
+export class LiteServer extends EventEmitter {
+  #handle: TcpHandle | null = null
+  readonly #noDelay: boolean
+
+  /** `noDelay`: TCP_NODELAY on every accepted socket (as net.Server's option). */
+  constructor(options: { readonly noDelay?: boolean } = {}) {
+    super()
+    this.#noDelay = options.noDelay === true
+  }
+
+  /** Binds and listens; throws the bind or listen error (`code` 'EADDRINUSE', ...). */
+  listen(host: string, port: number, backlog = 511): { address: string; port: number } {
+    const { TCP, SERVER } = b()
+    const handle = new TCP(SERVER)
+    handle[OWNER] = this
+    // Flags 0: as net.Server without `ipv6Only` (on Linux '::' then accepts IPv4 too).
+    let err = isIPv6(host) ? handle.bind6(host, port, 0) : handle.bind(host, port)
+    if (err === 0) err = handle.listen(backlog)
+    if (err !== 0) {
+      handle.close()
+      throw uvError(err, 'listen')
+    }
+    handle.onconnection = (status, client) => {
+      if (status < 0 || client === undefined) {
+        this.emit('error', uvError(status, 'accept'))
+        return
+      }
+      if (this.#noDelay) client.setNoDelay(true)
+      const s = new LiteSocket(client)
+      const out: { address?: string; port?: number } = {}
+      if (client.getpeername(out) === 0) {
+        s.remoteAddress = out.address
+        s.remotePort = out.port
+      }
+      this.emit('connection', s)
+    }
+    this.#handle = handle
+    return this.address()!
+  }
+
+  address(): { address: string; port: number } | null {
+    const h = this.#handle
+    if (!h) return null
+    const out: { address?: string; port?: number } = {}
+    if (h.getsockname(out) !== 0 || out.address === undefined || out.port === undefined) return null
+    return { address: out.address, port: out.port }
+  }
+
+  /** Stops accepting; open connections are left alone. */
+  close(): void {
+    const h = this.#handle
+    if (!h) return
+    this.#handle = null
+    h.onconnection = onConnectionAfterClose
+    h.close()
+  }
+}
