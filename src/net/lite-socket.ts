@@ -202,6 +202,10 @@ function destroyOnFinish(this: LiteSocket): void {
   this.destroy()
 }
 
+function deliverHeld(s: LiteSocket): void {
+  s.deliverHeld()
+}
+
 function emitFinish(s: LiteSocket): void {
   s.shutdownDone(0)
 }
@@ -229,6 +233,12 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
   writableLength = 0
   #paused = true
   #reading = false
+  /**
+   * A chunk read while paused (data mode pauses lazily, below), and whether the peer's FIN came
+   * then: delivered on resume, in order.
+   */
+  #held: Buffer | undefined
+  #heldEof = false
   #shutdownSent = false
   #needDrain = false
   #error: Error | undefined
@@ -265,7 +275,8 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     req.address = options.host
     req.port = options.port
     req.owner = s
-    const err = isIPv6(options.host) ? handle.connect6(req, options.host, options.port) : handle.connect(req, options.host, options.port)
+    // An IP literal (the dial checked it): a colon means IPv6 (net.isIPv6's regular expression was 0.7% of the busy time).
+    const err = options.host.includes(':') ? handle.connect6(req, options.host, options.port) : handle.connect(req, options.host, options.port)
     if (err !== 0) {
       // As net.Socket: the error comes asynchronously, after the caller added its listeners.
       const e = uvError(err, 'connect')
@@ -309,21 +320,64 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
         }
         return undefined
       }
-      this.emit('data', Buffer.from(arrayBuffer!, state[kArrayBufferOffset], n))
+      const chunk = Buffer.from(arrayBuffer!, state[kArrayBufferOffset], n)
+      if (this.#paused) {
+        // Paused lazily: this read is kept for resume() and reading stops now (one chunk at most).
+        this.#held = chunk
+        this.#stopReading()
+        return undefined
+      }
+      this.emit('data', chunk)
       return undefined
     }
     if (n === 0) return undefined
     if (n === UV_EOF) {
       // libuv stopped reading at EOF.
       this.#reading = false
-      if (this.readableEnded) return undefined
-      this.readableEnded = true
-      this.emit('end')
-      if (this.writableFinished) this.destroy()
+      if (this.#paused) {
+        this.#heldEof = true
+        return undefined
+      }
+      this.#ended()
       return undefined
     }
     this.destroy(uvError(n, 'read'))
     return undefined
+  }
+
+  #stopped(): boolean {
+    return this.#paused || this.destroyed
+  }
+
+  #ended(): void {
+    if (this.readableEnded) return
+    this.readableEnded = true
+    this.emit('end')
+    if (this.writableFinished) this.destroy()
+  }
+
+  #stopReading(): void {
+    if (!this.#reading) return
+    this.#reading = false
+    if (!this.destroyed) this.#handle!.readStop()
+  }
+
+  /** @internal resume()'s delivery of what was read while paused (on the next tick, as Readable's resume). */
+  deliverHeld(): void {
+    if (this.#stopped()) return
+    const held = this.#held
+    if (held) {
+      this.#held = undefined
+      this.emit('data', held)
+      // A 'data' listener may have paused or destroyed the socket.
+      if (this.#stopped()) return
+    }
+    if (this.#heldEof) {
+      this.#heldEof = false
+      this.#ended()
+      return
+    }
+    this.#startReading()
   }
 
   #startReading(): void {
@@ -336,18 +390,24 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     this.#reading = true
   }
 
+  /**
+   * Stops 'data'. A socket read with an `onread` sink stops reading at once (its next read would
+   * overwrite a buffer a pending write may still hold). A socket in data mode stops lazily: it
+   * keeps its read interest and stops at the next read, keeping that chunk for resume(); a
+   * pause and resume with nothing read between (a handshake's bytes parsed, then the relay) then
+   * costs no readStop/readStart, each an epoll_ctl system call.
+   */
   pause(): this {
     this.#paused = true
-    if (this.#reading) {
-      this.#reading = false
-      if (!this.destroyed) this.#handle!.readStop()
-    }
+    if (this.#onread) this.#stopReading()
     return this
   }
 
   resume(): this {
+    if (!this.#paused) return this
     this.#paused = false
-    this.#startReading()
+    if (this.#held !== undefined || this.#heldEof) process.nextTick(deliverHeld, this)
+    else this.#startReading()
     return this
   }
 
@@ -468,6 +528,7 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
       this.#timer = undefined
     }
     this.#reading = false
+    this.#held = undefined
     const handle = this.#handle
     if (handle) {
       handle.onread = onReadAfterClose
