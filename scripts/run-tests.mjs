@@ -7,6 +7,11 @@
 //                                         test/conformance/**)
 //   node scripts/run-tests.mjs e2e        tests with real sockets and processes (test/e2e/**)
 //   node scripts/run-tests.mjs FILE...    the given files
+//
+// The proxy's end-to-end tests (test/e2e/proxy/) run a second time with the other socket layer,
+// `net.Socket` (AKS_EGRESS_SOCKET_LAYER=node; the default is LiteSocket, docs/serve.md), so that
+// the fallback `serve` takes on a Node without the TCP handle API stays tested. Setting
+// AKS_EGRESS_SOCKET_LAYER yourself runs one pass with that layer.
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -44,16 +49,19 @@ if (files.length === 0) {
   console.error('run-tests: no test files found')
   process.exit(2)
 }
-const result = spawnSync(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    `--test-concurrency=${Math.max(2, availableParallelism())}`,
-    '--test-reporter=spec',
-    ...files,
-  ],
-  { stdio: 'inherit', cwd: root },
-)
-process.exit(result.status ?? 1)
+function run(list, env) {
+  return spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', `--test-concurrency=${Math.max(2, availableParallelism())}`, '--test-reporter=spec', ...list],
+    { stdio: 'inherit', cwd: root, env },
+  ).status ?? 1
+}
+
+let status = run(files, process.env)
+const proxyE2e = files.filter((f) => f.startsWith('test/e2e/proxy/'))
+if (proxyE2e.length > 0 && process.env.AKS_EGRESS_SOCKET_LAYER === undefined) {
+  console.log(`\nrun-tests: ${proxyE2e.length} proxy end-to-end file(s) again with the net.Socket layer (AKS_EGRESS_SOCKET_LAYER=node)`)
+  const second = run(proxyE2e, { ...process.env, AKS_EGRESS_SOCKET_LAYER: 'node' })
+  if (status === 0) status = second
+}
+process.exit(status)

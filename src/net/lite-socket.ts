@@ -168,6 +168,13 @@ export interface LiteOnRead {
 }
 
 /** The handle's read callback, shared by every socket (`this` is the handle). */
+/**
+ * A write request not yet bound to a write: Node's StreamBase tries the write first and makes the
+ * request a WriteWrap only when bytes remain (an async write), so a write the kernel takes at once
+ * leaves it untouched, and the next write reuses it instead of constructing another.
+ */
+let spareWrite: WriteReq | undefined
+
 function onHandleRead(this: TcpHandle, arrayBuffer: ArrayBuffer | undefined): Uint8Array | undefined {
   const s = this[OWNER] as LiteSocket
   return s.onRead(arrayBuffer)
@@ -200,6 +207,10 @@ function onTimer(s: LiteSocket): void {
 
 function destroyOnFinish(this: LiteSocket): void {
   this.destroy()
+}
+
+function emitClosed(s: LiteSocket): void {
+  s.closedTick()
 }
 
 function deliverHeld(s: LiteSocket): void {
@@ -297,7 +308,7 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     // As net.connect with `onread`: a socket with a sink reads at once (the sink holds early bytes and pauses it).
     if (this.#onread) this.#paused = false
     this.emit('connect')
-    if (this.writableEnded && this.writableLength === 0) this.#shutdown()
+    if (this.writableEnded && this.writableLength === 0) this.#finishWrites()
     if (!this.#paused) this.#startReading()
   }
 
@@ -428,9 +439,10 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
       if (cb) cb()
       return this.writableLength === 0
     }
-    const { WriteWrap, state, kLastWriteWasAsync } = bindings!
+    const { state, kLastWriteWasAsync } = bindings!
     const handle = this.#handle!
-    const req = new WriteWrap()
+    const req = spareWrite ?? new (bindings!.WriteWrap)()
+    spareWrite = req
     req.handle = handle
     req.oncomplete = onWriteDone
     req.async = false
@@ -450,6 +462,8 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
       if (cb) cb()
       return this.writableLength === 0
     }
+    // An async write binds the request to it (a write done at once never reaches it: the spare stays).
+    spareWrite = undefined
     req.async = true
     // Kept until the write completes: the kernel reads from this memory.
     req.buffer = data
@@ -481,7 +495,7 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
         this.#needDrain = false
         this.emit('drain')
       }
-      if (this.writableEnded && !this.#shutdownSent) this.#shutdown()
+      if (this.writableEnded && !this.#shutdownSent) this.#finishWrites()
     }
   }
 
@@ -490,8 +504,25 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     if (this.writableEnded || this.destroyed) return this
     this.writableEnded = true
     if (this.connecting) return this
-    if (this.writableLength === 0) this.#shutdown()
+    if (this.writableLength === 0) this.#finishWrites()
     return this
+  }
+
+  /**
+   * Every byte written is in the kernel and the writable side is ended: a FIN. When the peer's
+   * FIN came already and was read, the socket closes instead: close(2) sends the FIN after the
+   * queued bytes just as shutdown(2) does (nothing unread, so no RST), and the shutdown request,
+   * its callback and the close after it are saved (two per tunnel's end).
+   */
+  #finishWrites(): void {
+    if (this.readableEnded && !this.destroyed && !this.#shutdownSent) {
+      this.#shutdownSent = true
+      this.writableFinished = true
+      this.emit('finish')
+      this.destroy()
+      return
+    }
+    this.#shutdown()
   }
 
   #shutdown(): void {
@@ -532,16 +563,17 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     const handle = this.#handle
     if (handle) {
       handle.onread = onReadAfterClose
-      handle.close(() => {
-        this.#closed()
-      })
-    } else process.nextTick(() => {
-      this.#closed()
-    })
+      // No close callback: libuv closes the descriptor on its next turn, and a callback would be
+      // one more call from C++ into JavaScript per socket. 'close' follows on the next tick (as
+      // net.Socket's, after 'error'); pending write requests are cancelled by the close.
+      handle.close()
+    }
+    process.nextTick(emitClosed, this)
     return this
   }
 
-  #closed(): void {
+  /** @internal destroy()'s 'error' and 'close', on the next tick. */
+  closedTick(): void {
     const handle = this.#handle
     if (handle) handle[OWNER] = undefined
     this.#handle = null

@@ -369,6 +369,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
       policy: source.label,
       mode: state.policy.settings.mode,
       listeners: server.listeners,
+      sockets: server.socketLayer,
       rules: { network: s.networkRules, application: s.applicationRules, dnat: s.dnatRules },
       ...(appliance && applianceConfig && dnsAddress
         ? {

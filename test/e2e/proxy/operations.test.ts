@@ -120,6 +120,21 @@ after(async () => {
 })
 
 describe('admin and startup', () => {
+  test('--socket-layer: LiteSocket by default, net.Socket on request; the start line names it, and both relay a tunnel', async () => {
+    for (const [extra, layer] of [[[], 'lite'], [['--socket-layer', 'node'], 'node']] as const) {
+      const { child } = await serve(`sockets-${layer}`, extra)
+      const start = await child.log.waitFor((l) => l['event'] === 'start')
+      assert.equal(start['sockets'], layer)
+      const t = await connectTunnel(child.explicitPort, 'echo.hcp.westeurope.azmk8s.io:9000')
+      assert.equal(t.status, 200)
+      t.socket.write('ping')
+      const [reply] = (await once(t.socket, 'data')) as [Buffer]
+      assert.equal(reply.toString(), 'ping')
+      t.socket.destroy()
+      await child.kill()
+    }
+  })
+
   test('one-line summary; /healthz, /readyz, /metrics, /listeners', async () => {
     const { child } = await serve('admin', ['--transparent', '--no-nftables', '--transparent-address', '127.0.0.1', '--transparent-port-offset', 'ephemeral'])
     assert.match(

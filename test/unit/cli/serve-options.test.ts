@@ -26,6 +26,7 @@ test('serve --help lists every option with its default', async () => {
   assert.match(r.stdout, /--keep-alive-idle-timeout-ms N +Plain HTTP: a client connection idle this long between requests is closed \(default 60000\)/)
   assert.match(r.stdout, /--max-requests-per-connection N +Plain HTTP: requests on one client connection \(1: no keep-alive\) \(default 10000\)/)
   assert.match(r.stdout, /--origin-pool-max-idle N +Plain HTTP: idle origin connections in all \(0: no pool\) \(default 1024\)/)
+  assert.match(r.stdout, /--socket-layer lite\|node +Sockets of the data plane: lite \(default/)
   for (const o of ['--max-response-header-bytes N', '--origin-idle-timeout-ms N', '--origin-pool-max-idle-per-key N']) assert.ok(r.stdout.includes(o), o)
 })
 
@@ -44,6 +45,7 @@ test('bad usage exits 2 with the option named', async () => {
       [['serve', '--listen', 'none'], /Nothing to serve/],
       [['serve', '--transparent-port-offset', 'x'], /--transparent-port-offset "x" is not a whole number/],
       [['serve', '--policy', 'p.yaml', '--cloud', 'public'], /Give either --policy FILE or PROFILE options, not both/],
+      [['serve', '--socket-layer', 'uv'], /--socket-layer "uv" is not lite or node/],
     ]
     for (const [args, message] of cases) {
       const r = await cli(args, dir)
