@@ -609,7 +609,9 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
 
   /** @internal The inactivity timer fired. */
   timedOut(): void {
-    this.#timer = undefined
+    // The timer is kept (not dropped): the next read or write refreshes it, which re-arms a timer
+    // that fired, so a socket whose 'timeout' was ignored times out again after new activity, as
+    // net.Socket's does (dropping it here left such a socket without a timeout for good).
     if (this.destroyed || this.#timeoutMs === 0) return
     this.emit('timeout')
   }
