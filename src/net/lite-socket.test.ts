@@ -345,6 +345,59 @@ test('connect to a closed port: error ECONNREFUSED, then close(hadError true), d
   assert.ok(werr instanceof Error)
 })
 
+test('writes while connecting are kept and sent in order once connected; end(chunk) too; a refused connect calls them back with its error', T, async (t) => {
+  const o = new Opened(t)
+  const { server, port } = await o.netServer()
+  const peerP = once(server, 'connection') as Promise<[Socket]>
+  const lite = o.liteConnect(port)
+  assert.equal(lite.connecting, true)
+  const calls: string[] = []
+  assert.equal(lite.write('one,', (e) => calls.push(`one ${String(e ?? 'ok')}`)), false)
+  lite.write(Buffer.from('two,'), (e) => calls.push(`two ${String(e ?? 'ok')}`))
+  lite.end('three')
+  const [peer] = await peerP
+  assert.equal((await readAll(peer)).toString(), 'one,two,three')
+  assert.deepEqual(calls, ['one ok', 'two ok'])
+  assert.equal(lite.writableLength, 0)
+
+  const refused = o.liteConnect(await deadPort())
+  refused.on('error', () => {})
+  const failed = await new Promise<Error | null | undefined>((resolve) => refused.write('lost', resolve))
+  assert.ok(failed instanceof Error)
+  assert.equal((failed as NodeJS.ErrnoException).code, 'ECONNREFUSED')
+})
+
+test("setTimeout(ms): no 'timeout' while a large write is still draining to a slow reader (as net.Socket), one once nothing moves", T, async (t) => {
+  const o = new Opened(t)
+  const { server, port } = await o.netServer('127.0.0.1', { pauseOnConnect: true })
+  const peerP = once(server, 'connection') as Promise<[Socket]>
+  const lite = o.liteConnect(port)
+  await once(lite, 'connect')
+  const [peer] = await peerP
+  const data = randomBytes(12 * 1024 * 1024)
+  let count = 0
+  const timeouts = (): number => count
+  lite.setTimeout(200, () => count++)
+  let done = false
+  lite.write(data, () => (done = true))
+  assert.ok(lite.writableLength > 0, 'the write is queued')
+  // The reader takes a chunk every 5 ms: the queue shrinks between two firings of the timer.
+  let got = 0
+  peer.on('data', (c: Buffer) => {
+    got += c.length
+    peer.pause()
+    setTimeout(() => peer.resume(), 5)
+  })
+  peer.resume()
+  while (!done) await sleep(25)
+  assert.equal(got > 0, true)
+  assert.equal(timeouts(), 0, 'no timeout while the write made progress')
+  // Now nothing moves either way: the timeout comes.
+  peer.pause()
+  await sleep(500)
+  assert.ok(timeouts() >= 1, `timeouts ${timeouts()}`)
+})
+
 test("'data' only after resume(); pause() stops it; what the peer writes meanwhile arrives after resume, byte-exact; byte counts", T, async (t) => {
   const o = new Opened(t)
   const { lite, peer } = await o.netToLite()

@@ -34,6 +34,8 @@ interface TcpHandle {
   getpeername(out: { address?: string; port?: number }): number
   getsockname(out: { address?: string; port?: number }): number
   setNoDelay(on: boolean): number
+  /** Bytes libuv still has to write. */
+  readonly writeQueueSize: number
   useUserBuffer(buf: Uint8Array): void
   connect(req: object, address: string, port: number): number
   connect6(req: object, address: string, port: number): number
@@ -244,6 +246,10 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
   writableLength = 0
   #paused = true
   #reading = false
+  /** Writes made while connecting, written once connected. */
+  #beforeConnect: Array<{ readonly data: Uint8Array; readonly cb: ((err?: Error | null) => void) | undefined }> | undefined
+  /** The handle's write queue size when the inactivity timer last fired during a write (net.Socket's kLastWriteQueueSize). */
+  #lastWriteQueueSize = 0
   /**
    * A chunk read while paused (data mode pauses lazily, below), and whether the peer's FIN came
    * then: delivered on resume, in order.
@@ -307,8 +313,25 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     this.#refresh()
     // As net.connect with `onread`: a socket with a sink reads at once (the sink holds early bytes and pauses it).
     if (this.#onread) this.#paused = false
+    const queued = this.#beforeConnect
+    if (queued) {
+      this.#beforeConnect = undefined
+      for (const w of queued) {
+        this.writableLength -= w.data.length
+        // A failed write destroys the socket: the rest are called back with its error.
+        if (this.#gone()) {
+          if (w.cb) w.cb(this.#error ?? new Error('destroyed before connect'))
+        } else this.#write(w.data, w.cb)
+      }
+    }
     this.emit('connect')
+    // A 'connect' listener may have destroyed it.
+    if (this.#gone()) return
     if (this.writableEnded && this.writableLength === 0) this.#finishWrites()
+    else if (this.writableLength === 0 && this.#needDrain) {
+      this.#needDrain = false
+      this.emit('drain')
+    }
     if (!this.#paused) this.#startReading()
   }
 
@@ -354,6 +377,10 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     }
     this.destroy(uvError(n, 'read'))
     return undefined
+  }
+
+  #gone(): boolean {
+    return this.destroyed
   }
 
   #stopped(): boolean {
@@ -428,13 +455,23 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
   }
 
   write(chunk: Uint8Array | string, cb?: (err?: Error | null) => void): boolean {
-    if (this.destroyed || this.writableEnded || this.connecting) {
-      const e = new Error(this.connecting ? 'write before connect' : 'write after end')
-      if (cb) process.nextTick(cb, e)
+    if (this.destroyed || this.writableEnded) {
+      if (cb) process.nextTick(cb, new Error('write after end'))
       return false
     }
     // Strings as net.Socket writes them by default: UTF-8.
     const data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk
+    if (this.connecting) {
+      // As net.Socket: kept, and written in order once connected (or called back with the connect's error).
+      ;(this.#beforeConnect ??= []).push({ data, cb })
+      this.writableLength += data.length
+      this.#needDrain = true
+      return false
+    }
+    return this.#write(data, cb)
+  }
+
+  #write(data: Uint8Array, cb: ((err?: Error | null) => void) | undefined): boolean {
     if (data.length === 0) {
       if (cb) cb()
       return this.writableLength === 0
@@ -560,6 +597,12 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     }
     this.#reading = false
     this.#held = undefined
+    const queued = this.#beforeConnect
+    if (queued) {
+      this.#beforeConnect = undefined
+      const e = error ?? new Error('destroyed before connect')
+      for (const w of queued) if (w.cb) process.nextTick(w.cb, e)
+    }
     const handle = this.#handle
     if (handle) {
       handle.onread = onReadAfterClose
@@ -613,6 +656,17 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     // that fired, so a socket whose 'timeout' was ignored times out again after new activity, as
     // net.Socket's does (dropping it here left such a socket without a timeout for good).
     if (this.destroyed || this.#timeoutMs === 0) return
+    // As net.Socket's _onTimeout: a write still draining (libuv's queue shrank since the timer
+    // last fired) is activity, though no callback came; the timeout is put off.
+    const handle = this.#handle
+    if (this.writableLength > 0 && handle) {
+      const size = handle.writeQueueSize
+      if (size !== this.#lastWriteQueueSize) {
+        this.#lastWriteQueueSize = size
+        this.#timer?.refresh()
+        return
+      }
+    }
     this.emit('timeout')
   }
 
