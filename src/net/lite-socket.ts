@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { isIPv6 } from 'node:net'
-import { getSystemErrorName } from 'node:util'
+import { getSystemErrorMap, getSystemErrorName } from 'node:util'
 import type { StreamSocket } from './stream-socket.ts'
 
 /** The part of Node's TCPWrap used here. */
@@ -145,19 +145,23 @@ function b(): Bindings {
   return bindings
 }
 
-/** An `Error` like Node's for a libuv status: `code` 'ECONNREFUSED', `errno`, `syscall`. */
-export function uvError(status: number, syscall: string): NodeJS.ErrnoException {
-  let name: string
-  try {
-    name = getSystemErrorName(status)
-  } catch {
-    name = `UV${String(status)}`
-  }
-  const e: NodeJS.ErrnoException = new Error(`${syscall} ${name}`)
+/**
+ * An `Error` as Node makes one for a libuv status: `code` 'ECONNREFUSED', `errno`, `syscall`, and
+ * the message "connect ECONNREFUSED: connection refused 127.0.0.1:443" (the address when given).
+ */
+export function uvError(status: number, syscall: string, address?: string, port?: number): NodeJS.ErrnoException {
+  const [name, description] = getSystemErrorMap().get(status) ?? [`UV${String(status)}`, 'unknown error']
+  const where = address === undefined ? '' : ` ${port === undefined ? address : formatHostPort(address, port)}`
+  const e: NodeJS.ErrnoException = new Error(`${syscall} ${name}: ${description}${where}`)
   e.code = name
   e.errno = status
   e.syscall = syscall
+  if (address !== undefined) Object.assign(e, { address, ...(port === undefined ? {} : { port }) })
   return e
+}
+
+function formatHostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${String(port)}` : `${address}:${String(port)}`
 }
 
 /**
@@ -296,7 +300,7 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     const err = options.host.includes(':') ? handle.connect6(req, options.host, options.port) : handle.connect(req, options.host, options.port)
     if (err !== 0) {
       // As net.Socket: the error comes asynchronously, after the caller added its listeners.
-      const e = uvError(err, 'connect')
+      const e = uvError(err, 'connect', options.host, options.port)
       process.nextTick(() => s.destroy(e))
     }
     return s
@@ -307,7 +311,7 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     if (this.destroyed) return
     this.connecting = false
     if (status < 0) {
-      this.destroy(uvError(status, 'connect'))
+      this.destroy(uvError(status, 'connect', this.remoteAddress, this.remotePort))
       return
     }
     this.#refresh()
@@ -704,7 +708,7 @@ export class LiteServer extends EventEmitter {
     if (err === 0) err = handle.listen(backlog)
     if (err !== 0) {
       handle.close()
-      throw uvError(err, 'listen')
+      throw uvError(err, 'listen', host, port)
     }
     handle.onconnection = (status, client) => {
       if (status < 0 || client === undefined) {

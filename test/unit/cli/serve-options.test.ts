@@ -2,6 +2,7 @@
 // option, before anything listens.
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -62,4 +63,22 @@ test('listen addresses: IPv4, IPv6 in brackets, port 0, none', () => {
   assert.deepEqual(parseListenOption('[::1]:0', 'listen'), { host: '::1', port: 0 })
   assert.equal(parseListenOption('none', 'listen'), null)
   assert.throws(() => parseListenOption('127.0.0.1', 'listen'), /is not ADDR:PORT/)
+})
+
+test('a listen address in use: exit 1 with the address and the reason, with either socket layer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aks-egress-serve-cli-'))
+  const holder = createServer()
+  try {
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const port = (holder.address() as AddressInfo).port
+    writeFileSync(join(dir, 'p.yaml'), 'apiVersion: aks-egress/v1\nname: busy\nruleCollectionGroups: []\n')
+    for (const layer of ['lite', 'node']) {
+      const r = await cli(['serve', '--policy', 'p.yaml', '--listen', `127.0.0.1:${port}`, '--admin', 'none', '--no-watch', '--log-level', 'error', '--socket-layer', layer], dir)
+      assert.equal(r.code, 1, `${layer}: ${r.stderr}`)
+      assert.match(r.stderr, new RegExp(`listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}`), layer)
+    }
+  } finally {
+    await new Promise((resolve) => holder.close(resolve))
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
