@@ -3,7 +3,7 @@
  * events and semantics the proxy uses (src/net/stream-socket.ts), for a fraction of the cost.
  *
  * Why: the proxy benchmark (docs/benchmarks.md, "Socket layer") measured a minimal relay on
- * `net.Socket`s at about 1.5 × the CPU per new connection of the same relay on the handles
+ * `net.Socket`s at 1.3–1.5 × the CPU per new connection of the same relay on the handles
  * directly; in aks-egress the two `net.Socket`s of a connection (construction, Readable and
  * Writable states, the ticks of every read, write and close) were about 40% of the busy time.
  * A `LiteSocket` is one plain object per connection: a read is one call into JavaScript that
@@ -14,7 +14,7 @@
  * The handles are Node's internal bindings (`process.binding('tcp_wrap')` and `'stream_wrap'`,
  * which Node keeps for compatibility, DEP0111 being documentation-only). Their shape is checked
  * once (`liteSocketsAvailable()`); where it does not match, the proxy uses `net.Socket` (its
- * `--socket-layer node`), which is also the fallback a test runs the whole proxy suite with.
+ * `--socket-layer node`); the proxy's end-to-end tests run once with each (scripts/run-tests.mjs).
  */
 import { EventEmitter } from 'node:events'
 import { isIPv6 } from 'node:net'
