@@ -11,7 +11,7 @@ import { once } from 'node:events'
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { connectOnce } from '../net/dial-checked.ts'
-import { LiteServer } from '../net/lite-socket.ts'
+import { LiteServer, LiteSocket } from '../net/lite-socket.ts'
 import type { SocketLayer, StreamSocket } from '../net/stream-socket.ts'
 import { relay, type RelayResult } from './tunnel.ts'
 
@@ -62,7 +62,7 @@ interface Bed {
 }
 
 /** origin server ← connectOnce ← relay ← accepted ← client; `onOrigin` drives the origin's side. */
-async function bedOf(layer: SocketLayer, onOrigin: (s: Socket) => void, delayRelayMs = 0, idleTimeoutMs = 20_000): Promise<Bed> {
+async function bedOf(layer: SocketLayer, onOrigin: (s: Socket) => void, delayRelayMs = 0, idleTimeoutMs = 20_000, plainOrigin = false): Promise<Bed> {
   const originServer = createServer({ allowHalfOpen: true }, onOrigin)
   const originPort = await listen(originServer)
   let proxyServer: Server | LiteServer
@@ -79,7 +79,8 @@ async function bedOf(layer: SocketLayer, onOrigin: (s: Socket) => void, delayRel
   const accepted = once(proxyServer, 'connection') as Promise<[StreamSocket]>
   const client = connect({ host: '127.0.0.1', port: proxyPort, allowHalfOpen: true })
   const [inbound] = await accepted
-  const origin = await connectOnce('127.0.0.1', originPort, 2000, undefined, layer)
+  // `plainOrigin`: dialled without connectOnce's reader (the relay's 'data' path for such origins).
+  const origin = plainOrigin ? await dialPlain(layer, originPort) : await connectOnce('127.0.0.1', originPort, 2000, undefined, layer)
   if (typeof origin === 'string') throw new Error(`connect failed: ${origin}`)
   if (delayRelayMs > 0) await new Promise((r) => setTimeout(r, delayRelayMs))
   const result = relay(inbound, origin, { idleTimeoutMs })
@@ -93,6 +94,12 @@ async function bedOf(layer: SocketLayer, onOrigin: (s: Socket) => void, delayRel
       proxyServer.close()
     },
   }
+}
+
+async function dialPlain(layer: SocketLayer, port: number): Promise<StreamSocket> {
+  const s: StreamSocket = layer === 'lite' ? LiteSocket.connect({ host: '127.0.0.1', port }) : connect({ host: '127.0.0.1', port, allowHalfOpen: true })
+  await once(s, 'connect')
+  return s
 }
 
 for (const layer of ['node', 'lite'] as const) {
@@ -118,6 +125,35 @@ for (const layer of ['node', 'lite'] as const) {
       const r = await b.result
       assert.equal(r.bytesDown, data.length)
       assert.equal(r.end, 'closed')
+    } finally {
+      b.close()
+    }
+  })
+
+  test(`an origin without a reader (not dialled by connectOnce): 8 MiB down to a slow client and 2 MiB up, each byte-exact, then both FINs [${layer}]`, async () => {
+    const down = randomBytes(8 * 1024 * 1024)
+    const up = randomBytes(2 * 1024 * 1024)
+    let originGot: Promise<Buffer> | undefined
+    const b = await bedOf(
+      layer,
+      (s) => {
+        originGot = readAll(s)
+        void writeParts(s, [down.subarray(0, 1000), down.subarray(1000)])
+      },
+      0,
+      20_000,
+      true,
+    )
+    try {
+      void writeParts(b.client, [up])
+      const got = await readAll(b.client, true)
+      assert.equal(sha(got), sha(down))
+      assert.ok(originGot)
+      assert.equal(sha(await originGot), sha(up))
+      const r = await b.result
+      assert.equal(r.end, 'closed')
+      assert.equal(r.bytesDown, down.length)
+      assert.equal(r.bytesUp, up.length)
     } finally {
       b.close()
     }

@@ -65,17 +65,25 @@ function onRelayClose(this: Relayed): void {
  */
 function onClientData(this: Relayed, chunk: Buffer): void {
   const r = this[RELAY]!
-  r.active = true
-  const origin = r.origin
-  if (origin.destroyed || origin.writableEnded) return
-  if (!origin.write(chunk)) this.pause()
+  forwardChunk(r, this, r.origin, chunk)
 }
 
 function onOriginDrain(this: Relayed): void {
   const r = this[RELAY]!
-  // A write the origin was slow to take counts as activity when it completes (as a socket timer's refresh).
+  resumeAfterDrain(r, r.client)
+}
+
+/** One chunk from `from` to `to`; `from` pauses while `to`'s queue is full. */
+function forwardChunk(r: Relay, from: Relayed, to: Relayed, chunk: Buffer): void {
   r.active = true
-  if (!r.client.destroyed) r.client.resume()
+  if (to.destroyed || to.writableEnded) return
+  if (!to.write(chunk)) from.pause()
+}
+
+/** `to` drained: its source reads again. A write that was slow to complete counts as activity (as a socket timer's refresh). */
+function resumeAfterDrain(r: Relay, source: Relayed): void {
+  r.active = true
+  if (!source.destroyed) source.resume()
 }
 
 function onClientEnd(this: Relayed): void {
@@ -91,16 +99,12 @@ function onOriginEnd(this: Relayed): void {
 /** Origin → client for an origin without a reader (src/net/origin-reader.ts): as onClientData. */
 function onOriginData(this: Relayed, chunk: Buffer): void {
   const r = this[RELAY]!
-  r.active = true
-  const client = r.client
-  if (client.destroyed || client.writableEnded) return
-  if (!client.write(chunk)) this.pause()
+  forwardChunk(r, this, r.client, chunk)
 }
 
 function onClientDrain(this: Relayed): void {
   const r = this[RELAY]!
-  r.active = true
-  if (!r.origin.destroyed) r.origin.resume()
+  resumeAfterDrain(r, r.origin)
 }
 
 /** One tunnel: its two sockets, how it ended, and its place in the idle sweep. */
