@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { EventEmitter, once } from 'node:events'
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { test, type TestContext } from 'node:test'
-import { LiteServer, LiteSocket, liteSocketsAvailable, type LiteOnRead } from './lite-socket.ts'
+import { LiteServer, LiteSocket, liteSelfTest, liteSocketsAvailable, type LiteOnRead } from './lite-socket.ts'
 import type { StreamSocket } from './stream-socket.ts'
 
 const T = { timeout: 15_000 }
@@ -173,6 +173,18 @@ function tcpHandles(): number {
 
 test('liteSocketsAvailable() is true on this Node', () => {
   assert.equal(liteSocketsAvailable(), true)
+})
+
+test('liteSelfTest(): an echo over loopback passes and leaves no handle; one given no time says why, and leaves none either', T, async () => {
+  await sleep(50)
+  const before = tcpHandles()
+  assert.equal(await liteSelfTest(), undefined)
+  // With no time at all it gives up (or, on a fast loopback, finishes within the timer's first
+  // millisecond): either way it says nothing else and leaves nothing open.
+  const late = await liteSelfTest(0)
+  if (late !== undefined) assert.match(late, /^no echo over loopback within 0 ms$/)
+  await sleep(50)
+  assert.ok(tcpHandles() <= before, `${tcpHandles()} TCP handles, ${before} before`)
 })
 
 test('LiteServer on 127.0.0.1:0: address(), each connection a paused LiteSocket with the peer address and port', T, async (t) => {

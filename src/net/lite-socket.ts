@@ -745,3 +745,69 @@ export class LiteServer extends EventEmitter {
     h.close()
   }
 }
+
+/**
+ * Checks, over loopback, that LiteSockets work on this Node beyond the shape of its handle API:
+ * a LiteServer accepts a LiteSocket's connection, bytes go both ways, both FINs arrive and both
+ * sockets close, within `timeoutMs`. Resolves with undefined when they do, else with why not
+ * (`serve` then uses net.Socket). The handle API is internal to Node: a release could keep its
+ * names and change what they do; this is the check of what they do.
+ */
+export function liteSelfTest(timeoutMs = 2000): Promise<string | undefined> {
+  if (!liteSocketsAvailable()) return Promise.resolve('the TCP handle API does not have the expected shape')
+  return new Promise((resolve) => {
+    const server = new LiteServer()
+    const sockets: LiteSocket[] = []
+    let settled = false
+    const done = (problem: string | undefined): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      server.close()
+      for (const s of sockets) s.destroy()
+      resolve(problem)
+    }
+    const timer = setTimeout(() => {
+      done(`no echo over loopback within ${String(timeoutMs)} ms`)
+    }, timeoutMs)
+    const fail = (e: Error): void => {
+      done(e.message)
+    }
+    let port: number
+    try {
+      port = server.listen('127.0.0.1', 0).port
+    } catch (e) {
+      done(e instanceof Error ? e.message : String(e))
+      return
+    }
+    let closed = 0
+    const onClose = (): void => {
+      if (++closed === 2) done(undefined)
+    }
+    server.on('connection', (accepted: LiteSocket) => {
+      sockets.push(accepted)
+      accepted.on('error', fail)
+      accepted.on('close', onClose)
+      const got: Buffer[] = []
+      accepted.on('data', (c: Buffer) => got.push(c))
+      accepted.on('end', () => {
+        if (Buffer.concat(got).toString('latin1') !== 'ping') done('the accepted socket did not read what was sent')
+        else accepted.end('pong')
+      })
+      accepted.resume()
+    })
+    const client = LiteSocket.connect({ host: '127.0.0.1', port })
+    sockets.push(client)
+    client.on('error', fail)
+    client.on('close', onClose)
+    const got: Buffer[] = []
+    client.on('data', (c: Buffer) => got.push(c))
+    client.on('end', () => {
+      if (Buffer.concat(got).toString('latin1') !== 'pong') done('the dialled socket did not read the reply')
+    })
+    client.on('connect', () => {
+      client.resume()
+      client.end('ping')
+    })
+  })
+}

@@ -42,7 +42,7 @@ export interface ProxyRuntime {
    */
   readonly idleClients: Set<StreamSocket>
   /** The sockets of the data plane (origin dials use the same layer as the listeners). */
-  readonly socketLayer: SocketLayer
+  socketLayer(): SocketLayer
 }
 
 /** Ends `s` (if not yet) and destroys it once what was written to it is sent. */
@@ -211,7 +211,7 @@ export class ClientConnection {
       dialTimeoutMs: rt.limits.dialTimeoutMs,
       maxAttempts: rt.limits.maxDialAttempts,
       signal: abort,
-      socketLayer: rt.socketLayer,
+      socketLayer: rt.socketLayer(),
     }
   }
 

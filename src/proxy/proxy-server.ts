@@ -18,7 +18,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import type { ListenAddress } from '../net/classify-address.ts'
-import { LiteServer, liteSocketsAvailable, type LiteSocket } from '../net/lite-socket.ts'
+import { LiteServer, liteSelfTest, liteSocketsAvailable, type LiteSocket } from '../net/lite-socket.ts'
 import type { SocketLayer, StreamSocket } from '../net/stream-socket.ts'
 import type { NameResolver } from '../net/resolve.ts'
 import { AdminServer } from './admin-server.ts'
@@ -159,7 +159,7 @@ export class ProxyServer {
   readonly #sockets = new Set<StreamSocket>()
   /** HTTP client connections with nothing in flight: waiting for their next request, or closing. */
   readonly #idleClients = new Set<StreamSocket>()
-  readonly #socketLayer: SocketLayer
+  #socketLayer: SocketLayer
   readonly #pool: OriginPool
   readonly #perSource = new Map<string, number>()
   #nextId = 0
@@ -194,7 +194,8 @@ export class ProxyServer {
       pool: this.#pool,
       draining: () => this.#stopping,
       idleClients: this.#idleClients,
-      socketLayer: this.#socketLayer,
+      // A function: start() may fall back to `node` (liteSelfTest).
+      socketLayer: () => this.#socketLayer,
     }
     this.#recordPolicy(state)
   }
@@ -258,6 +259,13 @@ export class ProxyServer {
   async start(): Promise<{ warnings: string[] }> {
     const o = this.#options
     const warnings: string[] = []
+    if (this.#socketLayer === 'lite') {
+      const problem = await liteSelfTest()
+      if (problem !== undefined) {
+        this.#socketLayer = 'node'
+        warnings.push(`LiteSocket self-test failed (${problem}): the data plane uses net.Socket`)
+      }
+    }
     try {
       if (o.listen) {
         const route: Route = { label: 'explicit', handler: handleExplicit }
