@@ -492,6 +492,8 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     req.buffer = null
     const err = handle.writeBuffer(req, data)
     if (err !== 0) {
+      // A write that failed after Node made the request a WriteWrap disposed of it: not reused.
+      spareWrite = undefined
       this.destroy(uvError(err, 'write'))
       if (cb) process.nextTick(cb, this.#error)
       return false
@@ -500,6 +502,7 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     if (this.#timer) this.#timer.refresh()
     if (state[kLastWriteWasAsync] === 0) {
       // The kernel took every byte: done now (net.Socket would call back on the next tick).
+      req.cb = undefined
       if (cb) cb()
       return this.writableLength === 0
     }
