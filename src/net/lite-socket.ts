@@ -784,29 +784,29 @@ export function liteSelfTest(timeoutMs = 2000): Promise<string | undefined> {
       return
     }
     let closed = 0
-    const onClose = (): void => {
-      if (++closed === 2) done(undefined)
+    /** Watches `s`: errors fail the test, both closes pass it; at its peer's FIN, `onText` gets what it read. */
+    const watch = (s: LiteSocket, onText: (text: string) => void): void => {
+      sockets.push(s)
+      s.on('error', fail)
+      s.on('close', () => {
+        if (++closed === 2) done(undefined)
+      })
+      const got: Buffer[] = []
+      s.on('data', (c: Buffer) => got.push(c))
+      s.on('end', () => {
+        onText(Buffer.concat(got).toString('latin1'))
+      })
     }
     server.on('connection', (accepted: LiteSocket) => {
-      sockets.push(accepted)
-      accepted.on('error', fail)
-      accepted.on('close', onClose)
-      const got: Buffer[] = []
-      accepted.on('data', (c: Buffer) => got.push(c))
-      accepted.on('end', () => {
-        if (Buffer.concat(got).toString('latin1') !== 'ping') done('the accepted socket did not read what was sent')
+      watch(accepted, (text) => {
+        if (text !== 'ping') done('the accepted socket did not read what was sent')
         else accepted.end('pong')
       })
       accepted.resume()
     })
     const client = LiteSocket.connect({ host: '127.0.0.1', port })
-    sockets.push(client)
-    client.on('error', fail)
-    client.on('close', onClose)
-    const got: Buffer[] = []
-    client.on('data', (c: Buffer) => got.push(c))
-    client.on('end', () => {
-      if (Buffer.concat(got).toString('latin1') !== 'pong') done('the dialled socket did not read the reply')
+    watch(client, (text) => {
+      if (text !== 'pong') done('the dialled socket did not read the reply')
     })
     client.on('connect', () => {
       client.resume()
