@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { isIPv6 } from 'node:net'
-import { getSystemErrorMap, getSystemErrorName } from 'node:util'
+import { getSystemErrorMap } from 'node:util'
 import type { StreamSocket } from './stream-socket.ts'
 
 /** The part of Node's TCPWrap used here. */
@@ -151,17 +151,14 @@ function b(): Bindings {
  */
 export function uvError(status: number, syscall: string, address?: string, port?: number): NodeJS.ErrnoException {
   const [name, description] = getSystemErrorMap().get(status) ?? [`UV${String(status)}`, 'unknown error']
-  const where = address === undefined ? '' : ` ${port === undefined ? address : formatHostPort(address, port)}`
+  // As Node's exceptionWithHostPort: " ADDRESS:PORT", no brackets.
+  const where = address === undefined ? '' : ` ${address}${port === undefined ? '' : `:${String(port)}`}`
   const e: NodeJS.ErrnoException = new Error(`${syscall} ${name}: ${description}${where}`)
   e.code = name
   e.errno = status
   e.syscall = syscall
   if (address !== undefined) Object.assign(e, { address, ...(port === undefined ? {} : { port }) })
   return e
-}
-
-function formatHostPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${String(port)}` : `${address}:${String(port)}`
 }
 
 /**
@@ -345,7 +342,7 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
     const n = state[kReadBytesOrError]!
     if (n > 0) {
       this.bytesRead += n
-      if (this.#timer) this.#timer.refresh()
+      this.#refresh()
       const sink = this.#onread
       if (sink) {
         const buf = this.#userBuffer!
@@ -499,7 +496,7 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
       return false
     }
     this.bytesWritten += data.length
-    if (this.#timer) this.#timer.refresh()
+    this.#refresh()
     if (state[kLastWriteWasAsync] === 0) {
       // The kernel took every byte: done now (net.Socket would call back on the next tick).
       req.cb = undefined
@@ -532,7 +529,7 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
       if (cb) cb(e)
       return
     }
-    if (this.#timer) this.#timer.refresh()
+    this.#refresh()
     if (cb) cb()
     if (this.writableLength === 0) {
       if (this.#needDrain) {
@@ -683,11 +680,7 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
 }
 
 function getName(status: number): string {
-  try {
-    return getSystemErrorName(status)
-  } catch {
-    return ''
-  }
+  return getSystemErrorMap().get(status)?.[0] ?? ''
 }
 
 /** A listening socket whose connections are `LiteSocket`s: 'connection' (paused), 'error'. */

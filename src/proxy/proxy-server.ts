@@ -62,7 +62,7 @@ export interface ProxyServerOptions {
 }
 
 /** The socket layer `requested` resolves to on this Node (`lite` falls back to `node` when the handle API is missing). */
-export function effectiveSocketLayer(requested: SocketLayer | undefined): SocketLayer {
+function effectiveSocketLayer(requested: SocketLayer | undefined): SocketLayer {
   if (requested === 'node') return 'node'
   return liteSocketsAvailable() ? 'lite' : 'node'
 }

@@ -1,28 +1,14 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { createServer, connect, type Socket } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { test } from 'node:test'
-import { LiteServer } from '../net/lite-socket.ts'
 import type { SocketLayer, StreamSocket } from '../net/stream-socket.ts'
+import { pausedAcceptor } from '../../test/support/paused-acceptor.ts'
 import { readInitial } from './read-initial.ts'
 
 /** A loopback pair: the accepted (paused) socket of `layer` and the client. */
 async function pairOf(layer: SocketLayer): Promise<{ accepted: StreamSocket; client: Socket; close: () => void }> {
-  let server: { close(): void } & NodeJS.EventEmitter
-  let port: number
-  if (layer === 'lite') {
-    const lite = new LiteServer()
-    port = lite.listen('127.0.0.1', 0).port
-    server = lite
-  } else {
-    const net = createServer({ pauseOnConnect: true })
-    net.listen(0, '127.0.0.1')
-    await once(net, 'listening')
-    const address = net.address()
-    if (address === null || typeof address === 'string') throw new Error('no address')
-    port = address.port
-    server = net
-  }
+  const { server, port } = await pausedAcceptor(layer)
   const client = connect(port, '127.0.0.1')
   const [accepted] = (await once(server, 'connection')) as [StreamSocket]
   await once(client, 'connect')

@@ -11,8 +11,9 @@ import { once } from 'node:events'
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { connectOnce } from '../net/dial-checked.ts'
-import { LiteServer, LiteSocket } from '../net/lite-socket.ts'
+import { LiteSocket } from '../net/lite-socket.ts'
 import type { SocketLayer, StreamSocket } from '../net/stream-socket.ts'
+import { pausedAcceptor } from '../../test/support/paused-acceptor.ts'
 import { relay, type RelayResult } from './tunnel.ts'
 
 function listen(server: Server): Promise<number> {
@@ -65,17 +66,7 @@ interface Bed {
 async function bedOf(layer: SocketLayer, onOrigin: (s: Socket) => void, delayRelayMs = 0, idleTimeoutMs = 20_000, plainOrigin = false): Promise<Bed> {
   const originServer = createServer({ allowHalfOpen: true }, onOrigin)
   const originPort = await listen(originServer)
-  let proxyServer: Server | LiteServer
-  let proxyPort: number
-  if (layer === 'lite') {
-    const lite = new LiteServer()
-    proxyPort = lite.listen('127.0.0.1', 0).port
-    proxyServer = lite
-  } else {
-    const net = createServer({ allowHalfOpen: true, pauseOnConnect: true })
-    proxyPort = await listen(net)
-    proxyServer = net
-  }
+  const { server: proxyServer, port: proxyPort } = await pausedAcceptor(layer)
   const accepted = once(proxyServer, 'connection') as Promise<[StreamSocket]>
   const client = connect({ host: '127.0.0.1', port: proxyPort, allowHalfOpen: true })
   const [inbound] = await accepted
