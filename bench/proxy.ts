@@ -37,6 +37,7 @@ import {
   WORKLOADS,
   type Aim,
   type BaselineComparison,
+  type FloorComparison,
   type IdleSample,
   type IdleSummary,
   type ProxyBenchData,
@@ -86,6 +87,8 @@ function endpoints(p: Peers): Partial<Record<TargetId, Endpoint>> {
     'nginx-preread': { base: tls(p.nginxStream.port), service: p.nginxStream.service },
     'tinyproxy-connect': { base: origin, proxy: px(p.tinyproxy.port), service: p.tinyproxy.service },
     'tinyproxy-forward': { base: plain, proxy: px(p.tinyproxy.port), service: p.tinyproxy.service },
+    'floor-connect': { base: origin, proxy: px(p.floor.connectPort), service: p.floor.service },
+    'floor-sni': { base: tls(p.floor.sniPort), service: p.floor.service },
   }
 }
 
@@ -324,6 +327,30 @@ function summarize(samples: readonly Sample[]): Summary[] {
   return out
 }
 
+/** W1 CPU per new connection, `subject` over `against` in each run; the median of those ratios. */
+function cpuRatioByRun(samples: readonly Sample[], subject: TargetId, against: TargetId): FloorComparison | undefined {
+  const mine = samples.filter((x) => x.workload === 'newconn' && x.target === subject)
+  const cpuRatios = mine.flatMap((x) => {
+    const b = samples.find((y) => y.workload === 'newconn' && y.target === against && y.run === x.run)
+    if (!b) return []
+    return [x.cpuPerUnit !== null && b.cpuPerUnit !== null && b.cpuPerUnit > 0 ? x.cpuPerUnit / b.cpuPerUnit : null]
+  })
+  if (cpuRatios.length === 0) return undefined
+  const known = cpuRatios.filter((r): r is number => r !== null)
+  return { subject, against, cpuRatios, cpuRatio: known.length > 0 ? median(known) : null }
+}
+
+/** aks-egress against the Node floor, and the floor against haproxy (W1). */
+function compareToFloor(samples: readonly Sample[]): FloorComparison[] {
+  const pairs: [TargetId, TargetId][] = [
+    ['aks-connect', 'floor-connect'],
+    ['aks-sni', 'floor-sni'],
+    ['floor-connect', 'haproxy-sni'],
+    ['floor-sni', 'haproxy-sni'],
+  ]
+  return pairs.flatMap(([a, b]) => cpuRatioByRun(samples, a, b) ?? [])
+}
+
 /** Per run, this tree's figure over its baseline twin's in the same run; medians of those ratios. */
 function compareToBaseline(samples: readonly Sample[]): BaselineComparison[] {
   const out: BaselineComparison[] = []
@@ -433,7 +460,7 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     const origin = await startOrigin(dir, s.bulkBytes)
     const peers = await startPeers(ctx.root, dir, origin, s.nodeArgs, s.baselineRoot)
     if (peers.aksBase) ctx.log(`aks-egress@base (${s.baselineRoot}): explicit :${peers.aksBase.explicitPort} sni :${peers.aksBase.sniPort}`)
-    ctx.log(`origin https :${origin.tlsPort} http :${origin.httpPort}; aks-egress explicit :${peers.aks.explicitPort} sni :${peers.aks.sniPort}; squid :${peers.squid.port}; tinyproxy :${peers.tinyproxy.port}; haproxy :${peers.haproxy.port}; nginx stream :${peers.nginxStream.port}`)
+    ctx.log(`origin https :${origin.tlsPort} http :${origin.httpPort}; aks-egress explicit :${peers.aks.explicitPort} sni :${peers.aks.sniPort}; squid :${peers.squid.port}; tinyproxy :${peers.tinyproxy.port}; haproxy :${peers.haproxy.port}; nginx stream :${peers.nginxStream.port}; node floor connect :${peers.floor.connectPort} sni :${peers.floor.sniPort}`)
     const eps = endpoints(peers)
     const targets = TARGETS.filter((t) => s.targets.has(t.id))
     // Validate before timing: every target answers /ok, and aks-egress refuses what its policy does not allow.
@@ -466,7 +493,7 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
         for (const t of runOrder(targets.filter((x) => x.idle), r - 1)) idle.push(await measureIdle(ctx, s, r, t.id, dir, origin))
       }
     }
-    for (const svc of [origin.service, peers.aks.service, ...(peers.aksBase ? [peers.aksBase.service] : []), peers.squid.service, peers.tinyproxy.service, peers.haproxy.service, peers.nginxStream.service]) {
+    for (const svc of [origin.service, peers.aks.service, ...(peers.aksBase ? [peers.aksBase.service] : []), peers.squid.service, peers.tinyproxy.service, peers.haproxy.service, peers.nginxStream.service, peers.floor.service]) {
       if (svc.exitCode() !== undefined) problems.push(`${svc.name} exited during the benchmark (${String(svc.exitCode())}): ${svc.output().slice(-500)}`)
     }
   } finally {
@@ -477,6 +504,7 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
   const summaries = summarize(samples)
   const data: ProxyBenchData = {
     ...(s.baselineRoot !== undefined ? { baseline: { dir: s.baselineRoot, commit: gitCommit(s.baselineRoot) }, comparisons: compareToBaseline(samples) } : {}),
+    floor: compareToFloor(samples),
     runs: s.runs,
     seconds: s.seconds,
     warmupSeconds: s.warmupSeconds,

@@ -14,6 +14,8 @@ export type TargetId =
   | 'nginx-preread'
   | 'tinyproxy-connect'
   | 'tinyproxy-forward'
+  | 'floor-connect'
+  | 'floor-sni'
   | BaselineTargetId
 
 /** aks-egress built from another checkout (BENCH_PROXY_AKS_BASELINE), measured beside this tree's. */
@@ -69,6 +71,9 @@ export const TARGETS: readonly TargetInfo[] = [
   { id: 'nginx-preread', name: 'nginx stream', mode: 'ssl_preread', workloads: TLS, idle: true },
   { id: 'tinyproxy-connect', name: 'tinyproxy', mode: 'CONNECT', workloads: TLS, idle: true },
   { id: 'tinyproxy-forward', name: 'tinyproxy', mode: 'HTTP forward', workloads: ['forward'], idle: false },
+  // The least a Node.js proxy spends per connection (bench/proxy/node-floor.ts): new connections only.
+  { id: 'floor-connect', name: 'Node floor', mode: 'bare relay on TCP handles, CONNECT', workloads: ['newconn'], idle: false },
+  { id: 'floor-sni', name: 'Node floor', mode: 'bare relay on TCP handles, TLS port', workloads: ['newconn'], idle: false },
   { id: 'aks-connect@base', name: 'aks-egress@base', mode: 'explicit CONNECT', workloads: TLS, idle: true, baseline: true },
   { id: 'aks-sni@base', name: 'aks-egress@base', mode: 'transparent SNI', workloads: TLS, idle: true, baseline: true },
   { id: 'aks-forward@base', name: 'aks-egress@base', mode: 'explicit HTTP forward', workloads: ['forward'], idle: false, baseline: true },
@@ -163,10 +168,23 @@ export interface BaselineComparison {
   readonly rateRatio: number
 }
 
+/**
+ * One target's CPU per new connection over another's, run by run (W1): aks-egress over the Node
+ * floor (what aks-egress adds to Node's own cost), the floor over haproxy (Node's cost over C's).
+ */
+export interface FloorComparison {
+  readonly subject: TargetId
+  readonly against: TargetId
+  readonly cpuRatios: readonly (number | null)[]
+  readonly cpuRatio: number | null
+}
+
 export interface ProxyBenchData {
   /** The baseline checkout (BENCH_PROXY_AKS_BASELINE) and its commit, when one was measured. */
   readonly baseline?: { readonly dir: string; readonly commit: string }
   readonly comparisons?: readonly BaselineComparison[]
+  /** W1 ratios around the Node floor (bench/proxy/node-floor.ts), when it was measured. */
+  readonly floor?: readonly FloorComparison[]
   readonly runs: number
   readonly seconds: number
   readonly warmupSeconds: number

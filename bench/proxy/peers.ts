@@ -7,6 +7,7 @@
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { SERVE_NODE_FLAGS } from '../../src/cli/serve-node-flags.ts'
 import { freePort, runCommand, startService, waitForPort, type Service } from './processes.ts'
 
 export const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so'
@@ -42,6 +43,7 @@ export interface Peers {
   readonly tinyproxy: { readonly service: Service; readonly port: number }
   readonly haproxy: { readonly service: Service; readonly port: number }
   readonly nginxStream: { readonly service: Service; readonly port: number }
+  readonly floor: { readonly service: Service; readonly connectPort: number; readonly sniPort: number }
 }
 
 /** The origin's content: /ok (a literal), /1m and /1g (files). `bulkBytes` is the size of /1g. */
@@ -284,6 +286,23 @@ stream {
   return { service, port }
 }
 
+/**
+ * The Node floor (bench/proxy/node-floor.ts), with the V8 flags `serve` runs with
+ * (src/cli/serve-node-flags.ts) and the same extra Node arguments as aks-egress.
+ */
+async function startNodeFloor(root: string, origin: Origin, nodeArgs: readonly string[]): Promise<Peers['floor']> {
+  const connectPort = await freePort()
+  const sniPort = await freePort()
+  const args = [
+    ...SERVE_NODE_FLAGS, ...nodeArgs, '--import', 'tsx', join(root, 'bench', 'proxy', 'node-floor.ts'),
+    '--connect', String(connectPort), '--sni', String(sniPort), '--origin', String(origin.tlsPort),
+  ]
+  const service = startService('node floor', process.execPath, args, { cwd: root })
+  await waitForPort(service, connectPort)
+  await waitForPort(service, sniPort)
+  return { service, connectPort, sniPort }
+}
+
 /** `baselineRoot`: another checkout whose aks-egress runs too, as the `@base` targets. */
 export async function startPeers(root: string, dir: string, origin: Origin, aksNodeArgs: readonly string[], baselineRoot?: string): Promise<Peers> {
   const aks = await startAks(root, dir, origin, aksNodeArgs)
@@ -292,7 +311,8 @@ export async function startPeers(root: string, dir: string, origin: Origin, aksN
   const tinyproxy = await startTinyproxy(dir, origin)
   const haproxy = await startHaproxy(dir, origin)
   const nginxStream = await startNginxStream(dir, origin)
-  return { origin, aks, ...(aksBase ? { aksBase } : {}), squid, tinyproxy, haproxy, nginxStream }
+  const floor = await startNodeFloor(root, origin, aksNodeArgs)
+  return { origin, aks, ...(aksBase ? { aksBase } : {}), squid, tinyproxy, haproxy, nginxStream, floor }
 }
 
 export type PeerKind = 'aks' | 'squid' | 'tinyproxy' | 'haproxy' | 'nginxStream'

@@ -62,6 +62,26 @@ function baselineRows(d: ProxyBenchData): string[] {
   return out
 }
 
+/** W1 around the Node floor: what aks-egress adds to Node's own cost, and Node's own cost over haproxy's. */
+function floorRows(d: ProxyBenchData): string[] {
+  const rows = d.floor ?? []
+  if (rows.length === 0) return []
+  const fmt = (v: number | null): string => (v === null ? '–' : v.toFixed(2))
+  const out = [
+    '### W1 against the Node floor',
+    '',
+    'The Node floor (bench/proxy/node-floor.ts) relays on Node\'s TCP handles and does nothing else: no policy, no name ' +
+      'resolution or address checks, no ClientHello parsing, no timers, bounds, logs or metrics. It is the least a proxy ' +
+      'written in Node.js spends per new connection. CPU per new connection, the first target over the second **in the same run**:',
+    '',
+    '| ratio of CPU per new connection | median | per run |',
+    '|---|---:|---|',
+  ]
+  for (const c of rows) out.push(`| ${shortName(c.subject)} / ${shortName(c.against)} | **${fmt(c.cpuRatio)}** | ${c.cpuRatios.map(fmt).join(' / ')} |`)
+  out.push('')
+  return out
+}
+
 function aimRows(aims: readonly Aim[]): string[] {
   const out = ['| aim | aks-egress mode | workload | measured ratio | limit | met |', '|---|---|---|---:|---:|---|']
   for (const a of aims) {
@@ -131,6 +151,8 @@ function shortName(t: TargetId): string {
     'nginx-preread': 'nginx ssl_preread',
     'tinyproxy-connect': 'tinyproxy CONNECT',
     'tinyproxy-forward': 'tinyproxy forward',
+    'floor-connect': 'Node floor CONNECT',
+    'floor-sni': 'Node floor SNI',
     'aks-connect@base': 'aks-egress@base CONNECT',
     'aks-sni@base': 'aks-egress@base SNI',
     'aks-forward@base': 'aks-egress@base forward',
@@ -155,6 +177,7 @@ export function proxyMarkdown(d: ProxyBenchData, chartPath: string): string {
   out.push('')
   out.push(...aimRows(d.aims))
   out.push('')
+  out.push(...floorRows(d))
   out.push(`![Rates as % of direct and proxy CPU per unit, by workload](${chartPath.replace(/^docs\//, '')})`)
   out.push('')
   for (const w of WORKLOADS) {
@@ -198,7 +221,7 @@ export function proxyMarkdown(d: ProxyBenchData, chartPath: string): string {
   return out.join('\n')
 }
 
-const COLORS: Record<string, string> = { direct: '#9e9e9e', aks: '#1565c0', squid: '#ef6c00', haproxy: '#2e7d32', nginx: '#6a1b9a', tinyproxy: '#795548' }
+const COLORS: Record<string, string> = { direct: '#9e9e9e', aks: '#1565c0', squid: '#ef6c00', haproxy: '#2e7d32', nginx: '#6a1b9a', tinyproxy: '#795548', floor: '#90caf9' }
 
 function colorOf(t: TargetId): string {
   if (t === 'direct') return COLORS['direct']!
@@ -206,6 +229,7 @@ function colorOf(t: TargetId): string {
   if (t.startsWith('squid')) return COLORS['squid']!
   if (t.startsWith('haproxy')) return COLORS['haproxy']!
   if (t.startsWith('nginx')) return COLORS['nginx']!
+  if (t.startsWith('floor')) return COLORS['floor']!
   return COLORS['tinyproxy']!
 }
 
