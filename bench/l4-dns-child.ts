@@ -9,6 +9,7 @@
 // Prints "port N" once listening; runs until killed (SIGTERM: a normal exit, so --cpu-prof writes).
 import { DnsProxy } from '../src/dns/dns-proxy.ts'
 import { createConnectionLog } from '../src/proxy/connection-log.ts'
+import { openLogFile } from '../src/proxy/open-log-file.ts'
 import { startFakeDns } from '../test/support/fake-dns.ts'
 
 const [role = '', host = '127.0.0.1', port = '0', a = '', b = '', flag = ''] = process.argv.slice(2)
@@ -18,7 +19,9 @@ if (role === 'upstream') {
   process.stdout.write(`port ${dns.port}\n`)
 } else if (role === 'proxy') {
   // serve's log (proxy/connection-log.ts), to /dev/null.
-  const log = createConnectionLog({ kind: 'file', path: '/dev/null' }, 'info')
+  const opened = openLogFile('/dev/null')
+  if (!opened.ok) throw new Error(opened.detail)
+  const log = createConnectionLog({ kind: 'file', fd: opened.fd, path: '/dev/null' }, 'info')
   const proxy = new DnsProxy({
     listen: { host, port: Number(port) },
     upstream: { host: a, port: Number(b) },

@@ -43,6 +43,10 @@ export const METRIC = Object.freeze({
    * `idle-timeout`, `evicted` (total bound), `full` (per-key bound), `reload`, `stop`.
    */
   originPoolDiscards: 'aks_egress_origin_pool_discarded_total',
+  /** Counter: writes of the decision log that failed (a full disk, an I/O error); their bytes are kept and written again. */
+  logWriteErrors: 'aks_egress_log_write_errors_total',
+  /** Counter: log lines dropped because LOG_MAX_BUFFERED_BYTES were waiting for a failing destination. */
+  logDroppedLines: 'aks_egress_log_dropped_lines_total',
   /** Counter{class}: resolved addresses refused by classification (classify-address.ts). */
   refusedAddresses: 'aks_egress_refused_addresses_total',
   /**

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { createConnectionLog, LOG_FLUSH_MS } from './connection-log.ts'
+import { createConnectionLog, LOG_FLUSH_MS, LOG_MAX_BUFFERED_BYTES } from './connection-log.ts'
+import { openLogFile } from './open-log-file.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -18,7 +19,9 @@ function lines(path: string): string[] {
 test('a file log: lines below the buffer size are written about LOG_FLUSH_MS after they came, again after a quiet time, and at flush()', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'aks-egress-log-'))
   const path = join(dir, 'proxy.log')
-  const log = createConnectionLog({ kind: 'file', path })
+  const opened = openLogFile(path)
+  assert.ok(opened.ok)
+  const log = createConnectionLog({ kind: 'file', fd: opened.fd, path })
   try {
     log.logger.info({ event: 'one' }, 'one')
     log.logger.info({ event: 'two' }, 'two')
@@ -31,10 +34,57 @@ test('a file log: lines below the buffer size are written about LOG_FLUSH_MS aft
     await sleep(LOG_FLUSH_MS * 4)
     assert.equal(lines(path).length, 3)
     log.logger.info({ event: 'four' }, 'four')
-    log.flush()
+    await log.flush()
     assert.equal(lines(path).length, 4)
   } finally {
-    log.flush()
+    await log.flush()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a destination that fails (/dev/full): told once, writes counted and tried again, lines kept up to LOG_MAX_BUFFERED_BYTES then dropped, flush() bounded', async () => {
+  const opened = openLogFile('/dev/full')
+  assert.ok(opened.ok)
+  const told: string[] = []
+  // The descriptor stays open: the log keeps trying to write to it (as serve's does until exit),
+  // and a closed number reused by another open would receive those bytes.
+  const log = createConnectionLog({ kind: 'file', fd: opened.fd, path: '/dev/full' }, 'info', (e, name) => told.push(`${name}: ${e.message}`))
+  {
+    log.logger.info({ event: 'one' }, 'one')
+    await sleep(LOG_FLUSH_MS * 4)
+    assert.deepEqual(told, ['/dev/full: ENOSPC: no space left on device, write'])
+    const first = log.writeErrors
+    assert.ok(first >= 1)
+    // The kept batch is written again at each flush while bytes wait.
+    await sleep(LOG_FLUSH_MS * 4)
+    assert.ok(log.writeErrors > first)
+    assert.equal(told.length, 1)
+    const line = 'x'.repeat(1000)
+    for (let i = 0; i < (LOG_MAX_BUFFERED_BYTES / 1000) * 1.25 && log.droppedLines === 0; i++) log.logger.info({ event: 'fill', line }, 'fill')
+    assert.ok(log.droppedLines > 0, 'lines beyond the bound are dropped')
+    const t0 = Date.now()
+    await log.flush(300)
+    assert.ok(Date.now() - t0 < 2000)
+  }
+})
+
+test('openLogFile: makes missing directories, creates the file 0640, appends; refuses a path under a file and a directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aks-egress-log-'))
+  try {
+    const path = join(dir, 'a', 'b', 'proxy.log')
+    writeFileSync(join(dir, 'file'), '')
+    for (const text of ['one\n', 'two\n']) {
+      const r = openLogFile(path)
+      assert.ok(r.ok)
+      writeSync(r.fd, text)
+      closeSync(r.fd)
+    }
+    assert.equal(readFileSync(path, 'utf8'), 'one\ntwo\n')
+    assert.equal(statSync(path).mode & 0o777, 0o640)
+    assert.deepEqual(openLogFile(join(dir, 'file', 'x.log')), { ok: false, detail: `${join(dir, 'file')} is not a directory` })
+    const d = openLogFile(dir)
+    assert.ok(!d.ok && d.detail.startsWith(`${dir}: EISDIR`), JSON.stringify(d))
+  } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 })

@@ -5,6 +5,7 @@
  * AZFWApplicationRule columns.
  */
 import { pino, type DestinationStream, type Logger } from 'pino'
+import sonicBoom from 'sonic-boom'
 import { dnsLogLine, type DnsQueryLog } from '../dns/dns-log.ts'
 import type { OutcomeCode } from './outcome.ts'
 
@@ -61,35 +62,79 @@ export interface ConnectionLog {
   close(record: CloseRecord): void
   /** A DNS query line (the appliance's DNS proxy), written as dns/dns-log.ts `dnsLogLine` serialises it. */
   dns(record: DnsQueryLog): void
-  /** Writes what is buffered, synchronously (before exit). */
-  flush(): void
+  /**
+   * Writes what is buffered, waiting at most `boundMs`: a destination that fails (a full disk) or
+   * does not read (a stalled pipe) cannot hold up a stop. sonic-boom's own `flushSync` retries a
+   * failing write forever (4.2: every error but EAGAIN/EBUSY, every 100 ms).
+   */
+  flush(boundMs?: number): Promise<void>
+  /** Writes to the destination that failed, since start (their bytes are kept and written again). */
+  readonly writeErrors: number
+  /** Lines dropped because LOG_MAX_BUFFERED_BYTES were waiting already. */
+  readonly droppedLines: number
 }
 
-export type LogDestination = { readonly kind: 'stdout' } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stream'; readonly stream: DestinationStream }
+/**
+ * Where the lines go. `file`: a descriptor opened for appending (open-log-file.ts: `serve` opens
+ * it before anything listens), `path` for messages.
+ */
+export type LogDestination =
+  | { readonly kind: 'stdout' }
+  | { readonly kind: 'file'; readonly fd: number; readonly path: string }
+  | { readonly kind: 'stream'; readonly stream: DestinationStream }
+
+/**
+ * Told when writing the log fails (a full disk, an I/O error), once until a write succeeds again:
+ * the proxy goes on enforcing the policy and the lines of meanwhile are lost, so it must be said.
+ */
+export type LogWriteErrorHandler = (error: Error, destination: string) => void
 
 /**
  * Lines are gathered up to this many bytes before a write(2) (sonic-boom `minLength`), and written
  * about this long after the first of them came: under load one write per few dozen lines instead
  * of one per line, each a trip through libuv's thread pool (the DNS proxy writes a line per
- * query); at rest a line waits about LOG_FLUSH_MS, and nothing is written when nothing was logged. Exit flushes synchronously (`flush()`); a crash
+ * query); at rest a line waits about LOG_FLUSH_MS, and nothing is written when nothing was logged. A stop writes what is left (`flush()`, bounded by LOG_FLUSH_BOUND_MS); a crash
  * (SIGKILL) loses at most the last LOG_BUFFER_BYTES.
  */
 export const LOG_BUFFER_BYTES = 4096
 export const LOG_FLUSH_MS = 100
+/**
+ * While writes fail (a full disk), lines wait in memory up to this many bytes and are written when
+ * the destination accepts them again; lines beyond it are dropped (and counted), not held without
+ * bound.
+ */
+export const LOG_MAX_BUFFERED_BYTES = 16 * 1024 * 1024
+/** How long a stop waits for the log to be written (`flush()`). */
+export const LOG_FLUSH_BOUND_MS = 2000
 
 const round = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : Math.round(ms * 1000) / 1000)
 
-export function createConnectionLog(destination: LogDestination, level = 'info'): ConnectionLog {
+export function createConnectionLog(destination: LogDestination, level = 'info', onWriteError?: LogWriteErrorHandler): ConnectionLog {
   let stream: DestinationStream
-  let flushSync: () => void = () => undefined
+  let flush: (boundMs: number) => Promise<void> = () => Promise.resolve()
+  let writeErrors = 0
+  let droppedLines = 0
   if (destination.kind === 'stream') {
     stream = destination.stream
   } else {
-    const boom = pino.destination({
-      dest: destination.kind === 'stdout' ? 1 : destination.path,
+    // Not pino.destination(): it registers exit hooks that flush with no bound (sonic-boom's
+    // flushSync retries a failing write forever, and a 'beforeExit' flush that fails starts the
+    // loop again), so a full disk would keep a stopped proxy from exiting. flush() below is bounded.
+    const boom = new sonicBoom.SonicBoom({
+      fd: destination.kind === 'stdout' ? 1 : destination.fd,
       sync: false,
-      mkdir: destination.kind === 'file',
       minLength: LOG_BUFFER_BYTES,
+      maxLength: LOG_MAX_BUFFERED_BYTES,
+    })
+    // An 'error' without a listener would be thrown, and end the proxy. sonic-boom keeps the failed batch and writes it again at the next flush
+    // (flushLater below goes on every LOG_FLUSH_MS while bytes wait).
+    const name = destination.kind === 'stdout' ? 'standard output' : destination.path
+    let failing = false
+    boom.on('error', (e: Error) => {
+      writeErrors++
+      if (failing) return
+      failing = true
+      onWriteError?.(e, name)
     })
     // Not sonic-boom's `periodicFlush`: that flushes every LOG_FLUSH_MS even with nothing buffered,
     // and each flush is a write(2) of nothing through libuv's thread pool (ten a second, at rest
@@ -110,6 +155,11 @@ export function createConnectionLog(destination: LogDestination, level = 'info')
     }
     boom.on('write', (n: number) => {
       pendingBytes -= n
+      failing = false
+    })
+    boom.on('drop', (line: string) => {
+      droppedLines++
+      pendingBytes -= Buffer.byteLength(line)
     })
     stream = {
       write(line: string): void {
@@ -121,14 +171,25 @@ export function createConnectionLog(destination: LogDestination, level = 'info')
         }
       },
     }
-    flushSync = () => {
-      pendingBytes = 0
-      try {
-        boom.flushSync()
-      } catch {
-        // Nothing buffered, or the descriptor is gone: nothing more to write.
-      }
-    }
+    flush = (boundMs) =>
+      new Promise<void>((resolve) => {
+        if (pendingBytes <= 0) {
+          resolve()
+          return
+        }
+        // Not unref'd: the process waits for the log, but no longer than the bound.
+        const timer = setTimeout(resolve, boundMs)
+        const done = (): void => {
+          clearTimeout(timer)
+          resolve()
+        }
+        try {
+          // Called back once written (after an fsync, whose error, on a pipe, does not matter) or on an error.
+          boom.flush(done)
+        } catch {
+          done()
+        }
+      })
   }
   const logger = pino(
     {
@@ -161,8 +222,14 @@ export function createConnectionLog(destination: LogDestination, level = 'info')
       // the same stream, so lines keep their order; at the logger's level only.
       if (logger.isLevelEnabled('info')) stream.write(dnsLogLine(r, new Date().toISOString()))
     },
-    flush() {
-      flushSync()
+    flush(boundMs = LOG_FLUSH_BOUND_MS) {
+      return flush(boundMs)
+    },
+    get writeErrors() {
+      return writeErrors
+    },
+    get droppedLines() {
+      return droppedLines
     },
   }
 }

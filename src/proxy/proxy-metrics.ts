@@ -149,8 +149,41 @@ export class ProxyMetrics {
     registers: [this.registry],
   })
 
+  /** The decision log's failed writes so far (ConnectionLog.writeErrors), and the count already exported. */
+  #logWriteErrors: () => number = () => 0
+  #logWriteErrorsExported = 0
+  readonly logWriteErrors = new Counter({
+    name: METRIC.logWriteErrors,
+    help: 'Writes of the decision log that failed (their lines are lost)',
+    registers: [this.registry],
+    collect: () => {
+      const n = this.#logWriteErrors()
+      if (n > this.#logWriteErrorsExported) this.logWriteErrors.inc(n - this.#logWriteErrorsExported)
+      this.#logWriteErrorsExported = n
+    },
+  })
+
   constructor(defaultMetrics: boolean) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: METRIC.defaultPrefix })
+  }
+
+  #logDroppedLines: () => number = () => 0
+  #logDroppedLinesExported = 0
+  readonly logDroppedLines = new Counter({
+    name: METRIC.logDroppedLines,
+    help: 'Log lines dropped while writes failed and the buffer was full',
+    registers: [this.registry],
+    collect: () => {
+      const n = this.#logDroppedLines()
+      if (n > this.#logDroppedLinesExported) this.logDroppedLines.inc(n - this.#logDroppedLinesExported)
+      this.#logDroppedLinesExported = n
+    },
+  })
+
+  /** Exports the decision log's failed writes and dropped lines (`aks_egress_log_*_total`). */
+  watchLog(log: { readonly writeErrors: number; readonly droppedLines: number }): void {
+    this.#logWriteErrors = () => log.writeErrors
+    this.#logDroppedLines = () => log.droppedLines
   }
 
   /** Counts a verdict (`aks_egress_decisions_total`). */

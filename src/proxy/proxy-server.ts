@@ -179,6 +179,7 @@ export class ProxyServer {
     this.#options = options
     this.#socketLayer = effectiveSocketLayer(options.socketLayer)
     this.metrics = new ProxyMetrics(options.defaultMetrics)
+    this.metrics.watchLog(options.log)
     const localAddresses = localInterfaceAddresses()
     const l = options.limits
     this.#pool = new OriginPool({ maxIdlePerKey: l.originPoolMaxIdlePerKey, maxIdleTotal: l.originPoolMaxIdle, idleTimeoutMs: l.originIdleTimeoutMs }, this.metrics)

@@ -13,7 +13,8 @@ import { Appliance } from '../../dataplane/appliance.ts'
 import { formatNote, TABLE } from '../../dataplane/nftables/compile-nftables.ts'
 import { nftCommand } from '../../dataplane/nftables/nft-runner.ts'
 import { parseAuthority, formatHostPort } from '../../proxy/authority.ts'
-import { createConnectionLog, type LogDestination } from '../../proxy/connection-log.ts'
+import { createConnectionLog, LOG_MAX_BUFFERED_BYTES, type LogDestination } from '../../proxy/connection-log.ts'
+import { openLogFile } from '../../proxy/open-log-file.ts'
 import type { TransparentPorts } from '../../proxy/listener-plan.ts'
 import { PolicyReloader } from '../../proxy/policy-reloader.ts'
 import { buildPolicyState } from '../../proxy/policy-state.ts'
@@ -227,8 +228,22 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
 
   const source = policyFromOptions(values, io)
   const logPath = str(values, 'log')
-  const destination: LogDestination = logPath === undefined || logPath === '-' ? { kind: 'stdout' } : { kind: 'file', path: resolve(io.cwd, logPath) }
-  const log = createConnectionLog(destination, logLevel)
+  let destination: LogDestination = { kind: 'stdout' }
+  if (logPath !== undefined && logPath !== '-') {
+    // Before anything listens: a log that cannot be written is a start-up error, not a crash later.
+    const path = resolve(io.cwd, logPath)
+    const opened = openLogFile(path)
+    if (!opened.ok) {
+      io.stderr.write(`error: --log ${logPath}: ${opened.detail}\n  fix: give --log a file this process can write (missing directories are made), or - for standard output\n`)
+      return EXIT_PROBLEM
+    }
+    destination = { kind: 'file', fd: opened.fd, path }
+  }
+  const log = createConnectionLog(destination, logLevel, (e, name) => {
+    io.stderr.write(
+      `warning: cannot write the log to ${name} (${e.message}); the proxy goes on, keeping up to ${LOG_MAX_BUFFERED_BYTES / 1024 / 1024} MiB of lines to write when it can (lines beyond are dropped and counted)\n`,
+    )
+  })
   const state = buildPolicyState(source.policy, source.label)
   const resolver = new NameResolver({
     ...(hosts ? { hosts } : {}),
@@ -254,7 +269,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   } catch (e) {
     resolver.close()
     io.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`)
-    log.flush()
+    await log.flush()
     return EXIT_PROBLEM
   }
   for (const w of warnings) io.stderr.write(`warning: ${w}\n`)
@@ -286,7 +301,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     } catch (e) {
       await server.stop(0)
       io.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`)
-      log.flush()
+      await log.flush()
       return EXIT_PROBLEM
     }
     // After start: the table in force, with DNAT names resolved.
@@ -327,14 +342,16 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
         ({ closed }) => {
           removeHandlers()
           log.logger.info({ event: 'stop', closedAfterDrain: closed }, 'stopped')
-          log.flush()
-          done(EXIT_OK)
+          void log.flush().then(() => {
+            done(EXIT_OK)
+          })
         },
         (e: unknown) => {
           removeHandlers()
           io.stderr.write(`error while stopping: ${String(e)}\n`)
-          log.flush()
-          done(EXIT_PROBLEM)
+          void log.flush().then(() => {
+            done(EXIT_PROBLEM)
+          })
         },
       )
     }

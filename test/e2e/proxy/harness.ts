@@ -412,14 +412,27 @@ export async function startServeChild(args: readonly string[]): Promise<ServeChi
       reject(new Error(`serve exited with ${code ?? 'a signal'}: ${stderr}`))
     })
   })
-  const startLine = (await sink.waitFor((l) => l['event'] === 'start')) as { listeners: ServeChild['listeners'] }
-  const port = (kind: string): number => startLine.listeners.find((l) => l.kind === kind)?.port ?? 0
+  // With --log FILE the JSON lines are not on stdout: the listeners come from the summary line
+  // ("aks-egress serve: explicit 127.0.0.1:PORT, admin 127.0.0.1:PORT; policy ...").
+  const logIndex = args.indexOf('--log')
+  const logsToStdout = logIndex === -1 || args[logIndex + 1] === '-'
+  const listeners: ServeChild['listeners'] = logsToStdout
+    ? ((await sink.waitFor((l) => l['event'] === 'start')) as { listeners: ServeChild['listeners'] }).listeners
+    : started
+        .slice('aks-egress serve: '.length, started.indexOf(';'))
+        .split(', ')
+        .map((part) => {
+          const [kind = '', hostPort = ''] = part.split(' ')
+          const colon = hostPort.lastIndexOf(':')
+          return { kind, address: hostPort.slice(0, colon), port: Number(hostPort.slice(colon + 1)) }
+        })
+  const port = (kind: string): number => listeners.find((l) => l.kind === kind)?.port ?? 0
   return {
     child,
     summary: started,
     explicitPort: port('explicit'),
     adminPort: port('admin'),
-    listeners: startLine.listeners,
+    listeners,
     log: sink,
     stderr: () => stderr,
     exited,

@@ -3,7 +3,7 @@
 // tunnels and the process's file descriptors afterwards, and the profile's default policy.
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -133,6 +133,48 @@ describe('admin and startup', () => {
       t.socket.destroy()
       await child.kill()
     }
+  })
+
+  test('--log FILE: missing directories are made, the file is 0640 and appended to across restarts', { timeout: 60_000 }, async () => {
+    const logPath = join(dir, 'logs', 'nested', 'proxy.log')
+    for (const round of [1, 2]) {
+      const { child } = await serve(`log-file-${round}`, ['--log', logPath])
+      const t = await connectTunnel(child.explicitPort, 'echo.hcp.westeurope.azmk8s.io:9000')
+      assert.equal(t.status, 200)
+      t.socket.destroy()
+      child.child.kill('SIGTERM')
+      assert.equal(await child.exited, 0)
+      assert.equal(child.stderr().includes('warning: cannot write the log'), false)
+    }
+    assert.equal(statSync(logPath).mode & 0o777, 0o640)
+    const events = readFileSync(logPath, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event)
+    assert.deepEqual(events.filter((e) => e === 'start' || e === 'stop'), ['start', 'stop', 'start', 'stop'])
+    assert.equal(events.filter((e) => e === 'decision').length, 2)
+  })
+
+  test('--log /dev/full: the writes fail, the proxy goes on relaying, says so once, counts them, and SIGTERM still exits 0', { timeout: 30_000 }, async () => {
+    const { child } = await serve('log-full', ['--log', '/dev/full'])
+    for (let i = 0; i < 3; i++) {
+      const t = await connectTunnel(child.explicitPort, 'echo.hcp.westeurope.azmk8s.io:9000')
+      assert.equal(t.status, 200)
+      t.socket.write('ping')
+      const [reply] = (await once(t.socket, 'data')) as [Buffer]
+      assert.equal(reply.toString(), 'ping')
+      t.socket.destroy()
+      // The batch is written LOG_FLUSH_MS after its first line: each round's fails.
+      await sleep(300)
+    }
+    assert.match(child.stderr(), /warning: cannot write the log to \/dev\/full \(ENOSPC: no space left on device, write\); the proxy goes on/)
+    assert.equal(child.stderr().match(/warning: cannot write the log/g)?.length, 1)
+    const metrics = (await adminGet(child.adminPort, '/metrics')).body
+    const errors = /^aks_egress_log_write_errors_total (\d+)$/m.exec(metrics)
+    assert.ok(errors && Number(errors[1]) >= 2, `aks_egress_log_write_errors_total: ${errors?.[1] ?? 'missing'}`)
+    assert.match(metrics, /^aks_egress_log_dropped_lines_total 0$/m)
+    // The stop writes what is left within its bound; a failing destination does not hold it up.
+    const t0 = Date.now()
+    child.child.kill('SIGTERM')
+    assert.equal(await child.exited, 0)
+    assert.ok(Date.now() - t0 < 10_000)
   })
 
   test('one-line summary; /healthz, /readyz, /metrics, /listeners', async () => {

@@ -58,6 +58,29 @@ test('bad usage exits 2 with the option named', async () => {
   }
 })
 
+test('a --log FILE that cannot be opened: exit 1 with the path and the reason, at once (a directory under procfs did spin)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aks-egress-serve-cli-'))
+  try {
+    writeFileSync(join(dir, 'p.yaml'), 'apiVersion: aks-egress/v1\nname: log\nruleCollectionGroups: []\n')
+    writeFileSync(join(dir, 'plain'), '')
+    const cases: Array<[string, RegExp]> = [
+      ['plain/proxy.log', /error: --log plain\/proxy\.log: .*plain is not a directory/],
+      ['.', /error: --log \.: .*EISDIR/],
+      ['/proc/aks-egress-nope/proxy.log', /error: --log \/proc\/aks-egress-nope\/proxy\.log: cannot make the directory \/proc\/aks-egress-nope: ENOENT/],
+    ]
+    for (const [path, message] of cases) {
+      const t0 = Date.now()
+      const r = await cli(['serve', '--policy', 'p.yaml', '--listen', '127.0.0.1:0', '--admin', 'none', '--no-watch', '--log', path], dir)
+      assert.equal(r.code, 1, `${path}: ${r.stderr}`)
+      assert.match(r.stderr, message, path)
+      assert.match(r.stderr, /fix: give --log a file this process can write/)
+      assert.ok(Date.now() - t0 < 5000, path)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('listen addresses: IPv4, IPv6 in brackets, port 0, none', () => {
   assert.deepEqual(parseListenOption('127.0.0.1:3128', 'listen'), { host: '127.0.0.1', port: 3128 })
   assert.deepEqual(parseListenOption('[::1]:0', 'listen'), { host: '::1', port: 0 })
