@@ -150,7 +150,7 @@ function b(): Bindings {
  * the message "connect ECONNREFUSED: connection refused 127.0.0.1:443" (the address when given).
  */
 export function uvError(status: number, syscall: string, address?: string, port?: number): NodeJS.ErrnoException {
-  const [name, description] = getSystemErrorMap().get(status) ?? [`UV${String(status)}`, 'unknown error']
+  const [name, description] = systemError(status) ?? [`UV${String(status)}`, 'unknown error']
   // As Node's exceptionWithHostPort: " ADDRESS:PORT", no brackets.
   const where = address === undefined ? '' : ` ${address}${port === undefined ? '' : `:${String(port)}`}`
   const e: NodeJS.ErrnoException = new Error(`${syscall} ${name}: ${description}${where}`)
@@ -679,8 +679,16 @@ export class LiteSocket extends EventEmitter implements StreamSocket {
   }
 }
 
+/** libuv's error names and descriptions: `getSystemErrorMap()` builds a new Map at every call, so once. */
+let errorMap: Map<number, [string, string]> | undefined
+
+function systemError(status: number): [string, string] | undefined {
+  errorMap ??= getSystemErrorMap()
+  return errorMap.get(status)
+}
+
 function getName(status: number): string {
-  return getSystemErrorMap().get(status)?.[0] ?? ''
+  return systemError(status)?.[0] ?? ''
 }
 
 /** A listening socket whose connections are `LiteSocket`s: 'connection' (paused), 'error'. */
