@@ -33,6 +33,22 @@ function level<V>(m: ByLabel<ByLabel<V>>, key: string): ByLabel<V> {
   return next
 }
 
+/** A counter that follows a running total kept elsewhere: at each scrape, what it grew by. */
+function totalCounter(registry: Registry, name: string, help: string, total: () => number): Counter {
+  let exported = 0
+  const counter: Counter = new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect: () => {
+      const n = total()
+      if (n > exported) counter.inc(n - exported)
+      exported = n
+    },
+  })
+  return counter
+}
+
 export class ProxyMetrics {
   readonly registry = new Registry()
   /**
@@ -149,41 +165,18 @@ export class ProxyMetrics {
     registers: [this.registry],
   })
 
-  /** The decision log's failed writes so far (ConnectionLog.writeErrors), and the count already exported. */
-  #logWriteErrors: () => number = () => 0
-  #logWriteErrorsExported = 0
-  readonly logWriteErrors = new Counter({
-    name: METRIC.logWriteErrors,
-    help: 'Writes of the decision log that failed (their lines are lost)',
-    registers: [this.registry],
-    collect: () => {
-      const n = this.#logWriteErrors()
-      if (n > this.#logWriteErrorsExported) this.logWriteErrors.inc(n - this.#logWriteErrorsExported)
-      this.#logWriteErrorsExported = n
-    },
-  })
+  /** The decision log (ConnectionLog's running totals), once `watchLog` was called. */
+  #log: { readonly writeErrors: number; readonly droppedLines: number } = { writeErrors: 0, droppedLines: 0 }
+  readonly logWriteErrors = totalCounter(this.registry, METRIC.logWriteErrors, 'Writes of the decision log that failed (their bytes are written again)', () => this.#log.writeErrors)
+  readonly logDroppedLines = totalCounter(this.registry, METRIC.logDroppedLines, 'Log lines dropped while writes failed and the buffer was full', () => this.#log.droppedLines)
 
   constructor(defaultMetrics: boolean) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: METRIC.defaultPrefix })
   }
 
-  #logDroppedLines: () => number = () => 0
-  #logDroppedLinesExported = 0
-  readonly logDroppedLines = new Counter({
-    name: METRIC.logDroppedLines,
-    help: 'Log lines dropped while writes failed and the buffer was full',
-    registers: [this.registry],
-    collect: () => {
-      const n = this.#logDroppedLines()
-      if (n > this.#logDroppedLinesExported) this.logDroppedLines.inc(n - this.#logDroppedLinesExported)
-      this.#logDroppedLinesExported = n
-    },
-  })
-
   /** Exports the decision log's failed writes and dropped lines (`aks_egress_log_*_total`). */
   watchLog(log: { readonly writeErrors: number; readonly droppedLines: number }): void {
-    this.#logWriteErrors = () => log.writeErrors
-    this.#logDroppedLines = () => log.droppedLines
+    this.#log = log
   }
 
   /** Counts a verdict (`aks_egress_decisions_total`). */

@@ -89,6 +89,16 @@ async function serve(name: string, extra: readonly string[] = [], policyText = p
   return { child, policyPath }
 }
 
+/** A CONNECT to the echo origin through `port`, one round trip, closed. */
+async function echoThroughTunnel(port: number): Promise<void> {
+  const t = await connectTunnel(port, 'echo.hcp.westeurope.azmk8s.io:9000')
+  assert.equal(t.status, 200)
+  t.socket.write('ping')
+  const [reply] = (await once(t.socket, 'data')) as [Buffer]
+  assert.equal(reply.toString(), 'ping')
+  t.socket.destroy()
+}
+
 async function httpsOverTunnel(port: number): Promise<TLSSocket> {
   const t = await connectTunnel(port, 'mcr.microsoft.com:443')
   assert.equal(t.status, 200)
@@ -125,12 +135,7 @@ describe('admin and startup', () => {
       const { child } = await serve(`sockets-${layer}`, extra)
       const start = await child.log.waitFor((l) => l['event'] === 'start')
       assert.equal(start['sockets'], layer)
-      const t = await connectTunnel(child.explicitPort, 'echo.hcp.westeurope.azmk8s.io:9000')
-      assert.equal(t.status, 200)
-      t.socket.write('ping')
-      const [reply] = (await once(t.socket, 'data')) as [Buffer]
-      assert.equal(reply.toString(), 'ping')
-      t.socket.destroy()
+      await echoThroughTunnel(child.explicitPort)
       await child.kill()
     }
   })
@@ -155,12 +160,7 @@ describe('admin and startup', () => {
   test('--log /dev/full: the writes fail, the proxy goes on relaying, says so once, counts them, and SIGTERM still exits 0', { timeout: 30_000 }, async () => {
     const { child } = await serve('log-full', ['--log', '/dev/full'])
     for (let i = 0; i < 3; i++) {
-      const t = await connectTunnel(child.explicitPort, 'echo.hcp.westeurope.azmk8s.io:9000')
-      assert.equal(t.status, 200)
-      t.socket.write('ping')
-      const [reply] = (await once(t.socket, 'data')) as [Buffer]
-      assert.equal(reply.toString(), 'ping')
-      t.socket.destroy()
+      await echoThroughTunnel(child.explicitPort)
       // The batch is written LOG_FLUSH_MS after its first line: each round's fails.
       await sleep(300)
     }
