@@ -85,7 +85,8 @@ export type LogDestination =
 
 /**
  * Told when writing the log fails (a full disk, an I/O error), once until a write succeeds again:
- * the proxy goes on enforcing the policy and the lines of meanwhile are lost, so it must be said.
+ * the proxy goes on enforcing the policy while lines wait (LOG_MAX_BUFFERED_BYTES) or are dropped,
+ * so it must be said.
  */
 export type LogWriteErrorHandler = (error: Error, destination: string) => void
 
@@ -94,7 +95,7 @@ export type LogWriteErrorHandler = (error: Error, destination: string) => void
  * about this long after the first of them came: under load one write per few dozen lines instead
  * of one per line, each a trip through libuv's thread pool (the DNS proxy writes a line per
  * query); at rest a line waits about LOG_FLUSH_MS, and nothing is written when nothing was logged. A stop writes what is left (`flush()`, bounded by LOG_FLUSH_BOUND_MS); a crash
- * (SIGKILL) loses at most the last LOG_BUFFER_BYTES.
+ * (SIGKILL) loses at most the last LOG_BUFFER_BYTES (or what waits for a failing destination).
  */
 export const LOG_BUFFER_BYTES = 4096
 export const LOG_FLUSH_MS = 100
