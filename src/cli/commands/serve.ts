@@ -71,7 +71,7 @@ const OPTIONS: OptionSpecs = {
     help: 'The resolver: with --transparent one, for the DNS proxy and the proxy\'s own resolution (default Azure DNS 168.63.129.16); else repeatable (default /etc/resolv.conf)',
   },
   'proxy-auth-file': { type: 'string', value: 'FILE', help: 'Require Basic proxy authentication on the explicit proxy; FILE has user:password lines' },
-  log: { type: 'string', value: 'FILE|-', help: 'Decision log (JSON lines) destination (default - : standard output)' },
+  log: { type: 'string', value: 'FILE|-', help: 'Decision log (JSON lines): a file appended to, made 0640 with its missing directories (default - : standard output)' },
   'log-level': { type: 'string', value: 'LEVEL', help: 'info (default: every decision), warn, error' },
   'no-watch': { type: 'boolean', help: 'Do not reload the policy file when it changes (SIGHUP still does)' },
   'socket-layer': {
