@@ -327,20 +327,20 @@ function summarize(samples: readonly Sample[]): Summary[] {
   return out
 }
 
-/** W1 CPU per new connection, `subject` over `against` in each run; the median of those ratios. */
-function cpuRatioByRun(samples: readonly Sample[], subject: TargetId, against: TargetId): FloorComparison | undefined {
-  const mine = samples.filter((x) => x.workload === 'newconn' && x.target === subject)
-  const cpuRatios = mine.flatMap((x) => {
-    const b = samples.find((y) => y.workload === 'newconn' && y.target === against && y.run === x.run)
-    if (!b) return []
-    return [x.cpuPerUnit !== null && b.cpuPerUnit !== null && b.cpuPerUnit > 0 ? x.cpuPerUnit / b.cpuPerUnit : null]
-  })
-  if (cpuRatios.length === 0) return undefined
+/** `subject`'s samples of workload `w` beside `against`'s of the same run, and their CPU-per-unit ratios. */
+function sameRunPairs(samples: readonly Sample[], w: WorkloadId, subject: TargetId, against: TargetId): { pairs: (readonly [Sample, Sample])[]; cpuRatios: (number | null)[]; cpuRatio: number | null } {
+  const pairs = samples
+    .filter((x) => x.workload === w && x.target === subject)
+    .flatMap((x) => {
+      const b = samples.find((y) => y.workload === w && y.target === against && y.run === x.run)
+      return b ? [[x, b] as const] : []
+    })
+  const cpuRatios = pairs.map(([x, b]) => (x.cpuPerUnit !== null && b.cpuPerUnit !== null && b.cpuPerUnit > 0 ? x.cpuPerUnit / b.cpuPerUnit : null))
   const known = cpuRatios.filter((r): r is number => r !== null)
-  return { subject, against, cpuRatios, cpuRatio: known.length > 0 ? median(known) : null }
+  return { pairs, cpuRatios, cpuRatio: known.length > 0 ? median(known) : null }
 }
 
-/** aks-egress against the Node floor, and the floor against haproxy (W1). */
+/** aks-egress against the Node floor, and the floor against haproxy (W1), run by run. */
 function compareToFloor(samples: readonly Sample[]): FloorComparison[] {
   const pairs: [TargetId, TargetId][] = [
     ['aks-connect', 'floor-connect'],
@@ -348,7 +348,10 @@ function compareToFloor(samples: readonly Sample[]): FloorComparison[] {
     ['floor-connect', 'haproxy-sni'],
     ['floor-sni', 'haproxy-sni'],
   ]
-  return pairs.flatMap(([a, b]) => cpuRatioByRun(samples, a, b) ?? [])
+  return pairs.flatMap(([subject, against]) => {
+    const r = sameRunPairs(samples, 'newconn', subject, against)
+    return r.pairs.length > 0 ? [{ subject, against, cpuRatios: r.cpuRatios, cpuRatio: r.cpuRatio }] : []
+  })
 }
 
 /** Per run, this tree's figure over its baseline twin's in the same run; medians of those ratios. */
@@ -356,16 +359,10 @@ function compareToBaseline(samples: readonly Sample[]): BaselineComparison[] {
   const out: BaselineComparison[] = []
   for (const w of WORKLOADS) {
     for (const [target, twin] of Object.entries(BASELINE_OF) as [keyof typeof BASELINE_OF, TargetId][]) {
-      const mine = samples.filter((x) => x.workload === w.id && x.target === target)
-      const pairs = mine.flatMap((x) => {
-        const b = samples.find((y) => y.workload === w.id && y.target === twin && y.run === x.run)
-        return b ? [[x, b] as const] : []
-      })
+      const { pairs, cpuRatios, cpuRatio } = sameRunPairs(samples, w.id, target, twin)
       if (pairs.length === 0) continue
-      const cpuRatios = pairs.map(([x, b]) => (x.cpuPerUnit !== null && b.cpuPerUnit !== null && b.cpuPerUnit > 0 ? x.cpuPerUnit / b.cpuPerUnit : null))
-      const cpuKnown = cpuRatios.filter((r): r is number => r !== null)
       const rateRatios = pairs.map(([x, b]) => x.rate / b.rate)
-      out.push({ workload: w.id, target, cpuRatios, cpuRatio: cpuKnown.length > 0 ? median(cpuKnown) : null, rateRatios, rateRatio: median(rateRatios) })
+      out.push({ workload: w.id, target, cpuRatios, cpuRatio, rateRatios, rateRatio: median(rateRatios) })
     }
   }
   return out

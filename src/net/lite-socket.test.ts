@@ -128,6 +128,16 @@ function record(s: EventEmitter, names: readonly string[] = ['connect', 'data', 
 }
 
 /** Resumes `s` and reads everything until the peer's FIN. */
+/** `a` ends with `aData` and `b` with `bData` at once; each must read exactly what the other sent. */
+async function endBothWays(a: StreamSocket, b: StreamSocket, aData: Buffer | string, bData: Buffer | string): Promise<void> {
+  const atB = readAll(b)
+  const atA = readAll(a)
+  a.end(aData)
+  b.end(bData)
+  assert.equal(sha(await atB), sha(Buffer.from(aData)))
+  assert.equal(sha(await atA), sha(Buffer.from(bData)))
+}
+
 function readAll(s: StreamSocket): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
@@ -228,12 +238,7 @@ test('LiteServer on ::1, and LiteSocket.connect to ::1: data both ways', { ...T,
   const { client, accepted: other } = await o.litePair('::1')
   assert.equal(client.remoteAddress, '::1')
   assert.equal(other.remoteAddress, '::1')
-  const up = readAll(other)
-  const down = readAll(client)
-  client.end('ping6')
-  other.end('pong6')
-  assert.equal((await up).toString(), 'ping6')
-  assert.equal((await down).toString(), 'pong6')
+  await endBothWays(client, other, 'ping6', 'pong6')
   // LiteSocket.connect to a net.Server on ::1.
   const { server: netServer, port: netPort } = await o.netServer('::1')
   const peerP = once(netServer, 'connection') as Promise<[Socket]>
@@ -298,14 +303,9 @@ test('LiteSocket.connect to a net.Server: connect, then data both ways; byte cou
   assert.equal(lite.connecting, false)
   assert.deepEqual(log, ['connect'])
   const [peer] = await peerP
-  const up = readAll(peer)
-  const down = readAll(lite)
   const upData = randomBytes(300_000)
   const downData = randomBytes(200_001)
-  lite.end(upData)
-  peer.end(downData)
-  assert.equal(sha(await up), sha(upData))
-  assert.equal(sha(await down), sha(downData))
+  await endBothWays(lite, peer, upData, downData)
   assert.equal(await closed(lite), false)
   assert.equal(lite.bytesWritten, upData.length)
   assert.equal(lite.bytesRead, downData.length)
@@ -315,14 +315,9 @@ test('LiteSocket ↔ LiteSocket: data both ways, byte counts, both close by them
   const o = new Opened(t)
   const { client, accepted } = await o.litePair()
   assert.equal(accepted.remotePort !== undefined && accepted.remotePort > 0, true)
-  const up = readAll(accepted)
-  const down = readAll(client)
   const a = randomBytes(1_000_000)
   const b = randomBytes(777_777)
-  client.end(a)
-  accepted.end(b)
-  assert.equal(sha(await up), sha(a))
-  assert.equal(sha(await down), sha(b))
+  await endBothWays(client, accepted, a, b)
   const [c1, c2] = await Promise.all([closed(client), closed(accepted)])
   assert.equal(c1, false)
   assert.equal(c2, false)
