@@ -92,9 +92,12 @@ class Opened {
     return this.socket(LiteSocket.connect({ host, port, ...(onread ? { onread } : {}) }))
   }
 
-  /** A connected LiteSocket (dialled) and its peer, a net.Socket accepted by a net.Server. */
-  async liteToNet(): Promise<{ lite: LiteSocket; peer: Socket }> {
-    const { server, port } = await this.netServer()
+  /**
+   * A connected LiteSocket (dialled) and its peer, a net.Socket accepted by a net.Server;
+   * `pauseOnConnect`: the peer does not read until resumed (a slow reader).
+   */
+  async liteToNet(options: { pauseOnConnect?: boolean } = {}): Promise<{ lite: LiteSocket; peer: Socket }> {
+    const { server, port } = await this.netServer('127.0.0.1', options)
     const accepted = once(server, 'connection') as Promise<[Socket]>
     const lite = this.liteConnect(port)
     const [[peer]] = await Promise.all([accepted, once(lite, 'connect')])
@@ -376,11 +379,7 @@ test('writes while connecting are kept and sent in order once connected; end(chu
 
 test("setTimeout(ms): no 'timeout' while a large write is still draining to a slow reader (as net.Socket), one once nothing moves", T, async (t) => {
   const o = new Opened(t)
-  const { server, port } = await o.netServer('127.0.0.1', { pauseOnConnect: true })
-  const peerP = once(server, 'connection') as Promise<[Socket]>
-  const lite = o.liteConnect(port)
-  await once(lite, 'connect')
-  const [peer] = await peerP
+  const { lite, peer } = await o.liteToNet({ pauseOnConnect: true })
   const data = randomBytes(12 * 1024 * 1024)
   let count = 0
   const timeouts = (): number => count
@@ -516,11 +515,7 @@ async function bigWrite(writer: StreamSocket, startReading: () => void, received
 
 test("a 16 MiB write to a net.Socket that does not read: false, writableLength > 0, 'drain' once it reads, every byte in order", T, async (t) => {
   const o = new Opened(t)
-  const { server, port } = await o.netServer('127.0.0.1', { pauseOnConnect: true })
-  const peerP = once(server, 'connection') as Promise<[Socket]>
-  const lite = o.liteConnect(port)
-  await once(lite, 'connect')
-  const [peer] = await peerP
+  const { lite, peer } = await o.liteToNet({ pauseOnConnect: true })
   let startRead!: () => void
   const received = new Promise<Buffer>((resolve, reject) => {
     startRead = () => {
@@ -626,11 +621,7 @@ test('end(chunk) sends the chunk then the FIN; end() twice and end(chunk) after 
 
 test('destroySoon() with bytes still queued: every byte is delivered, then the FIN, then the socket closes', T, async (t) => {
   const o = new Opened(t)
-  const { server, port } = await o.netServer('127.0.0.1', { pauseOnConnect: true })
-  const peerP = once(server, 'connection') as Promise<[Socket]>
-  const lite = o.liteConnect(port)
-  await once(lite, 'connect')
-  const [peer] = await peerP
+  const { lite, peer } = await o.liteToNet({ pauseOnConnect: true })
   const log = record(lite, ['finish', 'error', 'close'])
   const data = randomBytes(8 * 1024 * 1024)
   assert.equal(lite.write(data), false)
@@ -702,10 +693,7 @@ test("destroy(err): 'error' with that error, then 'close'(true), each once, even
 
 test("destroy() with writes queued: each write's callback still runs once", T, async (t) => {
   const o = new Opened(t)
-  const { server, port } = await o.netServer('127.0.0.1', { pauseOnConnect: true })
-  const accepted = once(server, 'connection')
-  const lite = o.liteConnect(port)
-  await Promise.all([once(lite, 'connect'), accepted])
+  const { lite } = await o.liteToNet({ pauseOnConnect: true })
   let calls = 0
   for (let i = 0; i < 8; i++) lite.write(randomBytes(1024 * 1024), () => calls++)
   assert.ok(lite.writableLength > 0)
