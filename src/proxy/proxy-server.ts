@@ -15,7 +15,7 @@
  * changes nothing. Transparent listeners are keyed by their original port: a port whose rule
  * turns from Http to Https keeps its socket, and its handler follows the state in force.
  */
-import { createServer, type Server, type Socket } from 'node:net'
+import { createServer, Server, type Socket } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import type { ListenAddress } from '../net/classify-address.ts'
 import { LiteServer, liteSelfTest, liteSocketsAvailable, type LiteSocket } from '../net/lite-socket.ts'
@@ -306,6 +306,8 @@ export class ProxyServer {
     const server = this.#socketLayer === 'lite' ? new LiteServer({ noDelay: true }) : createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
     server.on('connection', onConnection)
     server.on('error', (e: Error) => {
+      // A net.Server's failed listen() comes here too: that is the start's failure, reported by start().
+      if (server instanceof Server && !server.listening) return
       this.#options.log.logger.error({ event: 'listener-error', listener: route().label, error: e.message }, 'listener error')
     })
     return server

@@ -1,7 +1,7 @@
 // `serve` option handling: help, and bad usage refused with exit 2 and a message naming the
 // option, before anything listens.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -96,9 +96,12 @@ test('a listen address in use: exit 1 with the address and the reason, with eith
     const port = (holder.address() as AddressInfo).port
     writeFileSync(join(dir, 'p.yaml'), 'apiVersion: aks-egress/v1\nname: busy\nruleCollectionGroups: []\n')
     for (const layer of ['lite', 'node']) {
-      const r = await cli(['serve', '--policy', 'p.yaml', '--listen', `127.0.0.1:${port}`, '--admin', 'none', '--no-watch', '--log-level', 'error', '--socket-layer', layer], dir)
+      const log = join(dir, `${layer}.log`)
+      const r = await cli(['serve', '--policy', 'p.yaml', '--listen', `127.0.0.1:${port}`, '--admin', 'none', '--no-watch', '--log-level', 'error', '--log', log, '--socket-layer', layer], dir)
       assert.equal(r.code, 1, `${layer}: ${r.stderr}`)
       assert.match(r.stderr, new RegExp(`listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}`), layer)
+      // Reported once, as the start's failure: not also as an error of a running listener.
+      assert.doesNotMatch(r.stdout + r.stderr + readFileSync(log, 'utf8'), /listener-error/, layer)
     }
   } finally {
     await new Promise((resolve) => holder.close(resolve))
