@@ -154,6 +154,11 @@ export interface Aim {
   readonly limit: number
   readonly kind: 'cpu-at-most' | 'rate-at-least'
   readonly met: boolean | null
+  /**
+   * The same ratio within each run (subject and peer measured minutes apart, under the same
+   * conditions), null where either figure is missing: how steady the verdict is from run to run.
+   */
+  readonly runRatios?: readonly (number | null)[]
 }
 
 /** An A/B of this tree against the baseline checkout: per run, this tree's figure over the baseline's. */

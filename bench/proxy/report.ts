@@ -83,13 +83,17 @@ function floorRows(d: ProxyBenchData): string[] {
 }
 
 function aimRows(aims: readonly Aim[]): string[] {
-  const out = ['| aim | aks-egress mode | workload | measured ratio | limit | met |', '|---|---|---|---:|---:|---|']
+  const out = ['| aim | aks-egress mode | workload | measured ratio | limit | met | same-run ratios | met in runs |', '|---|---|---|---:|---:|---|---|---:|']
   for (const a of aims) {
     const subject = targetInfo(a.subject).mode
     const w = a.workload === 'idle' ? 'idle' : a.workload
     const met = a.met === null ? '–' : a.met ? 'yes' : '**no**'
     const limit = a.kind === 'cpu-at-most' ? `≤ ${a.limit.toFixed(1)}` : `≥ ${a.limit.toFixed(1)}`
-    out.push(`| ${a.aim} | ${subject} | ${w} | ${a.ratio === null ? '–' : a.ratio.toFixed(2)} | ${limit} | ${met} |`)
+    const runs = a.runRatios ?? []
+    const known = runs.filter((r): r is number => r !== null)
+    const metRuns = known.filter((r) => (a.kind === 'cpu-at-most' ? r <= a.limit : r >= a.limit)).length
+    const perRun = runs.length === 0 ? '–' : runs.map((r) => (r === null ? '–' : r.toFixed(2))).join(' / ')
+    out.push(`| ${a.aim} | ${subject} | ${w} | ${a.ratio === null ? '–' : a.ratio.toFixed(2)} | ${limit} | ${met} | ${perRun} | ${known.length === 0 ? '–' : `${metRuns} of ${known.length}`} |`)
   }
   return out
 }
@@ -174,6 +178,8 @@ export function proxyMarkdown(d: ProxyBenchData, chartPath: string): string {
   out.push('')
   out.push(...baselineRows(d))
   out.push('### Against the aims of issue 3')
+  out.push('')
+  out.push('The measured ratio is of the two targets\' medians over all runs; the same-run ratios pair each run\'s figures (the two targets measured minutes apart under the same conditions), and "met in runs" counts the runs whose own ratio meets the limit: how steady the verdict is.')
   out.push('')
   out.push(...aimRows(d.aims))
   out.push('')
