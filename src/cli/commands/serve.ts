@@ -125,8 +125,17 @@ export function parseListenOption(text: string, option: string): HostPort | null
     if (a) return { host: a.host, port: 0 }
   }
   const a = parseAuthority(text)
-  if (!a || a.port === undefined) throw new UsageError(`--${option} "${text}" is not ADDR:PORT`, 'write e.g. 127.0.0.1:3128 or [::1]:3128, or "none"')
+  if (!a || a.port === undefined) throw new UsageError(`--${option} "${text}" is not ADDR:PORT${listenProblem(text)}`, 'write e.g. 127.0.0.1:3128 or [::1]:3128 (port 0: any free port), or "none"')
   return { host: a.host, port: a.port }
+}
+
+/** What is wrong with a refused ADDR:PORT, when it can be told: the port out of range, or missing. */
+function listenProblem(text: string): string {
+  const colon = text.lastIndexOf(':')
+  const port = colon === -1 ? '' : text.slice(colon + 1)
+  if (colon === -1 || (text.startsWith('[') && !text.slice(0, colon).endsWith(']'))) return ': no port'
+  if (/^[0-9]{1,10}$/.test(port) && Number(port) > 65535) return `: port ${port} is out of range (0-65535)`
+  return ''
 }
 
 function parseCount(text: string, option: string, min: number): number {

@@ -85,7 +85,10 @@ test('listen addresses: IPv4, IPv6 in brackets, port 0, none', () => {
   assert.deepEqual(parseListenOption('127.0.0.1:3128', 'listen'), { host: '127.0.0.1', port: 3128 })
   assert.deepEqual(parseListenOption('[::1]:0', 'listen'), { host: '::1', port: 0 })
   assert.equal(parseListenOption('none', 'listen'), null)
-  assert.throws(() => parseListenOption('127.0.0.1', 'listen'), /is not ADDR:PORT/)
+  assert.throws(() => parseListenOption('127.0.0.1', 'listen'), /is not ADDR:PORT: no port/)
+  assert.throws(() => parseListenOption('[::1]', 'listen'), /is not ADDR:PORT: no port/)
+  assert.throws(() => parseListenOption('127.0.0.1:99999', 'listen'), /port 99999 is out of range \(0-65535\)/)
+  assert.throws(() => parseListenOption('[::1]:65536', 'admin'), /--admin "\[::1\]:65536" is not ADDR:PORT: port 65536 is out of range/)
 })
 
 test('a listen address in use: exit 1 with the address and the reason, with either socket layer', async () => {
