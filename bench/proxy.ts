@@ -98,6 +98,8 @@ interface Settings {
   readonly warmupSeconds: number
   readonly idleTunnels: number
   readonly bulkBytes: number
+  /** W1p's offered rate (BENCH_PROXY_PACED_RATE): below every target's W1 maximum on this machine. */
+  readonly pacedRate: number
   readonly targets: ReadonlySet<TargetId>
   readonly workloads: ReadonlySet<WorkloadId>
   readonly nodeArgs: readonly string[]
@@ -135,6 +137,7 @@ function settingsFrom(quick: boolean): Settings {
     // 0: no idle-memory measurement.
     idleTunnels: num('BENCH_PROXY_IDLE_TUNNELS', quick ? 200 : 1000, true),
     bulkBytes: GIB,
+    pacedRate: num('BENCH_PROXY_PACED_RATE', 1000),
     // direct is the reference of every ratio: always measured.
     targets: new Set<TargetId>(['direct', ...targets]),
     workloads: list('BENCH_PROXY_WORKLOADS', WORKLOADS.map((w) => w.id)),
@@ -184,8 +187,9 @@ async function measure(ctx: BenchContext, s: Settings, plg: string, run: number,
       workers,
       seconds: s.seconds,
       warmupSeconds: s.warmupSeconds,
-      keepAlive: workload !== 'newconn',
+      keepAlive: workload !== 'newconn' && workload !== 'paced',
       label: `${target}/${workload}/${run}`,
+      ...(workload === 'paced' ? { rate: s.pacedRate } : {}),
     })
     sample = {
       run,
@@ -207,7 +211,7 @@ async function measure(ctx: BenchContext, s: Settings, plg: string, run: number,
   const cpuS = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0
   let cpuPerUnit: number | null = null
   if (cpuS !== null) {
-    if (workload === 'newconn') cpuPerUnit = (cpuS / Math.max(1, sample.totalNewConns)) * 1000
+    if (workload === 'newconn' || workload === 'paced') cpuPerUnit = (cpuS / Math.max(1, sample.totalNewConns)) * 1000
     else if (workload === 'keepalive' || workload === 'forward') cpuPerUnit = (cpuS / Math.max(1, sample.totalRequests)) * 1e6
     else cpuPerUnit = cpuS / (sample.totalBytes / GIB)
   }
@@ -271,7 +275,7 @@ function problemsOf(s: Sample, workers: number): string[] {
   const where = `run ${s.run} ${s.workload} ${s.target}`
   if (s.errors > 0) out.push(`${where}: ${s.errors} errors`)
   if (s.requests === 0) out.push(`${where}: no request completed`)
-  if (s.workload === 'newconn' && s.totalNewConns !== s.totalRequests) out.push(`${where}: ${s.totalNewConns} new connections for ${s.totalRequests} requests (keep-alive off must reconnect every time)`)
+  if ((s.workload === 'newconn' || s.workload === 'paced') && s.totalNewConns !== s.totalRequests) out.push(`${where}: ${s.totalNewConns} new connections for ${s.totalRequests} requests (keep-alive off must reconnect every time)`)
   // Kept-alive loads must keep their connections, or they measure handshakes. In plain-HTTP
   // forwarding (W5) too, for the proxies that keep client connections (aks-egress, squid):
   // tinyproxy closes after each forwarded request (reference/bench-baselines.md §6), which its
@@ -399,6 +403,8 @@ function aimsOf(summaries: readonly Summary[], samples: readonly Sample[]): Aim[
   for (const subject of ['aks-connect', 'aks-sni'] as const) {
     cpuAim('CPU per 1,000 new connections ≤ squid\'s', 'newconn', subject, 'squid-connect', 1)
     cpuAim('CPU per 1,000 new connections ≤ 1.3 × haproxy\'s', 'newconn', subject, 'haproxy-sni', 1.3)
+    cpuAim('CPU per 1,000 new connections ≤ squid\'s', 'paced', subject, 'squid-connect', 1)
+    cpuAim('CPU per 1,000 new connections ≤ 1.3 × haproxy\'s', 'paced', subject, 'haproxy-sni', 1.3)
     cpuAim('CPU per GiB ≤ 1.2 × haproxy\'s', 'bulk', subject, 'haproxy-sni', 1.2)
     cpuAim('CPU per GiB ≤ 1.2 × haproxy\'s', 'single', subject, 'haproxy-sni', 1.2)
   }
@@ -513,6 +519,7 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     floor: compareToFloor(samples),
     runs: s.runs,
     seconds: s.seconds,
+    ...(s.workloads.has('paced') ? { pacedRate: s.pacedRate } : {}),
     warmupSeconds: s.warmupSeconds,
     idleTunnels: s.idleTunnels,
     bulkBytes: s.bulkBytes,

@@ -39,6 +39,7 @@ func main() {
 	warm := flag.Duration("warmup", 1*time.Second, "warm-up (not measured)")
 	ka := flag.Bool("keepalive", true, "reuse connections")
 	label := flag.String("label", "", "label copied into JSON")
+	rate := flag.Float64("rate", 0, "requests per second over all workers, evenly paced (0: each worker as fast as it goes)")
 	flag.Parse()
 	u, err := url.Parse(*target)
 	if err != nil || *target == "" {
@@ -62,9 +63,17 @@ func main() {
 	measureFrom := start.Add(*warm)
 	end := measureFrom.Add(*d)
 	out := make([]res, *c)
+	// Paced: each worker starts a request every c/rate seconds, the workers spread evenly over
+	// that interval; a worker that falls behind starts its next request at once but does not
+	// burst to catch up (the offered rate is then lower, and the JSON's rps says so).
+	var interval time.Duration
+	if *rate > 0 {
+		interval = time.Duration(float64(*c) / *rate * float64(time.Second))
+	}
 	var wg sync.WaitGroup
 	for i := 0; i < *c; i++ {
 		wg.Add(1)
+		next := start.Add(interval * time.Duration(i) / time.Duration(*c))
 		go func(r *res) {
 			defer wg.Done()
 			tr := &http.Transport{Proxy: px, DisableKeepAlives: !*ka, DisableCompression: true,
@@ -75,6 +84,15 @@ func main() {
 			newc := false
 			trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { newc = !i.Reused }}
 			for {
+				if interval > 0 {
+					if w := time.Until(next); w > 0 {
+						time.Sleep(w)
+					}
+					next = next.Add(interval)
+					if now := time.Now(); next.Before(now) {
+						next = now
+					}
+				}
 				t0 := time.Now()
 				if t0.After(end) {
 					break

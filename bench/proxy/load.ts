@@ -51,11 +51,14 @@ export interface PlgOptions {
   readonly warmupSeconds: number
   readonly keepAlive: boolean
   readonly label: string
+  /** Requests per second over all workers, evenly paced (plg -rate); unset: as fast as they go. */
+  readonly rate?: number
 }
 
 export async function runPlg(bin: string, o: PlgOptions): Promise<PlgResult> {
   const args = ['-url', o.url, '-c', String(o.workers), '-d', `${o.seconds}s`, '-warmup', `${o.warmupSeconds}s`, `-keepalive=${String(o.keepAlive)}`, '-label', o.label, '-sni', NAME]
   if (o.proxy !== undefined) args.push('-proxy', o.proxy)
+  if (o.rate !== undefined) args.push('-rate', String(o.rate))
   const out = await runCommand(bin, args, { timeoutMs: (o.seconds + o.warmupSeconds + 60) * 1000 })
   const line = out.trim().split('\n').pop() ?? ''
   return JSON.parse(line) as PlgResult

@@ -28,7 +28,7 @@ export const BASELINE_OF: Readonly<Record<'aks-connect' | 'aks-sni' | 'aks-forwa
   'aks-forward': 'aks-forward@base',
 }
 
-export type WorkloadId = 'newconn' | 'keepalive' | 'bulk' | 'single' | 'forward'
+export type WorkloadId = 'newconn' | 'paced' | 'keepalive' | 'bulk' | 'single' | 'forward'
 
 export interface WorkloadInfo {
   readonly id: WorkloadId
@@ -41,6 +41,9 @@ export interface WorkloadInfo {
 
 export const WORKLOADS: readonly WorkloadInfo[] = [
   { id: 'newconn', title: 'W1 new TLS connections (GET /ok, keep-alive off, 32 workers)', rateUnit: 'req/s', cpuUnit: 'CPU s per 1,000 conns' },
+  // W1 at the same offered rate for every target: CPU per connection compared at equal load
+  // (at their own maximum rates, a busier process batches more events per wake-up).
+  { id: 'paced', title: 'W1p new TLS connections paced at a fixed rate (GET /ok, keep-alive off, 32 workers)', rateUnit: 'req/s', cpuUnit: 'CPU s per 1,000 conns' },
   { id: 'keepalive', title: 'W2 requests over kept-alive connections/tunnels (GET /ok, 32 workers)', rateUnit: 'req/s', cpuUnit: 'CPU µs per request' },
   { id: 'bulk', title: 'W3 bulk, 4 kept-alive streams of GET 1 MiB', rateUnit: 'MiB/s', cpuUnit: 'CPU s per GiB' },
   { id: 'single', title: 'W4 bulk, one 1 GiB download (curl)', rateUnit: 'MiB/s', cpuUnit: 'CPU s per GiB' },
@@ -58,7 +61,7 @@ export interface TargetInfo {
   readonly baseline?: boolean
 }
 
-const TLS: readonly WorkloadId[] = ['newconn', 'keepalive', 'bulk', 'single']
+const TLS: readonly WorkloadId[] = ['newconn', 'paced', 'keepalive', 'bulk', 'single']
 
 export const TARGETS: readonly TargetInfo[] = [
   { id: 'direct', name: 'direct', mode: 'no proxy: the limit', workloads: [...TLS, 'forward'], idle: false },
@@ -72,8 +75,8 @@ export const TARGETS: readonly TargetInfo[] = [
   { id: 'tinyproxy-connect', name: 'tinyproxy', mode: 'CONNECT', workloads: TLS, idle: true },
   { id: 'tinyproxy-forward', name: 'tinyproxy', mode: 'HTTP forward', workloads: ['forward'], idle: false },
   // The least a Node.js proxy spends per connection (bench/proxy/node-floor.ts): new connections only.
-  { id: 'floor-connect', name: 'Node floor', mode: 'bare relay on TCP handles, CONNECT', workloads: ['newconn'], idle: false },
-  { id: 'floor-sni', name: 'Node floor', mode: 'bare relay on TCP handles, TLS port', workloads: ['newconn'], idle: false },
+  { id: 'floor-connect', name: 'Node floor', mode: 'bare relay on TCP handles, CONNECT', workloads: ['newconn', 'paced'], idle: false },
+  { id: 'floor-sni', name: 'Node floor', mode: 'bare relay on TCP handles, TLS port', workloads: ['newconn', 'paced'], idle: false },
   { id: 'aks-connect@base', name: 'aks-egress@base', mode: 'explicit CONNECT', workloads: TLS, idle: true, baseline: true },
   { id: 'aks-sni@base', name: 'aks-egress@base', mode: 'transparent SNI', workloads: TLS, idle: true, baseline: true },
   { id: 'aks-forward@base', name: 'aks-egress@base', mode: 'explicit HTTP forward', workloads: ['forward'], idle: false, baseline: true },
@@ -192,6 +195,8 @@ export interface ProxyBenchData {
   readonly floor?: readonly FloorComparison[]
   readonly runs: number
   readonly seconds: number
+  /** W1p's offered rate, new connections per second over all workers. */
+  readonly pacedRate?: number
   readonly warmupSeconds: number
   readonly idleTunnels: number
   readonly bulkBytes: number

@@ -107,7 +107,7 @@ function workloadTable(w: WorkloadInfo, rows: readonly Summary[]): string[] {
     'target', `${w.rateUnit} median`, '% of direct', 'runs',
     ...(hasLatency ? ['p50 / p99 ms', 'added p50 / p99 ms vs direct'] : []),
     `proxy ${w.cpuUnit}`, 'CPU runs', 'rate vs squid', 'CPU vs squid', ...(w.id === 'forward' ? [] : ['CPU vs haproxy']),
-    ...(w.id === 'forward' || w.id === 'newconn' ? ['new conns (all)'] : []),
+    ...(w.id === 'forward' || w.id === 'newconn' || w.id === 'paced' ? ['new conns (all)'] : []),
   ]
   const out = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`]
   for (const r of rows) {
@@ -124,7 +124,7 @@ function workloadTable(w: WorkloadInfo, rows: readonly Summary[]): string[] {
       r.target === 'direct' ? '–' : ratio(r.rate, squid?.rate),
       ratio(r.cpuPerUnit, squid?.cpuPerUnit),
       ...(w.id === 'forward' ? [] : [ratio(r.cpuPerUnit, haproxy?.cpuPerUnit)]),
-      ...(w.id === 'forward' || w.id === 'newconn' ? [grouped(r.totalNewConns)] : []),
+      ...(w.id === 'forward' || w.id === 'newconn' || w.id === 'paced' ? [grouped(r.totalNewConns)] : []),
     ]
     out.push(`| ${cells.join(' | ')} |`)
   }
@@ -191,6 +191,10 @@ export function proxyMarkdown(d: ProxyBenchData, chartPath: string): string {
     if (rows.length === 0) continue
     out.push(`### ${w.title}`)
     out.push('')
+    if (w.id === 'paced' && d.pacedRate !== undefined) {
+      out.push(`Offered: ${grouped(d.pacedRate)} new connections per second for every target (its W1 rate is its maximum): each proxy's CPU per connection at the same load. A rate below the offered one means the target could not keep up.`)
+      out.push('')
+    }
     out.push(...workloadTable(w, rows))
     out.push('')
   }
