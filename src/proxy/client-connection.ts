@@ -123,6 +123,8 @@ export class ClientConnection {
    */
   clientClosed(): void {
     this.#dialAbort?.abort()
+    // Plain HTTP: the close line is written when the client connection is gone (a tunnel writes its own when both sides are).
+    if (this.#relayedAny && !this.#relaying) this.#logClose()
   }
 
   elapsedMs(): number {
@@ -234,9 +236,9 @@ export class ClientConnection {
    * (plain HTTP), first looks for an idle pooled connection to one of the checked addresses with
    * that Host. `fresh`: skip the pool (a retry after a reused connection failed).
    */
-  async dial(host: string, port: number): Promise<{ ok: true; result: Extract<DialResult, { ok: true }> } | { ok: false; verdict: Verdict }> {
-    const r = await this.#dial(host, port, undefined, true)
-    return r.ok ? { ok: true, result: r.result } : r
+  dial(host: string, port: number): Promise<{ ok: true; result: Extract<DialResult, { ok: true }> } | { ok: false; verdict: Verdict }> {
+    // #dial's own promise (its `reused` is false here): no second async frame and result object per dial.
+    return this.#dial(host, port, undefined, true)
   }
 
   async dialHttp(host: string, port: number, authority: string, fresh = false): Promise<{ ok: true; origin: HttpOrigin } | { ok: false; verdict: Verdict }> {
@@ -310,12 +312,9 @@ export class ClientConnection {
   forwarded(bytesUp: number, bytesDown: number, request: boolean): void {
     if (!this.#relayedAny) {
       this.#relayedAny = true
-      // The close line is written when the client connection is gone (a tunnel writes its own when both sides are).
+      // The close line is written by clientClosed() when the client connection is gone; it may be gone already.
       if (this.socket.closed) queueMicrotask(() => {
         this.#logClose()
-      })
-      else this.socket.once('close', () => {
-        if (!this.#relaying) this.#logClose()
       })
     }
     if (request) this.#forwardedRequests++
