@@ -6,8 +6,9 @@
  *
  * - origin: nginx, 1 worker, ECDSA P-256 certificate made at run time, session cache and tickets
  *   off (every new connection is a full handshake), `/ok`, 1 MiB, 1 GiB;
- * - load: `plg` (bench/plg, built at run time) for W1 new connections, W2 kept-alive requests, W3
- *   4 streams of 1 MiB and W5 plain-HTTP forwarding; curl for W4, one 1 GiB stream;
+ * - load: `plg` (bench/plg, built at run time) for W1 new connections, W1p the same paced at a
+ *   fixed rate, W2 kept-alive requests, W3 4 streams of 1 MiB and W5 plain-HTTP forwarding; curl
+ *   for W4, one 1 GiB stream; every target warmed up with its short loads before run 1;
  * - targets interleaved run by run (the order rotated each run), medians of 3 runs with every
  *   run's value; errors must be 0 and kept-alive tests must keep their connections (else the
  *   suite fails after printing what it measured);
@@ -18,6 +19,7 @@
  *
  * Environment: BENCH_PROXY_SECONDS (per load, default 10), BENCH_PROXY_RUNS (default 3),
  * BENCH_PROXY_TARGETS (comma-separated target ids, default all), BENCH_PROXY_WORKLOADS,
+ * BENCH_PROXY_PACED_RATE (W1p's new connections per second, default 1000),
  * BENCH_PROXY_NODE_ARGS (extra node flags for aks-egress, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`),
  * BENCH_PROXY_KEEP=1 (keep the temporary directory), BENCH_PROXY_AKS_BASELINE=DIR (another
  * checkout, built: its aks-egress runs too, as the `@base` twin of every aks-egress target chosen,
