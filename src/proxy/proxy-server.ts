@@ -19,6 +19,7 @@ import { createServer, Server, type Socket } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import type { ListenAddress } from '../net/classify-address.ts'
 import { LiteServer, liteSelfTest, liteSocketsAvailable, type LiteSocket } from '../net/lite-socket.ts'
+import { ListenerStartError } from './listener-start-error.ts'
 import type { SocketLayer, StreamSocket } from '../net/stream-socket.ts'
 import type { NameResolver } from '../net/resolve.ts'
 import { AdminServer } from './admin-server.ts'
@@ -268,10 +269,13 @@ export class ProxyServer {
       }
     }
     try {
-      if (o.listen) {
+      const explicit = o.listen
+      if (explicit) {
         const route: Route = { label: 'explicit', handler: handleExplicit }
         const server = this.#makeServer(() => route, true)
-        const a = await listen(server, o.listen.host, o.listen.port)
+        const a = await listen(server, explicit.host, explicit.port).catch((e: unknown) => {
+          throw new ListenerStartError('--listen', explicit.host, explicit.port, e)
+        })
         this.#explicit = { info: { kind: 'explicit', address: a.host, port: a.port }, server }
         this.#listenCache = undefined
       }
@@ -284,7 +288,10 @@ export class ProxyServer {
       warnings.push(...prepared.warnings)
       if (o.admin) {
         this.#admin = new AdminServer(this)
-        await this.#admin.start(o.admin.host, o.admin.port)
+        const admin = o.admin
+        await this.#admin.start(admin.host, admin.port).catch((e: unknown) => {
+          throw new ListenerStartError('--admin', admin.host, admin.port, e)
+        })
         this.#listenCache = undefined
       }
     } catch (e) {

@@ -19,6 +19,7 @@ import type { TransparentPorts } from '../../proxy/listener-plan.ts'
 import { PolicyReloader } from '../../proxy/policy-reloader.ts'
 import { buildPolicyState } from '../../proxy/policy-state.ts'
 import { parseAuthFile, type ProxyAuth } from '../../proxy/proxy-auth.ts'
+import { ListenerStartError } from '../../proxy/listener-start-error.ts'
 import { ProxyServer, type HostPort } from '../../proxy/proxy-server.ts'
 import { DEFAULT_LIMITS, SERVE_DEFAULTS, type ServeLimits } from '../../proxy/serve-defaults.ts'
 import { renderDiagnostics } from '../../diagnostics/render-diagnostic.ts'
@@ -278,6 +279,8 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   } catch (e) {
     resolver.close()
     io.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`)
+    const fix = e instanceof ListenerStartError ? e.fix() : undefined
+    if (fix !== undefined) io.stderr.write(`  fix: ${fix}\n`)
     await log.flush()
     return EXIT_PROBLEM
   }

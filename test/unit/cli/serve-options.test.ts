@@ -102,12 +102,32 @@ test('a listen address in use: exit 1 with the address and the reason, with eith
       const log = join(dir, `${layer}.log`)
       const r = await cli(['serve', '--policy', 'p.yaml', '--listen', `127.0.0.1:${port}`, '--admin', 'none', '--no-watch', '--log-level', 'error', '--log', log, '--socket-layer', layer], dir)
       assert.equal(r.code, 1, `${layer}: ${r.stderr}`)
-      assert.match(r.stderr, new RegExp(`listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}`), layer)
+      assert.match(r.stderr, new RegExp(`error: --listen 127\\.0\\.0\\.1:${port}: listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}`), layer)
+      assert.match(r.stderr, new RegExp(`fix: another process listens on 127\\.0\\.0\\.1:${port}: stop it, or give --listen another port`), layer)
       // Reported once, as the start's failure: not also as an error of a running listener.
       assert.doesNotMatch(r.stdout + r.stderr + readFileSync(log, 'utf8'), /listener-error/, layer)
     }
+    // The admin listener's failure names --admin (the explicit listener opened first is closed again).
+    const r = await cli(['serve', '--policy', 'p.yaml', '--listen', '127.0.0.1:0', '--admin', `127.0.0.1:${port}`, '--no-watch', '--log-level', 'error', '--log', join(dir, 'admin.log')], dir)
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, new RegExp(`error: --admin 127\\.0\\.0\\.1:${port}: listen EADDRINUSE`))
+    assert.match(r.stderr, /fix: another process listens on .*give --admin another port/)
   } finally {
     await new Promise((resolve) => holder.close(resolve))
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a listen address that is not this host\'s: exit 1, naming the option, with a fix', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aks-egress-serve-cli-'))
+  try {
+    writeFileSync(join(dir, 'p.yaml'), 'apiVersion: aks-egress/v1\nname: none\nruleCollectionGroups: []\n')
+    // 192.0.2.1 (TEST-NET-1, RFC 5737) is on no interface here: bind() fails at once, nothing is sent.
+    const r = await cli(['serve', '--policy', 'p.yaml', '--listen', '192.0.2.1:3128', '--admin', 'none', '--no-watch', '--log-level', 'error', '--log', join(dir, 'x.log')], dir)
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, /error: --listen 192\.0\.2\.1:3128: listen EADDRNOTAVAIL/)
+    assert.match(r.stderr, /fix: 192\.0\.2\.1 is not an address of this host: give --listen one of its addresses/)
+  } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 })
