@@ -35,6 +35,7 @@ import type { BenchContext, BenchSuite, SuiteOutput } from './suite.ts'
 import { buildPlg, openIdleTunnels, runCurl, runPlg, type TunnelPath } from './proxy/load.ts'
 import {
   BASELINE_OF,
+  reconnects,
   TARGETS,
   WORKLOADS,
   type Aim,
@@ -189,7 +190,7 @@ async function measure(ctx: BenchContext, s: Settings, plg: string, run: number,
       workers,
       seconds: s.seconds,
       warmupSeconds: s.warmupSeconds,
-      keepAlive: workload !== 'newconn' && workload !== 'paced',
+      keepAlive: !reconnects(workload),
       label: `${target}/${workload}/${run}`,
       ...(workload === 'paced' ? { rate: s.pacedRate } : {}),
     })
@@ -213,7 +214,7 @@ async function measure(ctx: BenchContext, s: Settings, plg: string, run: number,
   const cpuS = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0
   let cpuPerUnit: number | null = null
   if (cpuS !== null) {
-    if (workload === 'newconn' || workload === 'paced') cpuPerUnit = (cpuS / Math.max(1, sample.totalNewConns)) * 1000
+    if (reconnects(workload)) cpuPerUnit = (cpuS / Math.max(1, sample.totalNewConns)) * 1000
     else if (workload === 'keepalive' || workload === 'forward') cpuPerUnit = (cpuS / Math.max(1, sample.totalRequests)) * 1e6
     else cpuPerUnit = cpuS / (sample.totalBytes / GIB)
   }
@@ -277,7 +278,7 @@ function problemsOf(s: Sample, workers: number): string[] {
   const where = `run ${s.run} ${s.workload} ${s.target}`
   if (s.errors > 0) out.push(`${where}: ${s.errors} errors`)
   if (s.requests === 0) out.push(`${where}: no request completed`)
-  if ((s.workload === 'newconn' || s.workload === 'paced') && s.totalNewConns !== s.totalRequests) out.push(`${where}: ${s.totalNewConns} new connections for ${s.totalRequests} requests (keep-alive off must reconnect every time)`)
+  if (reconnects(s.workload) && s.totalNewConns !== s.totalRequests) out.push(`${where}: ${s.totalNewConns} new connections for ${s.totalRequests} requests (keep-alive off must reconnect every time)`)
   // Kept-alive loads must keep their connections, or they measure handshakes. In plain-HTTP
   // forwarding (W5) too, for the proxies that keep client connections (aks-egress, squid):
   // tinyproxy closes after each forwarded request (reference/bench-baselines.md §6), which its
@@ -403,10 +404,10 @@ function aimsOf(summaries: readonly Summary[], samples: readonly Sample[]): Aim[
     out.push({ aim: 'rate at least squid\'s', subject, against, workload: w, ratio, limit: 1, kind: 'rate-at-least', met: ratio === null ? null : ratio >= 1, runRatios })
   }
   for (const subject of ['aks-connect', 'aks-sni'] as const) {
-    cpuAim('CPU per 1,000 new connections ≤ squid\'s', 'newconn', subject, 'squid-connect', 1)
-    cpuAim('CPU per 1,000 new connections ≤ 1.3 × haproxy\'s', 'newconn', subject, 'haproxy-sni', 1.3)
-    cpuAim('CPU per 1,000 new connections ≤ squid\'s', 'paced', subject, 'squid-connect', 1)
-    cpuAim('CPU per 1,000 new connections ≤ 1.3 × haproxy\'s', 'paced', subject, 'haproxy-sni', 1.3)
+    for (const w of ['newconn', 'paced'] as const) {
+      cpuAim('CPU per 1,000 new connections ≤ squid\'s', w, subject, 'squid-connect', 1)
+      cpuAim('CPU per 1,000 new connections ≤ 1.3 × haproxy\'s', w, subject, 'haproxy-sni', 1.3)
+    }
     cpuAim('CPU per GiB ≤ 1.2 × haproxy\'s', 'bulk', subject, 'haproxy-sni', 1.2)
     cpuAim('CPU per GiB ≤ 1.2 × haproxy\'s', 'single', subject, 'haproxy-sni', 1.2)
   }

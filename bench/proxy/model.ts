@@ -30,6 +30,11 @@ export const BASELINE_OF: Readonly<Record<'aks-connect' | 'aks-sni' | 'aks-forwa
 
 export type WorkloadId = 'newconn' | 'paced' | 'keepalive' | 'bulk' | 'single' | 'forward'
 
+/** Keep-alive off: every request of the workload is a new connection (W1, W1p). */
+export function reconnects(w: WorkloadId): boolean {
+  return w === 'newconn' || w === 'paced'
+}
+
 export interface WorkloadInfo {
   readonly id: WorkloadId
   readonly title: string

@@ -4,7 +4,7 @@
  * to docs/ beside it, plus a text chart in the section itself).
  */
 import { grouped } from '../stats.ts'
-import { targetInfo, WORKLOADS, type Aim, type ProxyBenchData, type Summary, type TargetId, type WorkloadId, type WorkloadInfo } from './model.ts'
+import { reconnects, targetInfo, WORKLOADS, type Aim, type ProxyBenchData, type Summary, type TargetId, type WorkloadId, type WorkloadInfo } from './model.ts'
 
 function fmtRate(w: WorkloadInfo, v: number): string {
   return w.rateUnit === 'MiB/s' ? v.toFixed(0) : grouped(v)
@@ -107,7 +107,7 @@ function workloadTable(w: WorkloadInfo, rows: readonly Summary[]): string[] {
     'target', `${w.rateUnit} median`, '% of direct', 'runs',
     ...(hasLatency ? ['p50 / p99 ms', 'added p50 / p99 ms vs direct'] : []),
     `proxy ${w.cpuUnit}`, 'CPU runs', 'rate vs squid', 'CPU vs squid', ...(w.id === 'forward' ? [] : ['CPU vs haproxy']),
-    ...(w.id === 'forward' || w.id === 'newconn' || w.id === 'paced' ? ['new conns (all)'] : []),
+    ...(w.id === 'forward' || reconnects(w.id) ? ['new conns (all)'] : []),
   ]
   const out = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`]
   for (const r of rows) {
@@ -124,7 +124,7 @@ function workloadTable(w: WorkloadInfo, rows: readonly Summary[]): string[] {
       r.target === 'direct' ? '–' : ratio(r.rate, squid?.rate),
       ratio(r.cpuPerUnit, squid?.cpuPerUnit),
       ...(w.id === 'forward' ? [] : [ratio(r.cpuPerUnit, haproxy?.cpuPerUnit)]),
-      ...(w.id === 'forward' || w.id === 'newconn' || w.id === 'paced' ? [grouped(r.totalNewConns)] : []),
+      ...(w.id === 'forward' || reconnects(w.id) ? [grouped(r.totalNewConns)] : []),
     ]
     out.push(`| ${cells.join(' | ')} |`)
   }
