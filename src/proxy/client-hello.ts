@@ -17,6 +17,8 @@
  * costs O(bytes), not O(bytes²); the body is parsed once, when complete.
  */
 
+import { latin1 } from '../util/latin1.ts'
+
 export const TLS_RECORD_HANDSHAKE = 22 // RFC 8446 §5.1 ContentType.handshake
 export const TLS_HANDSHAKE_CLIENT_HELLO = 1 // RFC 8446 §4 HandshakeType.client_hello
 export const TLS_EXT_SERVER_NAME = 0 // RFC 6066 §3
@@ -175,7 +177,7 @@ function parseServerName(b: Uint8Array, start: number, end: number): string | { 
         const c = b[i]!
         if (c <= 0x20 || c >= 0x7f) return { detail: 'host_name has a byte outside printable ASCII' }
       }
-      name = String.fromCharCode(...b.subarray(p, p + length))
+      name = latin1(b, p, p + length)
     }
     p += length
   }
@@ -192,7 +194,7 @@ function parseAlpn(b: Uint8Array, start: number, end: number): string[] | { deta
     const length = b[p]!
     p += 1
     if (length === 0 || p + length > end) return { detail: 'ALPN protocol name is empty or overruns' }
-    out.push(String.fromCharCode(...b.subarray(p, p + length)))
+    out.push(latin1(b, p, p + length))
     p += length
   }
   return out

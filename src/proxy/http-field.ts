@@ -5,6 +5,8 @@
  * same things in the same words. No regular expressions; nothing here throws on input.
  */
 
+import { latin1 } from '../util/latin1.ts'
+
 const SP = 0x20
 const HTAB = 0x09
 const COLON = 0x3a
@@ -35,15 +37,6 @@ export function isTchar(c: number): boolean {
     default:
       return false
   }
-}
-
-/** Bytes as a latin1 string (one char per byte). */
-export function latin1(buf: Uint8Array, s: number, e: number): string {
-  // Buffer's own decoder (native) for the usual case; the spread below costs more per field.
-  if (Buffer.isBuffer(buf)) return buf.toString('latin1', s, e)
-  let out = ''
-  for (let i = s; i < e; i += 4096) out += String.fromCharCode(...buf.subarray(i, Math.min(e, i + 4096)))
-  return out
 }
 
 /**

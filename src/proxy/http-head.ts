@@ -11,7 +11,8 @@
  * Up to four empty lines before the request line are skipped (§2.2 "SHOULD ignore at least one").
  */
 import { parseAuthority, type Authority } from './authority.ts'
-import { addConnectionTokens, isTchar, latin1, parseFieldLine, parseLengthDigits } from './http-field.ts'
+import { addConnectionTokens, isTchar, parseFieldLine, parseLengthDigits } from './http-field.ts'
+import { latin1 } from '../util/latin1.ts'
 
 /** RFC 9112 §5: a bound on the number of fields, beside the byte bound. */
 export const MAX_HEADER_FIELDS = 100

@@ -22,7 +22,8 @@
  *
  * Which body follows (§6.3) is `bodyKind()`'s answer, which needs the request method.
  */
-import { addConnectionTokens, isTchar, latin1, parseFieldLine, parseLengthDigits } from './http-field.ts'
+import { addConnectionTokens, isTchar, parseFieldLine, parseLengthDigits } from './http-field.ts'
+import { latin1 } from '../util/latin1.ts'
 
 /** Fields in one response head (Set-Cookie makes responses carry more than requests). */
 export const MAX_RESPONSE_FIELDS = 256
