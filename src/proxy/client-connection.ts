@@ -86,7 +86,7 @@ export class ClientConnection {
   readonly explicit: boolean
   readonly srcIp: string
   readonly srcPort: number
-  /** The policy of the current request: the one in force when its head was read. */
+  /** The policy of the current request: the one in force when its head was read (`adoptCurrentPolicy`). */
   state: PolicyState
   readonly rt: ProxyRuntime
   readonly #startNs = process.hrtime.bigint()
@@ -137,13 +137,23 @@ export class ClientConnection {
   }
 
   /**
-   * Starts the next request on a kept-alive connection: it is decided under the policy in force
-   * now (a reload applies from the next request on), with a decision line of its own.
+   * Starts the next request on a kept-alive connection, with a decision line of its own (its
+   * policy is taken when its head is read: `adoptCurrentPolicy`).
    */
   nextRequest(): void {
-    this.state = this.rt.policy()
     this.#decided = false
     this.fields.reset()
+  }
+
+  /**
+   * The request head (or, on a transparent TLS listener, the ClientHello) has been read: the
+   * request is decided under the policy in force now. Not the one of the accept, nor the one of
+   * the end of the previous response: a reload applies from the next request on (docs/serve.md),
+   * and a client that opened its connection, or kept it idle, before the reload must not be
+   * decided by the policy the reload replaced.
+   */
+  adoptCurrentPolicy(): void {
+    this.state = this.rt.policy()
   }
 
   /** Logs and counts the verdict of the connection (a tunnel) or of its current request (plain HTTP); once each. */

@@ -55,6 +55,7 @@ export async function readRequestHead(conn: ClientConnection, pending?: Buffer):
       return undefined
     }
   }
+  conn.adoptCurrentPolicy()
   conn.requests++
   if (read.kind === 'timeout') {
     conn.denyHttp(deny('HANDSHAKE_TIMEOUT', `No complete request head within ${limits.handshakeTimeoutMs} ms`))

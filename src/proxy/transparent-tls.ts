@@ -16,7 +16,7 @@ import { SNI_MISSING_REASON } from '../policy/decision.ts'
 import { makeFlow } from '../policy/flow.ts'
 import { parseClientHello, type ClientHelloResult } from './client-hello.ts'
 import type { ClientConnection } from './client-connection.ts'
-import { deny, verdictOf } from './outcome.ts'
+import { deny, failedAfter, verdictOf } from './outcome.ts'
 import { readInitial } from './read-initial.ts'
 
 export async function handleTransparentTls(conn: ClientConnection, originalPort: number): Promise<void> {
@@ -37,6 +37,7 @@ export async function handleTransparentTls(conn: ClientConnection, originalPort:
     return
   }
   conn.handshakeDone()
+  conn.adoptCurrentPolicy()
   const r = hello.value
   switch (r.kind) {
     case 'notTls':
@@ -73,13 +74,13 @@ export async function handleTransparentTls(conn: ClientConnection, originalPort:
   }
   const dialed = await conn.dial(name, originalPort)
   if (!dialed.ok) {
-    conn.denyTls(dialed.verdict)
+    conn.denyTls(failedAfter(verdict, dialed.verdict))
     return
   }
   const origin = dialed.result.socket
   if (conn.socket.destroyed) {
     origin.destroy()
-    conn.decide(deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting'))
+    conn.decide(failedAfter(verdict, deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting')))
     return
   }
   conn.decide(verdict)

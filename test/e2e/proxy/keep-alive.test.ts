@@ -126,6 +126,15 @@ after(async () => {
   await Promise.all([origin.close(), evil.close(), ubuntu.close(), tunnel.close()])
 })
 
+/** POLICY without archive.ubuntu.com: what a reload that revokes it brings. */
+const POLICY_WITHOUT_ARCHIVE = POLICY.replace('targetFqdns: [archive.ubuntu.com, ', 'targetFqdns: [')
+
+async function reloadTo(p: ProxyHandle, text: string): Promise<void> {
+  const loaded = loadPolicyText(text, 'e2e.yaml')
+  assert.ok(loaded.policy, 'the test policy is valid')
+  await p.server.reload(buildPolicyState(loaded.policy, 'e2e.yaml'))
+}
+
 const get = (path: string, host = 'archive.ubuntu.com', fields = ''): string => `GET http://${host}${path} HTTP/1.1\r\nHost: ${host}\r\n${fields}\r\n`
 interface Echo {
   readonly method: string
@@ -179,6 +188,33 @@ describe('persistent client connections', () => {
     const close = await proxy.log.waitFor((l) => l['event'] === 'close' && l['conn'] === decisions[0]!['conn'])
     assert.equal(close['requests'], 3)
     assert.equal(proxy.log.lines.filter((l) => l['event'] === 'close' && l['conn'] === decisions[0]!['conn']).length, 1)
+  })
+
+  test('a reload while a kept-alive client waits between requests: its next request is decided under the new policy', async () => {
+    const p = await proxyWith({})
+    const c = await RawHttpClient.open(p.explicitPort)
+    c.send(get('/cl'))
+    assert.equal((await c.response()).status, 200)
+    await reloadTo(p, POLICY_WITHOUT_ARCHIVE)
+    c.send(get('/cl'))
+    const r = await c.response()
+    assert.equal(r.status, 403, 'the request after the reload is not decided by the policy the reload replaced')
+    assert.equal(responseHeader(r, 'x-aks-egress-reason'), 'DEFAULT_DENY')
+    const d = await p.log.waitFor((l) => l['event'] === 'decision' && l['request'] === 2)
+    assert.equal(d['action'], 'deny')
+    c.close()
+  })
+
+  test('a connection accepted before a reload whose request head comes after it: decided under the new policy', async () => {
+    const p = await proxyWith({})
+    const c = await RawHttpClient.open(p.explicitPort)
+    await waitUntil(() => p.server.openConnections === 1, 'the proxy to accept the connection')
+    await reloadTo(p, POLICY_WITHOUT_ARCHIVE)
+    c.send(get('/cl'))
+    const r = await c.response()
+    assert.equal(r.status, 403)
+    assert.equal(responseHeader(r, 'x-aks-egress-reason'), 'DEFAULT_DENY')
+    c.close()
   })
 
   test('a request to a denied host on the same connection gets 403 and the connection closes; the first host\'s origin is unaffected', async () => {

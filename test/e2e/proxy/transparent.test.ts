@@ -8,7 +8,9 @@ import { Duplex } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connect as tlsConnect } from 'node:tls'
 import { after, before, describe, test } from 'node:test'
+import { loadPolicyText } from '../../../src/config/load-policy.ts'
 import { TLS_ALERT_ACCESS_DENIED } from '../../../src/proxy/deny-response.ts'
+import { buildPolicyState } from '../../../src/proxy/policy-state.ts'
 import { buildClientHello } from '../../helpers/client-hello-builder.ts'
 import { makePki, rawExchange, run, startHttpOrigin, startHttpsOrigin, startProxy, startRawOrigin, type Origin, type Pki, type ProxyHandle } from './harness.ts'
 
@@ -102,6 +104,35 @@ describe('TLS listener', () => {
     assert.equal(evil.connections(), before)
     const raw = await rawExchange(tlsPort(), buildClientHello({ sni: 'evil.example.com' }))
     assert.deepEqual(raw.reply, TLS_ALERT_ACCESS_DENIED)
+  })
+
+  test('a connection accepted before a reload whose ClientHello comes after it: decided under the new policy', async () => {
+    const p = await startProxy({ policy: POLICY, hosts, transparent: true })
+    try {
+      const socket = connect({ host: '127.0.0.1', port: p.transparentPort('tls', 443) })
+      socket.on('error', () => undefined)
+      const chunks: Buffer[] = []
+      socket.on('data', (c: Buffer) => chunks.push(c))
+      await once(socket, 'connect')
+      const until = Date.now() + 5000
+      while (p.server.openConnections === 0 && Date.now() < until) await sleep(10)
+      assert.equal(p.server.openConnections, 1, 'the proxy accepted the connection before the reload')
+      // The new policy no longer allows mcr.microsoft.com.
+      const loaded = loadPolicyText(POLICY.replace(/ {10}- name: mcr\n(?: {12}.*\n){3}/, ''), 'e2e.yaml')
+      assert.ok(loaded.policy, 'the test policy is valid')
+      assert.equal(loaded.policy.ruleCollectionGroups[0]?.ruleCollections[0]?.rules.length, 2, 'the mcr rule is gone')
+      await p.server.reload(buildPolicyState(loaded.policy, 'e2e.yaml'))
+      const before = mcr.connections()
+      socket.write(buildClientHello({ sni: 'mcr.microsoft.com' }))
+      await once(socket, 'close')
+      assert.deepEqual(Buffer.concat(chunks), TLS_ALERT_ACCESS_DENIED)
+      assert.equal(mcr.connections(), before)
+      const d = await p.log.waitFor((l) => l['listener'] === 'tls:443' && l['sni'] === 'mcr.microsoft.com')
+      assert.equal(d['action'], 'deny')
+      assert.equal(d['code'], 'DEFAULT_DENY')
+    } finally {
+      await p.close()
+    }
   })
 
   test('no SNI: denied with "SNI TLS extension was missing"', async () => {
