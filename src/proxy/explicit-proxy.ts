@@ -27,7 +27,7 @@ import { flowFor } from './flow-for.ts'
 import { decideAndForward, refuse } from './forward-request.ts'
 import type { HttpRequestHead } from './http-head.ts'
 import { serveHttp, Tunnel, type RequestHandled } from './http-session.ts'
-import { deny, policyDeny, verdictOf, type Verdict } from './outcome.ts'
+import { deny, failedAfter, policyDeny, verdictOf, type Verdict } from './outcome.ts'
 import { isTlsPort } from './policy-state.ts'
 import { checkProxyAuth } from './proxy-auth.ts'
 import { readInitial } from './read-initial.ts'
@@ -79,13 +79,13 @@ async function handleConnect(conn: ClientConnection, target: Authority, rest: Bu
   }
   const dialed = await conn.dial(planned.dialHost, port)
   if (!dialed.ok) {
-    conn.denyHttp(dialed.verdict)
+    conn.denyHttp(failedAfter(verdict, dialed.verdict))
     return
   }
   const origin = dialed.result.socket
   if (conn.socket.destroyed) {
     origin.destroy()
-    conn.decide(deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting'))
+    conn.decide(failedAfter(verdict, deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting')))
     return
   }
   conn.socket.write(CONNECT_ESTABLISHED)
@@ -140,7 +140,7 @@ async function handleConnect(conn: ClientConnection, target: Authority, rest: Bu
     }
     if (denied) {
       origin.destroy()
-      conn.denyTls(denied, alert)
+      conn.denyTls(failedAfter(verdict, denied), alert)
       return
     }
   }

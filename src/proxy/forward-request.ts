@@ -22,7 +22,7 @@ import { flowFor } from './flow-for.ts'
 import { exchange, type ExchangeResult } from './forward-http.ts'
 import { clientAllowsKeepAlive, originRequestHead } from './hop-by-hop.ts'
 import type { HttpRequestHead } from './http-head.ts'
-import { deny, verdictOf, type Verdict } from './outcome.ts'
+import { deny, failedAfter, verdictOf, type Verdict } from './outcome.ts'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -55,11 +55,11 @@ export async function decideAndForward(conn: ClientConnection, head: HttpRequest
   if (verdict.action === 'deny') return refuse(conn, verdict)
   const authority = hostValue(host, port)
   const dialed = await conn.dialHttp(planned.dialHost, port, authority)
-  if (!dialed.ok) return refuse(conn, dialed.verdict)
+  if (!dialed.ok) return refuse(conn, failedAfter(verdict, dialed.verdict))
   let origin: HttpOrigin = dialed.origin
   if (conn.socket.destroyed) {
     origin.socket.destroy()
-    conn.decide(deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting'))
+    conn.decide(failedAfter(verdict, deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting')))
     return null
   }
   conn.decide(verdict)

@@ -96,6 +96,18 @@ export function policyDeny(code: OutcomeCode, reason: string, reportMode: boolea
   return { action: 'deny', code, reason, rule, wouldDeny: false }
 }
 
+/**
+ * `dataPlane` (a DNS, address-class or dial failure, the client gone, a ClientHello that cannot be
+ * read) ended a flow that `policy` allowed. In report mode, a flow the policy allowed only because
+ * of report mode keeps `wouldDeny` and the rule that would deny it: report mode is there to list
+ * what enforce mode would block, and such a flow must stay in that list whatever happened to it
+ * next. Otherwise `dataPlane` as it is.
+ */
+export function failedAfter(policy: Verdict, dataPlane: Verdict): Verdict {
+  if (!policy.wouldDeny) return dataPlane
+  return { ...dataPlane, rule: policy.rule, wouldDeny: true, reason: `${dataPlane.reason}; report mode: enforce would have denied it (${policy.code})` }
+}
+
 /** The verdict of an engine decision. */
 export function verdictOf(d: { readonly action: 'allow' | 'deny'; readonly code: OutcomeCode; readonly reason: string; readonly rulePath: string | null; readonly wouldDeny: boolean }): Verdict {
   return { action: d.action, code: d.code, reason: d.reason, rule: d.rulePath, wouldDeny: d.wouldDeny }

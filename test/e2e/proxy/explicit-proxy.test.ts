@@ -332,6 +332,19 @@ describe('policies and options', () => {
       const m = await report.log.waitFor((l) => l['code'] === 'SNI_MISMATCH')
       assert.equal(m['action'], 'allow')
       assert.equal(m['wouldDeny'], true)
+      // A flow enforce would deny stays in the report when it then fails (here: its name does not resolve).
+      const nx = await run('curl', [...curlArgs(), '-v', '-x', proxyUrl(report), 'https://nx.example.com/'])
+      assert.match(nx.stderr, /< X-Aks-Egress-Reason: DNS_FAILED/)
+      const n = await report.log.waitFor((l) => l['event'] === 'decision' && l['host'] === 'nx.example.com')
+      assert.equal(n['action'], 'deny')
+      assert.equal(n['code'], 'DNS_FAILED')
+      assert.equal(n['wouldDeny'], true)
+      assert.match(String(n['reason']), /; report mode: enforce would have denied it \(DEFAULT_DENY\)$/)
+      // An allowed name that does not resolve is not something enforce would deny.
+      await run('curl', [...curlArgs(), '-x', proxyUrl(report), 'https://nx.hcp.westeurope.azmk8s.io/'])
+      const a = await report.log.waitFor((l) => l['event'] === 'decision' && l['host'] === 'nx.hcp.westeurope.azmk8s.io')
+      assert.equal(a['code'], 'DNS_FAILED')
+      assert.equal(a['wouldDeny'], false)
     } finally {
       await report.close()
     }
