@@ -204,6 +204,11 @@ export class ProxyMetrics {
     this.#tunnelsOpen--
   }
 
+  /** Tunnels and forwarded requests relaying now (`aks_egress_tunnels_open`). */
+  get openTunnelCount(): number {
+    return this.#tunnelsOpen
+  }
+
   relayedBytes(up: number, down: number): void {
     this.#bytesUp += up
     this.#bytesDown += down

@@ -17,6 +17,7 @@
  */
 import { createServer, Server, type Socket } from 'node:net'
 import { networkInterfaces } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { ListenAddress } from '../net/classify-address.ts'
 import { LiteServer, liteSelfTest, liteSocketsAvailable, type LiteSocket } from '../net/lite-socket.ts'
 import { ListenerStartError } from './listener-start-error.ts'
@@ -36,6 +37,9 @@ import type { ServeLimits } from './serve-defaults.ts'
 import { handleTransparentHttp } from './transparent-http.ts'
 import { handleTransparentTls } from './transparent-tls.ts'
 import { planTransparentListeners, type PlannedListener, type TransparentPorts } from './listener-plan.ts'
+
+/** How long a stop waits, after closing the connections left at the drain bound, for their close lines. */
+const STOP_CLOSE_LINES_BOUND_MS = 1000
 
 export interface HostPort {
   readonly host: string
@@ -480,6 +484,12 @@ export class ProxyServer {
     this.#transparent.clear()
   }
 
+  /** Until every accepted socket has closed and every relay has ended (so logged its close line), or `boundMs`. */
+  async #closeLinesWritten(boundMs: number): Promise<void> {
+    const until = Date.now() + boundMs
+    while ((this.#sockets.size > 0 || this.metrics.openTunnelCount > 0) && Date.now() < until) await sleep(5)
+  }
+
   /**
    * Stops accepting, lets open connections finish for up to `drainMs`, then closes the rest.
    * Returns how many had to be closed.
@@ -505,6 +515,10 @@ export class ProxyServer {
     }
     const closed = this.#sockets.size
     for (const s of this.#sockets) s.destroy()
+    // The connections closed at the bound still get their close lines (bytes, duration): a relay
+    // ends, and writes its line, when both of its sockets have closed, a few callbacks after
+    // destroy(). Bounded, as everything in a stop.
+    if (closed > 0) await this.#closeLinesWritten(STOP_CLOSE_LINES_BOUND_MS)
     this.#pool.clear('stop')
     await this.#admin?.close()
     this.#admin = undefined

@@ -266,15 +266,26 @@ describe('drain and scale', () => {
     assert.equal((await child.log.waitFor((l) => l['event'] === 'stop'))['closedAfterDrain'], 0)
   })
 
-  test('SIGTERM: connections still open at the drain bound are closed, exit 0', async () => {
+  test('SIGTERM: connections still open at the drain bound are closed, with their close lines, exit 0', async () => {
     const { child } = await serve('drain-bound', ['--drain-timeout-ms', '300'])
     const t = await connectTunnel(child.explicitPort, 'echo.hcp.westeurope.azmk8s.io:9000')
+    t.socket.write('ping')
+    await once(t.socket, 'data')
     t.socket.resume()
     const closed = once(t.socket, 'close')
     child.child.kill('SIGTERM')
     assert.equal(await child.exited, 0)
     await closed
-    assert.equal((await child.log.waitFor((l) => l['event'] === 'stop'))['closedAfterDrain'], 1)
+    const stop = await child.log.waitFor((l) => l['event'] === 'stop')
+    assert.equal(stop['closedAfterDrain'], 1)
+    // The tunnel cut at the bound is logged like any other: its bytes and duration, before the stop line.
+    const decision = await child.log.waitFor((l) => l['event'] === 'decision' && l['host'] === 'echo.hcp.westeurope.azmk8s.io')
+    const lines = child.log.lines
+    const close = lines.findIndex((l) => l['event'] === 'close' && l['conn'] === decision['conn'])
+    assert.ok(close !== -1, 'a close line for the tunnel closed at the drain bound')
+    assert.ok(close < lines.indexOf(stop), 'written before the stop line')
+    assert.equal(lines[close]!['bytesUp'], 4)
+    assert.equal(lines[close]!['bytesDown'], 4)
   })
 
   test('1,000 concurrent tunnels, then the process is back to its file descriptors', async () => {
