@@ -134,6 +134,7 @@ export class PolicyReloader {
         trigger,
         result: 'ok',
         file: label,
+        policyName: state.policy.name,
         mode: state.policy.settings.mode,
         rules: { network: s.networkRules, application: s.applicationRules, dnat: s.dnatRules },
         listeners: server.listeners,

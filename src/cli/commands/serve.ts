@@ -396,6 +396,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     {
       event: 'start',
       policy: source.label,
+      policyName: state.policy.name,
       mode: state.policy.settings.mode,
       listeners: server.listeners,
       sockets: server.socketLayer,

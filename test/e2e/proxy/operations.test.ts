@@ -135,6 +135,7 @@ describe('admin and startup', () => {
       const { child } = await serve(`sockets-${layer}`, extra)
       const start = await child.log.waitFor((l) => l['event'] === 'start')
       assert.equal(start['sockets'], layer)
+      assert.equal(start['policyName'], 'e2e-operations', "the policy's name (Azure's Policy column)")
       await echoThroughTunnel(child.explicitPort)
       await child.kill()
     }
@@ -217,6 +218,7 @@ describe('reload', () => {
     replaceFile(policyPath, policy(DATA_8443_RULE))
     const reload = await child.log.waitFor((l) => l['event'] === 'reload' && l['result'] === 'ok')
     assert.equal(reload['trigger'], 'file-change')
+    assert.equal(reload['policyName'], 'e2e-operations')
     const denied = await connectTunnel(child.explicitPort, 'mcr.microsoft.com:443')
     assert.equal(denied.status, 403)
     denied.socket.destroy()
