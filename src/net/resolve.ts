@@ -48,7 +48,7 @@ function mayBeAddress(name: string): boolean {
 }
 
 export class NameResolver {
-  readonly #hosts: HostsTable
+  #hosts: HostsTable
   readonly #resolver: Resolver
   readonly #timeoutMs: number
   readonly #cache = new Map<string, CacheEntry>()
@@ -65,6 +65,14 @@ export class NameResolver {
     this.#cacheMaxEntries = options.cacheMaxEntries
     this.#cacheMaxTtlMs = options.cacheMaxTtlSeconds * 1000
     this.#now = now
+  }
+
+  /**
+   * Replaces the `--hosts` overrides (`serve` re-reads the file on SIGHUP): the next lookup of a
+   * name uses the new table. Answers cached from DNS stay until their TTL.
+   */
+  setHosts(hosts: HostsTable): void {
+    this.#hosts = hosts
   }
 
   /**

@@ -26,7 +26,8 @@ export interface ProxyRuntime {
   readonly log: ConnectionLog
   readonly metrics: ProxyMetrics
   readonly resolver: NameResolver
-  readonly auth: ProxyAuth | undefined
+  /** Basic authentication of the explicit proxy, in force now (`serve` re-reads its file on SIGHUP). */
+  auth(): ProxyAuth | undefined
   /** The policy in force now. */
   policy(): PolicyState
   /** The proxy's own listening addresses (classified `self`). */

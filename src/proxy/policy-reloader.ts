@@ -7,6 +7,11 @@
  * The file's directory is watched, not the file: editors and ConfigMap updates replace the file
  * (rename or symlink swap), which a watch on the old inode would never see.
  *
+ * On SIGHUP the files read beside the policy (`--hosts`, `--proxy-auth-file`: `CompanionFiles`)
+ * are read again too, and put in force with the policy: one with a problem refuses the reload
+ * as an invalid policy does, and nothing changes. A change of the policy file alone (the watch)
+ * reads only the policy.
+ *
  * What the new policy is put into is a `ReloadTarget`: the proxy server alone, or the appliance
  * (dataplane/appliance.ts), which also replaces its nftables table. A target that cannot put the
  * policy in force rejects with nothing changed; the reload is then refused like an invalid policy.
@@ -29,6 +34,18 @@ export interface ReloadTarget {
   readonly listeners: readonly ListenerInfo[]
 }
 
+/**
+ * Files `serve` reads beside the policy, read again on SIGHUP. `load()` reads and checks them and
+ * changes nothing; `apply()` puts what it read in force.
+ */
+export interface CompanionFiles {
+  load(): CompanionLoad
+}
+
+export type CompanionLoad =
+  | { readonly ok: true; readonly summary: Readonly<Record<string, unknown>>; apply(): void }
+  | { readonly ok: false; readonly error: string }
+
 export interface ReloaderOptions {
   readonly server: ReloadTarget
   /** Absolute path of the policy file. */
@@ -38,6 +55,8 @@ export interface ReloaderOptions {
   readonly log: ConnectionLog
   readonly stderr: { write(text: string): unknown }
   readonly debounceMs: number
+  /** Read again on SIGHUP, with the policy. */
+  readonly companions?: CompanionFiles
 }
 
 export type ReloadOutcome = { readonly result: 'ok'; readonly warnings: readonly string[] } | { readonly result: 'rejected'; readonly errors: number }
@@ -94,6 +113,13 @@ export class PolicyReloader {
 
   async #reloadOnce(trigger: string): Promise<ReloadOutcome> {
     const { server, path, label, log, stderr } = this.#o
+    const companions = trigger === 'SIGHUP' ? this.#o.companions?.load() : undefined
+    if (companions && !companions.ok) {
+      server.reloadRejected()
+      stderr.write(`aks-egress serve: reload (${trigger}) refused, the policy and files in force stay: ${companions.error}\n`)
+      log.logger.error({ event: 'reload', trigger, result: 'rejected', error: companions.error }, 'reload refused; the old policy and files stay')
+      return { result: 'rejected', errors: 1 }
+    }
     const loaded = loadPolicyFile(path, label)
     const sources = loaded.source ? new Map([[label, loaded.source]]) : undefined
     const diagnostics = loaded.diagnostics.map((d) => {
@@ -127,6 +153,7 @@ export class PolicyReloader {
       log.logger.error({ event: 'reload', trigger, result: 'rejected', file: label, error: message }, 'policy reload refused; the old policy stays')
       return { result: 'rejected', errors: 1 }
     }
+    companions?.apply()
     const s = state.engine.stats
     log.logger.info(
       {
@@ -134,6 +161,7 @@ export class PolicyReloader {
         trigger,
         result: 'ok',
         file: label,
+        ...(companions ? companions.summary : {}),
         policyName: state.policy.name,
         mode: state.policy.settings.mode,
         rules: { network: s.networkRules, application: s.applicationRules, dnat: s.dnatRules },

@@ -155,6 +155,8 @@ export class ProxyServer {
   readonly metrics: ProxyMetrics
   readonly #options: ProxyServerOptions
   #state: PolicyState
+  /** Basic authentication of the explicit proxy; replaced by `setAuth` (SIGHUP). */
+  #auth: ProxyAuth | undefined
   readonly #runtime: ProxyRuntime
   #explicit: OpenListener | undefined
   /** Original port → its listener. */
@@ -182,6 +184,7 @@ export class ProxyServer {
   constructor(state: PolicyState, options: ProxyServerOptions) {
     this.#state = state
     this.#options = options
+    this.#auth = options.auth
     this.#socketLayer = effectiveSocketLayer(options.socketLayer)
     this.metrics = new ProxyMetrics(options.defaultMetrics)
     this.metrics.watchLog(options.log)
@@ -193,7 +196,7 @@ export class ProxyServer {
       log: options.log,
       metrics: this.metrics,
       resolver: options.resolver,
-      auth: options.auth,
+      auth: () => this.#auth,
       policy: () => this.#state,
       listening: () => this.#listenAddresses(),
       localAddresses,
@@ -208,6 +211,14 @@ export class ProxyServer {
 
   get state(): PolicyState {
     return this.#state
+  }
+
+  /**
+   * Replaces the users of Basic proxy authentication (`serve` re-reads `--proxy-auth-file` on
+   * SIGHUP): requests read from now on are checked against them; open tunnels stay open.
+   */
+  setAuth(auth: ProxyAuth): void {
+    this.#auth = auth
   }
 
   /** The sockets the data plane uses (`socketLayer` after the fallback). */
@@ -463,9 +474,18 @@ export class ProxyServer {
     this.metrics.reloads.inc({ result: 'ok' })
   }
 
-  /** Puts a new policy in force; returns warnings (a transparent listener that could not open). */
+  /**
+   * Puts a new policy in force; returns warnings. A transparent listener the new policy needs that
+   * cannot be opened refuses the reload with nothing changed (it throws), as at start and as the
+   * appliance does: a reload that left a port of the policy without its listener would be half
+   * applied.
+   */
   async reload(state: PolicyState): Promise<string[]> {
     const prepared = await this.#prepare(state)
+    if (prepared.failed.length > 0) {
+      prepared.abort()
+      throw new Error(`a transparent listener could not be opened: ${prepared.warnings.join('; ')}`)
+    }
     prepared.commit()
     this.reloadApplied()
     return [...prepared.warnings]

@@ -13,10 +13,10 @@ import { Appliance } from '../../dataplane/appliance.ts'
 import { formatNote, TABLE } from '../../dataplane/nftables/compile-nftables.ts'
 import { nftCommand } from '../../dataplane/nftables/nft-runner.ts'
 import { parseAuthority, formatHostPort } from '../../proxy/authority.ts'
-import { createConnectionLog, LOG_MAX_BUFFERED_BYTES, type LogDestination } from '../../proxy/connection-log.ts'
+import { createConnectionLog, LOG_MAX_BUFFERED_BYTES, type ConnectionLog, type LogDestination } from '../../proxy/connection-log.ts'
 import { openLogFile } from '../../proxy/open-log-file.ts'
 import type { TransparentPorts } from '../../proxy/listener-plan.ts'
-import { PolicyReloader } from '../../proxy/policy-reloader.ts'
+import { PolicyReloader, type CompanionFiles, type ReloadTarget } from '../../proxy/policy-reloader.ts'
 import { buildPolicyState } from '../../proxy/policy-state.ts'
 import { parseAuthFile, type ProxyAuth } from '../../proxy/proxy-auth.ts'
 import { ListenerStartError } from '../../proxy/listener-start-error.ts'
@@ -64,14 +64,14 @@ const OPTIONS: OptionSpecs = {
     help: `The listener of original port P listens on P+N (default ${SERVE_DEFAULTS.transparentPortOffset}; the table redirects P there); ephemeral: free ports, see /listeners`,
   },
   ...APPLIANCE_OPTIONS,
-  hosts: { type: 'string', value: 'FILE', help: 'Static name overrides for the proxy\'s own resolution, /etc/hosts format (the addresses are still classified)' },
+  hosts: { type: 'string', value: 'FILE', help: 'Static name overrides for the proxy\'s own resolution, /etc/hosts format (the addresses are still classified); read again on SIGHUP' },
   'dns-upstream': {
     type: 'string',
     multiple: true,
     value: 'ADDR[:PORT]',
     help: 'The resolver: with --transparent one, for the DNS proxy and the proxy\'s own resolution (default Azure DNS 168.63.129.16); else repeatable (default /etc/resolv.conf)',
   },
-  'proxy-auth-file': { type: 'string', value: 'FILE', help: 'Require Basic proxy authentication on the explicit proxy; FILE has user:password lines' },
+  'proxy-auth-file': { type: 'string', value: 'FILE', help: 'Require Basic proxy authentication on the explicit proxy; FILE has user:password lines, read again on SIGHUP' },
   log: { type: 'string', value: 'FILE|-', help: 'Decision log (JSON lines): a file appended to, made 0640 with its missing directories (default - : standard output)' },
   'log-level': { type: 'string', value: 'LEVEL', help: 'info (default: every decision), warn, error' },
   'no-watch': { type: 'boolean', help: 'Do not reload the policy file when it changes (SIGHUP still does)' },
@@ -183,6 +183,24 @@ function readAuth(path: string): ProxyAuth {
   const first = parsed.problems[0]
   if (first) throw new UsageError(`--proxy-auth-file ${path}:${first.line}: ${first.message}`)
   return parsed.auth
+}
+
+/** SIGHUP without a policy file (the profile's default policy stays): only `--hosts` and `--proxy-auth-file` are read again. */
+function reloadCompanionsOnly(companions: CompanionFiles | undefined, target: ReloadTarget, log: ConnectionLog, stderr: { write(text: string): unknown }): void {
+  const note = 'no policy file; the profile default policy stays'
+  if (!companions) {
+    log.logger.info({ event: 'reload', trigger: 'SIGHUP', result: 'ok', note }, 'nothing to reload')
+    return
+  }
+  const loaded = companions.load()
+  if (!loaded.ok) {
+    target.reloadRejected()
+    stderr.write(`aks-egress serve: reload (SIGHUP) refused, the files in force stay: ${loaded.error}\n`)
+    log.logger.error({ event: 'reload', trigger: 'SIGHUP', result: 'rejected', error: loaded.error }, 'reload refused; the old files stay')
+    return
+  }
+  loaded.apply()
+  log.logger.info({ event: 'reload', trigger: 'SIGHUP', result: 'ok', note, ...loaded.summary }, 'files reloaded')
 }
 
 function readUpstreams(list: string[]): string[] {
@@ -321,11 +339,44 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   }
   const target = appliance ?? server
 
+  // --hosts and --proxy-auth-file are read again on SIGHUP, with the policy (rotated credentials, a changed override without a restart).
+  const companions: CompanionFiles | undefined =
+    hostsPath === undefined && authPath === undefined
+      ? undefined
+      : {
+          load: () => {
+            try {
+              const h = hostsPath === undefined ? undefined : readHosts(resolve(io.cwd, hostsPath))
+              const a = authPath === undefined ? undefined : readAuth(resolve(io.cwd, authPath))
+              return {
+                ok: true,
+                summary: {
+                  ...(h ? { hosts: { file: hostsPath, names: h.size } } : {}),
+                  ...(a ? { auth: { file: authPath, users: a.users.size } } : {}),
+                },
+                apply: () => {
+                  if (h) resolver.setHosts(h)
+                  if (a) server.setAuth(a)
+                },
+              }
+            } catch (e) {
+              return { ok: false, error: e instanceof Error ? e.message : String(e) }
+            }
+          },
+        }
   const policyPath = str(values, 'policy')
   const reloader =
     policyPath === undefined
       ? undefined
-      : new PolicyReloader({ server: target, path: resolve(io.cwd, policyPath), label: policyPath, log, stderr: io.stderr, debounceMs: SERVE_DEFAULTS.reloadDebounceMs })
+      : new PolicyReloader({
+          server: target,
+          path: resolve(io.cwd, policyPath),
+          label: policyPath,
+          log,
+          stderr: io.stderr,
+          debounceMs: SERVE_DEFAULTS.reloadDebounceMs,
+          ...(companions ? { companions } : {}),
+        })
   if (reloader && values['no-watch'] !== true) reloader.watch()
 
   // Signal handlers go in before the startup lines: whoever reads them may signal at once.
@@ -334,7 +385,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     const onHup = (): void => {
       if (stopping) return
       if (reloader) void reloader.reload('SIGHUP')
-      else log.logger.info({ event: 'reload', trigger: 'SIGHUP', result: 'ok', note: 'no policy file; the profile default policy stays' }, 'nothing to reload')
+      else reloadCompanionsOnly(companions, target, log, io.stderr)
     }
     const removeHandlers = (): void => {
       process.removeListener('SIGHUP', onHup)

@@ -17,6 +17,7 @@ import type { SocketLayer } from '../../../src/net/stream-socket.ts'
 import { createConnectionLog } from '../../../src/proxy/connection-log.ts'
 import { buildPolicyState } from '../../../src/proxy/policy-state.ts'
 import type { ProxyAuth } from '../../../src/proxy/proxy-auth.ts'
+import type { TransparentPorts } from '../../../src/proxy/listener-plan.ts'
 import { ProxyServer } from '../../../src/proxy/proxy-server.ts'
 import { DEFAULT_LIMITS, type ServeLimits } from '../../../src/proxy/serve-defaults.ts'
 
@@ -285,6 +286,8 @@ export async function startProxy(options: {
   hosts: Readonly<Record<string, string>>
   limits?: Partial<ServeLimits>
   transparent?: boolean
+  /** Where the transparent listeners go (default: ephemeral ports). */
+  transparentPorts?: TransparentPorts
   auth?: ProxyAuth
   upstream?: string[]
   admin?: boolean
@@ -300,7 +303,7 @@ export async function startProxy(options: {
   const server = new ProxyServer(buildPolicyState(loaded.policy, 'e2e.yaml'), {
     listen: { host: '127.0.0.1', port: 0 },
     admin: options.admin ? { host: '127.0.0.1', port: 0 } : null,
-    transparent: options.transparent ? { address: '127.0.0.1', ports: { kind: 'ephemeral' } } : null,
+    transparent: options.transparent ? { address: '127.0.0.1', ports: options.transparentPorts ?? { kind: 'ephemeral' } } : null,
     limits,
     resolver,
     log,

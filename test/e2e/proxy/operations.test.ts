@@ -246,6 +246,47 @@ describe('reload', () => {
     t.destroy()
     assert.match((await adminGet(child.adminPort, '/metrics')).body, /^aks_egress_policy_reloads_total\{result="rejected"\} 1$/m)
   })
+
+  test('SIGHUP reads --hosts and --proxy-auth-file again: a new name resolves, a rotated password applies; a broken file refuses the reload and the old ones stay', async () => {
+    const hostsPath = join(dir, 'hup-hosts')
+    const authPath = join(dir, 'hup-auth')
+    const policyPath = join(dir, 'hup.yaml')
+    writeFileSync(hostsPath, hostsText({ 'echo.hcp.westeurope.azmk8s.io': echo.address }))
+    writeFileSync(authPath, 'alice:one\n')
+    writeFileSync(policyPath, policy(MCR_RULE))
+    const child = await startServeChild([
+      '--policy', policyPath, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--no-watch',
+      '--hosts', hostsPath, '--dns-upstream', '127.0.0.1:9', '--proxy-auth-file', authPath,
+    ])
+    children.push(child)
+    const as = (user: string, password: string): string => `Proxy-Authorization: Basic ${Buffer.from(`${user}:${password}`).toString('base64')}\r\n`
+    const tunnel = async (authority: string, user: string, password: string): Promise<string> => {
+      const t = await connectTunnel(child.explicitPort, authority, as(user, password))
+      t.socket.destroy()
+      return `${t.status} ${/X-Aks-Egress-Reason: (\S+)/i.exec(t.head)?.[1] ?? ''}`.trim()
+    }
+    assert.equal(await tunnel('echo.hcp.westeurope.azmk8s.io:9000', 'alice', 'one'), '200')
+    assert.match(await tunnel('mcr.microsoft.com:443', 'alice', 'one'), /^50\d DNS_FAILED$/, 'not in the hosts file yet')
+
+    writeFileSync(hostsPath, hostsText({ 'echo.hcp.westeurope.azmk8s.io': echo.address, 'mcr.microsoft.com': mcr.address }))
+    writeFileSync(authPath, 'alice:two\nbob:three\n')
+    child.child.kill('SIGHUP')
+    const ok = await child.log.waitFor((l) => l['event'] === 'reload' && l['result'] === 'ok')
+    assert.equal(ok['trigger'], 'SIGHUP')
+    assert.deepEqual(ok['hosts'], { file: hostsPath, names: 2 })
+    assert.deepEqual(ok['auth'], { file: authPath, users: 2 })
+    assert.equal(await tunnel('echo.hcp.westeurope.azmk8s.io:9000', 'alice', 'one'), '407 AUTH_FAILED', 'the old password no longer works')
+    assert.equal(await tunnel('echo.hcp.westeurope.azmk8s.io:9000', 'alice', 'two'), '200')
+    assert.equal(await tunnel('mcr.microsoft.com:443', 'bob', 'three'), '200', 'the new hosts entry is used')
+
+    writeFileSync(authPath, 'carol\n')
+    child.child.kill('SIGHUP')
+    const refused = await child.log.waitFor((l) => l['event'] === 'reload' && l['result'] === 'rejected')
+    assert.equal(refused['error'], `--proxy-auth-file ${authPath}:1: expected user:password`)
+    assert.match(child.stderr(), /reload \(SIGHUP\) refused, the policy and files in force stay: --proxy-auth-file \S+:1: expected user:password/)
+    assert.equal(await tunnel('echo.hcp.westeurope.azmk8s.io:9000', 'alice', 'two'), '200', 'the users in force stay')
+    assert.match((await adminGet(child.adminPort, '/metrics')).body, /^aks_egress_policy_reloads_total\{result="rejected"\} 1$/m)
+  })
 })
 
 describe('drain and scale', () => {

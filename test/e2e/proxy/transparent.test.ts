@@ -3,7 +3,7 @@
 // stands for the redirect. The proxy decides by SNI / Host and dials the name's address itself.
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { connect, type Socket } from 'node:net'
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { Duplex } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connect as tlsConnect } from 'node:tls'
@@ -132,6 +132,30 @@ describe('TLS listener', () => {
       assert.equal(d['code'], 'DEFAULT_DENY')
     } finally {
       await p.close()
+    }
+  })
+
+  test('a reload whose new transparent listener cannot open is refused: the policy and listeners in force stay', async () => {
+    // A port of the new policy whose listener port (port + offset) another socket holds.
+    const blocker = createServer()
+    blocker.listen(0, '127.0.0.1')
+    await once(blocker, 'listening')
+    const held = (blocker.address() as AddressInfo).port
+    const offset = 20_000
+    const p = await startProxy({ policy: POLICY, hosts, transparent: true, transparentPorts: { kind: 'offset', offset } })
+    try {
+      const before = p.server.state
+      const listeners = p.server.listeners
+      const loaded = loadPolicyText(POLICY.replace('protocols: [Https:443]\n            targetFqdns: [mcr.microsoft.com]', `protocols: [Https:${held - offset}]\n            targetFqdns: [mcr.microsoft.com]`), 'e2e.yaml')
+      assert.ok(loaded.policy, 'the test policy is valid')
+      await assert.rejects(p.server.reload(buildPolicyState(loaded.policy, 'e2e.yaml')), new RegExp(`a transparent listener could not be opened: .*tls:${held - offset}.*EADDRINUSE`))
+      assert.equal(p.server.state, before, 'the policy in force stays')
+      assert.deepEqual(p.server.listeners, listeners, 'no listener opened or closed')
+      const r = await curl('--connect-to', `mcr.microsoft.com:443:127.0.0.1:${p.transparentPort('tls', 443)}`, 'https://mcr.microsoft.com/still')
+      assert.equal(r.stdout, 'origin=mcr GET /still host=mcr.microsoft.com')
+    } finally {
+      await p.close()
+      blocker.close()
     }
   })
 
