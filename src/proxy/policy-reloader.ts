@@ -2,7 +2,8 @@
  * @module Hot reload of the policy file (SIGHUP, and changes to the file, debounced). A new
  * policy is read and checked exactly as at startup; one with an error is refused, its
  * diagnostics logged (rendered to stderr, and as data in the JSON log) and the old policy stays in
- * force. Open connections keep the policy they were accepted under.
+ * force. Open tunnels keep the policy they were opened under; a request read after the reload
+ * (the next one on a kept-alive connection too) is decided under the new one.
  *
  * The file's directory is watched, not the file: editors and ConfigMap updates replace the file
  * (rename or symlink swap), which a watch on the old inode would never see.

@@ -1,8 +1,8 @@
 /**
  * @module The policy in force, compiled, with what the data plane derives from it: the report
  * flag, the private blocks it opens, and the application-rule ports that get a transparent
- * listener. Immutable: a reload builds a new one and swaps the reference; a connection keeps the
- * state it was accepted under until it ends.
+ * listener. Immutable: a reload builds a new one and swaps the reference; a request takes the
+ * state in force when its head (or ClientHello) is read, and a tunnel keeps it until it ends.
  */
 import { engineFor } from '../config/load-policy.ts'
 import type { Engine } from '../policy/compile-policy.ts'
