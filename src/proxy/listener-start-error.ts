@@ -15,6 +15,11 @@ export class ListenerStartError extends Error {
     readonly host: string,
     readonly port: number,
     cause: unknown,
+    /**
+     * What a fix changes, when the listener's address does not come from `option` itself (a
+     * transparent listener: `--transparent-port-offset` and `--transparent-address`).
+     */
+    readonly changes?: { readonly port: string; readonly address: string },
   ) {
     const detail = cause instanceof Error ? cause.message : String(cause)
     super(`${option} ${formatHostPort(host, port)}: ${detail}`, { cause })
@@ -25,6 +30,19 @@ export class ListenerStartError extends Error {
 
   /** What to do about it, for the causes that have a usual fix. */
   fix(): string | undefined {
+    const c = this.changes
+    if (c) {
+      switch (this.code) {
+        case 'EADDRINUSE':
+          return `another process listens on ${formatHostPort(this.host, this.port)}: stop it, or give ${c.port} another offset ("ephemeral" picks free ports)`
+        case 'EACCES':
+          return `ports below 1024 need root or CAP_NET_BIND_SERVICE: run as root, or give ${c.port} an offset that puts the listeners above 1023`
+        case 'EADDRNOTAVAIL':
+          return `${this.host} is not an address of this host: give ${c.address} one of its addresses (ip -brief address), 0.0.0.0 or ::`
+        default:
+          return undefined
+      }
+    }
     switch (this.code) {
       case 'EADDRINUSE':
         return `another process listens on ${formatHostPort(this.host, this.port)}: stop it, or give ${this.option} another port (port 0 picks a free one)`

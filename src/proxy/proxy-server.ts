@@ -24,7 +24,6 @@ import { ListenerStartError } from './listener-start-error.ts'
 import type { SocketLayer, StreamSocket } from '../net/stream-socket.ts'
 import type { NameResolver } from '../net/resolve.ts'
 import { AdminServer } from './admin-server.ts'
-import { formatHostPort } from './authority.ts'
 import { ClientConnection, closeWhenFlushed, type ProxyRuntime } from './client-connection.ts'
 import type { ConnectionLog } from './connection-log.ts'
 import { handleExplicit } from './explicit-proxy.ts'
@@ -37,6 +36,9 @@ import type { ServeLimits } from './serve-defaults.ts'
 import { handleTransparentHttp } from './transparent-http.ts'
 import { handleTransparentTls } from './transparent-tls.ts'
 import { planTransparentListeners, type PlannedListener, type TransparentPorts } from './listener-plan.ts'
+
+/** What fixes a transparent listener that cannot open: its port is the original one plus the offset, its address the option's. */
+const TRANSPARENT_CHANGES = { port: '--transparent-port-offset', address: '--transparent-address' } as const
 
 /** How long a stop waits, after closing the connections left at the drain bound, for their close lines. */
 const STOP_CLOSE_LINES_BOUND_MS = 1000
@@ -110,7 +112,7 @@ export interface PreparedReload {
   /** Plan warnings and listeners that could not be opened. */
   readonly warnings: readonly string[]
   /** Listeners of the new policy that could not be opened (`warnings` has the reasons). */
-  readonly failed: readonly number[]
+  readonly failed: readonly ListenerStartError[]
   /** Puts the new state in force; closes the listeners it does not need. */
   commit(): void
   /** Closes the listeners opened for it; nothing else changes. */
@@ -295,9 +297,12 @@ export class ProxyServer {
         this.#listenCache = undefined
       }
       const prepared = await this.#prepare(this.#state)
-      if (prepared.failed.length > 0) {
+      const failed = prepared.failed[0]
+      if (failed) {
         prepared.abort()
-        throw new Error(prepared.warnings.join('; '))
+        // The first, with its fix; the others are the same kind of failure (the same offset or address).
+        if (prepared.failed.length > 1) failed.message += ` (and ${prepared.failed.length - 1} more transparent listener${prepared.failed.length > 2 ? 's' : ''})`
+        throw failed
       }
       prepared.commit()
       warnings.push(...prepared.warnings)
@@ -383,16 +388,16 @@ export class ProxyServer {
     const t = this.#options.transparent
     const plan = t ? planTransparentListeners(state, t.ports) : { listeners: [], warnings: [] }
     const warnings = [...plan.warnings]
-    const failed: number[] = []
+    const failed: ListenerStartError[] = []
     const opened = new Map<number, TransparentListener>()
     const kinds = new Map<number, 'tls' | 'http'>()
     for (const p of plan.listeners) {
       kinds.set(p.originalPort, p.kind)
       if (this.#transparent.has(p.originalPort) || !t) continue
       const open = await this.#openTransparent(p, t.address)
-      if (typeof open === 'string') {
-        warnings.push(open)
-        failed.push(p.originalPort)
+      if (open instanceof ListenerStartError) {
+        warnings.push(`cannot open ${open.message}`)
+        failed.push(open)
       } else opened.set(p.originalPort, open)
     }
     const listenerPorts = new Map<number, number>()
@@ -434,8 +439,8 @@ export class ProxyServer {
     }
   }
 
-  /** Opens the listener of a planned port; a string says why it could not. */
-  async #openTransparent(p: PlannedListener, address: string): Promise<TransparentListener | string> {
+  /** Opens the listener of a planned port; a ListenerStartError says why it could not. */
+  async #openTransparent(p: PlannedListener, address: string): Promise<TransparentListener | ListenerStartError> {
     let record: TransparentListener | undefined
     const originalPort = p.originalPort
     // Both routes made once per listener: an accept only picks one (no label or closure per connection).
@@ -449,7 +454,7 @@ export class ProxyServer {
       record = { kind: p.kind, originalPort: p.originalPort, address: a.host, port: a.port, server }
       return record
     } catch (e) {
-      return `cannot open the ${p.kind}:${p.originalPort} listener on ${formatHostPort(address, p.listenPort)}: ${e instanceof Error ? e.message : String(e)}`
+      return new ListenerStartError(`the transparent listener ${p.kind}:${p.originalPort}`, address, p.listenPort, e, TRANSPARENT_CHANGES)
     }
   }
 

@@ -73,7 +73,7 @@ const OPTIONS: OptionSpecs = {
   },
   'proxy-auth-file': { type: 'string', value: 'FILE', help: 'Require Basic proxy authentication on the explicit proxy; FILE has user:password lines, read again on SIGHUP' },
   log: { type: 'string', value: 'FILE|-', help: 'Decision log (JSON lines): a file appended to, made 0640 with its missing directories (default - : standard output)' },
-  'log-level': { type: 'string', value: 'LEVEL', help: 'info (default: every decision), warn, error' },
+  'log-level': { type: 'string', value: 'LEVEL', help: 'info (default: a line per decision and per close), warn (no decision lines: failures and operations only), error, debug' },
   'no-watch': { type: 'boolean', help: 'Do not reload the policy file when it changes (SIGHUP still does)' },
   'socket-layer': {
     type: 'string',
@@ -203,6 +203,13 @@ function reloadCompanionsOnly(companions: CompanionFiles | undefined, target: Re
   log.logger.info({ event: 'reload', trigger: 'SIGHUP', result: 'ok', note, ...loaded.summary }, 'files reloaded')
 }
 
+/** Two listen hosts that cannot both bind one port: the same address, or a wildcard and anything of its family. */
+function sameListenHost(a: string, b: string): boolean {
+  if (a === b) return true
+  const wild = (h: string): boolean => h === '0.0.0.0' || h === '::'
+  return (wild(a) || wild(b)) && (a.includes(':') === b.includes(':') || a === '::' || b === '::')
+}
+
 function readUpstreams(list: string[]): string[] {
   return list.map((u) => {
     const a = parseAuthority(u)
@@ -231,7 +238,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   if (socketLayerText !== 'lite' && socketLayerText !== 'node') throw new UsageError(`--socket-layer "${socketLayerText}" is not lite or node`)
   const socketLayer: SocketLayer = socketLayerText
   const logLevel = str(values, 'log-level') ?? 'info'
-  if (!['info', 'warn', 'error', 'debug'].includes(logLevel)) throw new UsageError(`--log-level "${logLevel}" is not info, warn or error`)
+  if (!['info', 'warn', 'error', 'debug'].includes(logLevel)) throw new UsageError(`--log-level "${logLevel}" is not info, warn, error or debug`)
   const hostsPath = str(values, 'hosts')
   const hosts = hostsPath === undefined ? undefined : readHosts(resolve(io.cwd, hostsPath))
   const authPath = str(values, 'proxy-auth-file')
@@ -241,6 +248,11 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   if (!parseRawAddress(tAddress)) throw new UsageError(`--transparent-address "${tAddress}" is not an IP address`, 'e.g. 0.0.0.0, 10.0.1.4 or ::')
   const tPorts = transparentPorts(str(values, 'transparent-port-offset'))
   if (!listen && !transparent) throw new UsageError('Nothing to serve: --listen none without --transparent')
+  const transparentOnly = ['transparent-address', 'transparent-port-offset'].find((o) => values[o] !== undefined)
+  if (!transparent && transparentOnly !== undefined) throw new UsageError(`--${transparentOnly} goes with --transparent`)
+  if (listen && admin && listen.port !== 0 && listen.port === admin.port && sameListenHost(listen.host, admin.host)) {
+    throw new UsageError(`--admin ${formatHostPort(admin.host, admin.port)} is the --listen address too`, 'give --admin another port (the default is 127.0.0.1:9901), or --admin none')
+  }
   const applianceOnly = ['egress-interface', 'ingress-interface', 'dns-listen', 'ssh-from', 'learn-grace', 'flowtable', 'no-flowtable', 'nft'].find((o) => values[o] !== undefined)
   if (!transparent && (applianceOnly !== undefined || values['no-nftables'] === true)) throw new UsageError(`--${applianceOnly ?? 'no-nftables'} goes with --transparent`)
   if (values['no-nftables'] === true && applianceOnly !== undefined) throw new UsageError(`--${applianceOnly} has no effect with --no-nftables (no table, no DNS proxy)`)

@@ -47,6 +47,11 @@ test('bad usage exits 2 with the option named', async () => {
       [['serve', '--transparent-port-offset', 'x'], /--transparent-port-offset "x" is not a whole number/],
       [['serve', '--policy', 'p.yaml', '--cloud', 'public'], /Give either --policy FILE or PROFILE options, not both/],
       [['serve', '--socket-layer', 'uv'], /--socket-layer "uv" is not lite or node/],
+      [['serve', '--transparent-port-offset', '100'], /--transparent-port-offset goes with --transparent/],
+      [['serve', '--transparent-address', '127.0.0.1'], /--transparent-address goes with --transparent/],
+      [['serve', '--listen', '127.0.0.1:3999', '--admin', '127.0.0.1:3999'], /--admin 127\.0\.0\.1:3999 is the --listen address too/],
+      [['serve', '--listen', '0.0.0.0:3999', '--admin', '127.0.0.1:3999'], /--admin 127\.0\.0\.1:3999 is the --listen address too/],
+      [['serve', '--log-level', 'trace'], /--log-level "trace" is not info, warn, error or debug/],
     ]
     for (const [args, message] of cases) {
       const r = await cli(args, dir)
@@ -112,6 +117,42 @@ test('a listen address in use: exit 1 with the address and the reason, with eith
     assert.equal(r.code, 1, r.stderr)
     assert.match(r.stderr, new RegExp(`error: --admin 127\\.0\\.0\\.1:${port}: listen EADDRINUSE`))
     assert.match(r.stderr, /fix: another process listens on .*give --admin another port/)
+  } finally {
+    await new Promise((resolve) => holder.close(resolve))
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a transparent listener whose port is in use: exit 1, naming the listener, with the offset to change', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aks-egress-serve-cli-'))
+  const holder = createServer()
+  try {
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const held = (holder.address() as AddressInfo).port
+    writeFileSync(
+      join(dir, 'p.yaml'),
+      `apiVersion: aks-egress/v1
+name: busy-transparent
+ruleCollectionGroups:
+  - name: g
+    priority: 200
+    ruleCollections:
+      - name: app
+        type: application
+        priority: 100
+        action: Allow
+        rules:
+          - name: mcr
+            sourceAddresses: ["*"]
+            protocols: [Https:443]
+            targetFqdns: [mcr.microsoft.com]
+`,
+    )
+    const r = await cli(['serve', '--policy', 'p.yaml', '--listen', '127.0.0.1:0', '--admin', 'none', '--no-watch', '--log-level', 'error', '--log', join(dir, 't.log'),
+      '--transparent', '--no-nftables', '--transparent-address', '127.0.0.1', '--transparent-port-offset', String(held - 443)], dir)
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, new RegExp(`^error: the transparent listener tls:443 127\\.0\\.0\\.1:${held}: listen EADDRINUSE`, 'm'))
+    assert.match(r.stderr, new RegExp(`fix: another process listens on 127\\.0\\.0\\.1:${held}: stop it, or give --transparent-port-offset another offset`))
   } finally {
     await new Promise((resolve) => holder.close(resolve))
     rmSync(dir, { recursive: true, force: true })
