@@ -109,6 +109,9 @@ function spanOf(node: Node | null | undefined): Span | undefined {
   return r ? { start: r[0], end: r[1] } : undefined
 }
 
+/** A string value longer than this is cut in a message (a file that is not a policy at all, e.g. a PEM, would be echoed whole). */
+const MAX_SHOWN_STRING = 60
+
 function describe(node: Node | null | undefined): string {
   if (node === null || node === undefined) return 'nothing'
   if (isMap(node)) return 'a mapping'
@@ -116,7 +119,7 @@ function describe(node: Node | null | undefined): string {
   if (isScalar(node)) {
     const v = node.value
     if (v === null) return 'null'
-    if (typeof v === 'string') return `the string ${JSON.stringify(v)}`
+    if (typeof v === 'string') return `the string ${JSON.stringify(v.length > MAX_SHOWN_STRING ? `${v.slice(0, MAX_SHOWN_STRING)}…` : v)}`
     if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${String(v)}`
     return 'a tagged value'
   }
