@@ -53,6 +53,7 @@ export function openLogFile(path: string): OpenLogFileResult {
   try {
     return { ok: true, fd: openSync(path, 'a', LOG_FILE_MODE) }
   } catch (e) {
-    return { ok: false, detail: `${path}: ${reason(e)}` }
+    // The caller names the path.
+    return { ok: false, detail: reason(e) }
   }
 }

@@ -30,11 +30,20 @@ import { stopWhenParentGoes } from '../serve-node-flags.ts'
 import { APPLIANCE_OPTIONS, decideFlowtable, readApplianceOptions, resolverUpstream, runCleanup, serviceTcpPorts, type ApplianceConfig } from './serve-appliance.ts'
 
 /** Limit options: option name → the ServeLimits field it sets. */
+/** The least `--max-header-bytes` and `--max-response-header-bytes` may be: a request line, a Host and a few fields. */
+const MIN_HEAD_BYTES = 1024
+/**
+ * The least `--max-client-hello-bytes` may be: today's browsers and Go/OpenSSL clients send
+ * 0.5–2 KiB (2 KiB and more with a post-quantum key share, X25519MLKEM768's 1,216-byte share).
+ */
+const MIN_CLIENT_HELLO_BYTES = 4096
+
 const LIMIT_OPTIONS: ReadonlyArray<readonly [string, keyof ServeLimits, string, number?]> = [
   ['max-connections', 'maxConnections', 'Connections open at once, all listeners'],
   ['max-connections-per-source', 'maxConnectionsPerSource', 'Connections open at once from one source address'],
-  ['max-header-bytes', 'maxHeaderBytes', 'Bytes of an HTTP request head'],
-  ['max-client-hello-bytes', 'maxClientHelloBytes', 'Bytes of a TLS ClientHello, record headers included'],
+  // Byte bounds have floors a real client's head or hello fits in: a smaller bound only refuses everyone.
+  ['max-header-bytes', 'maxHeaderBytes', 'Bytes of an HTTP request head', MIN_HEAD_BYTES],
+  ['max-client-hello-bytes', 'maxClientHelloBytes', 'Bytes of a TLS ClientHello, record headers included', MIN_CLIENT_HELLO_BYTES],
   ['handshake-timeout-ms', 'handshakeTimeoutMs', 'Accept to a complete request head or ClientHello'],
   ['idle-timeout-ms', 'idleTimeoutMs', 'A relayed connection idle this long is closed'],
   ['dial-timeout-ms', 'dialTimeoutMs', 'One TCP connect attempt to an origin address'],
@@ -43,7 +52,7 @@ const LIMIT_OPTIONS: ReadonlyArray<readonly [string, keyof ServeLimits, string, 
   ['drain-timeout-ms', 'drainTimeoutMs', 'On SIGTERM, how long open connections may finish'],
   ['keep-alive-idle-timeout-ms', 'keepAliveIdleTimeoutMs', 'Plain HTTP: a client connection idle this long between requests is closed'],
   ['max-requests-per-connection', 'maxRequestsPerConnection', 'Plain HTTP: requests on one client connection (1: no keep-alive)'],
-  ['max-response-header-bytes', 'maxResponseHeaderBytes', 'Plain HTTP: bytes of an origin\'s response head'],
+  ['max-response-header-bytes', 'maxResponseHeaderBytes', 'Plain HTTP: bytes of an origin\'s response head', MIN_HEAD_BYTES],
   ['origin-idle-timeout-ms', 'originIdleTimeoutMs', 'Plain HTTP: a pooled origin connection idle this long is closed'],
   ['origin-pool-max-idle-per-key', 'originPoolMaxIdlePerKey', 'Plain HTTP: idle origin connections per address, port and Host (0: no pool)', 0],
   ['origin-pool-max-idle', 'originPoolMaxIdle', 'Plain HTTP: idle origin connections in all (0: no pool)', 0],

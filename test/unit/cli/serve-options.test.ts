@@ -52,6 +52,9 @@ test('bad usage exits 2 with the option named', async () => {
       [['serve', '--listen', '127.0.0.1:3999', '--admin', '127.0.0.1:3999'], /--admin 127\.0\.0\.1:3999 is the --listen address too/],
       [['serve', '--listen', '0.0.0.0:3999', '--admin', '127.0.0.1:3999'], /--admin 127\.0\.0\.1:3999 is the --listen address too/],
       [['serve', '--log-level', 'trace'], /--log-level "trace" is not info, warn, error or debug/],
+      [['serve', '--max-header-bytes', '10'], /--max-header-bytes must be at least 1024/],
+      [['serve', '--max-response-header-bytes', '100'], /--max-response-header-bytes must be at least 1024/],
+      [['serve', '--max-client-hello-bytes', '1000'], /--max-client-hello-bytes must be at least 4096/],
     ]
     for (const [args, message] of cases) {
       const r = await cli(args, dir)
@@ -70,7 +73,8 @@ test('a --log FILE that cannot be opened: exit 1 with the path and the reason, a
     writeFileSync(join(dir, 'plain'), '')
     const cases: Array<[string, RegExp]> = [
       ['plain/proxy.log', /error: --log plain\/proxy\.log: .*plain is not a directory/],
-      ['.', /error: --log \.: .*EISDIR/],
+      ['.', /error: --log \.: EISDIR: illegal operation on a directory$/m],
+      ['/proc/aks-egress-nope.log', /error: --log \/proc\/aks-egress-nope\.log: ENOENT: no such file or directory$/m],
       ['/proc/aks-egress-nope/proxy.log', /error: --log \/proc\/aks-egress-nope\/proxy\.log: cannot make the directory \/proc\/aks-egress-nope: ENOENT/],
     ]
     for (const [path, message] of cases) {
