@@ -67,6 +67,23 @@ export function parseAuthority(s: string): Authority | undefined {
   return { host, isIpv6, port }
 }
 
+/** `s` quoted for a message, cut after 80 characters (it came from the network). */
+export function quoteCut(s: string): string {
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s)
+}
+
+/**
+ * Why `s` is not an authority, for a 400's reason: the value (cut) and, when it is only the port
+ * that is wrong, that. Only for text `parseAuthority` refused.
+ */
+export function authorityProblem(s: string): string {
+  const shown = quoteCut(s)
+  const colon = s.lastIndexOf(':')
+  const hostPart = colon > 0 ? s.slice(0, colon) : s
+  if (colon > 0 && parseAuthority(hostPart) !== undefined && parsePort(s, colon + 1) < 0) return `${shown}: the port must be 1-65535`
+  return `${shown} is not host[:port]`
+}
+
 /** `host:port` with brackets around IPv6, for logs, headers and CONNECT lines. */
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`

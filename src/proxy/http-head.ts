@@ -10,7 +10,7 @@
  * Transfer-Encoding other than exactly `chunked` (501), and Transfer-Encoding in HTTP/1.0 (§6.1).
  * Up to four empty lines before the request line are skipped (§2.2 "SHOULD ignore at least one").
  */
-import { parseAuthority, type Authority } from './authority.ts'
+import { authorityProblem, parseAuthority, quoteCut, type Authority } from './authority.ts'
 import { addConnectionTokens, isTchar, parseFieldLine, parseLengthDigits } from './http-field.ts'
 import { latin1 } from '../util/latin1.ts'
 
@@ -206,7 +206,7 @@ function parseLines(buf: Uint8Array, start: number, end: number): HttpHeadResult
   let hostHeader: Authority | undefined
   if (hostValue !== undefined) {
     hostHeader = parseAuthority(hostValue)
-    if (!hostHeader) return bad('invalid Host field')
+    if (!hostHeader) return bad(`invalid Host field: ${authorityProblem(hostValue)}`)
   } else if (version === '1.1' && method !== 'CONNECT') {
     return bad('HTTP/1.1 request without a Host field')
   }
@@ -216,7 +216,8 @@ function parseLines(buf: Uint8Array, start: number, end: number): HttpHeadResult
   let path = target
   if (method === 'CONNECT') {
     targetAuthority = parseAuthority(target)
-    if (!targetAuthority || targetAuthority.port === undefined) return bad('CONNECT target is not host:port')
+    if (!targetAuthority) return bad(`CONNECT target ${authorityProblem(target)}`)
+    if (targetAuthority.port === undefined) return bad(`CONNECT target ${quoteCut(target)} has no port (host:port)`)
     form = 'authority'
   } else if (target.charCodeAt(0) === 0x2f) {
     form = 'origin'
