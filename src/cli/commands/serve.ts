@@ -78,7 +78,7 @@ const OPTIONS: OptionSpecs = {
     type: 'string',
     multiple: true,
     value: 'ADDR[:PORT]',
-    help: 'The resolver: with --transparent one, for the DNS proxy and the proxy\'s own resolution (default Azure DNS 168.63.129.16); else repeatable (default /etc/resolv.conf)',
+    help: 'The resolver: with --transparent (and its nftables table), one, for the DNS proxy and the proxy\'s own resolution (default Azure DNS 168.63.129.16); else, --no-nftables too, repeatable (default /etc/resolv.conf)',
   },
   'proxy-auth-file': { type: 'string', value: 'FILE', help: 'Require Basic proxy authentication on the explicit proxy; FILE has user:password lines, read again on SIGHUP' },
   log: { type: 'string', value: 'FILE|-', help: 'Decision log (JSON lines): a file appended to, made 0640 with its missing directories (default - : standard output)' },
