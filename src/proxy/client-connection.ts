@@ -9,7 +9,7 @@ import type { SocketLayer, StreamSocket } from '../net/stream-socket.ts'
 import { connectChecked, resolveChecked, resolveCheckedKnown, type DialCancel, type DialOptions, type DialResult } from '../net/dial-checked.ts'
 import type { ListenAddress } from '../net/classify-address.ts'
 import type { NameResolver } from '../net/resolve.ts'
-import type { ConnectionLog } from './connection-log.ts'
+import type { CloseEnd, ConnectionLog } from './connection-log.ts'
 import { DecisionFields } from './decision-fields.ts'
 import { httpDenyResponse, TLS_ALERT_ACCESS_DENIED } from './deny-response.ts'
 import { deny, type Verdict } from './outcome.ts'
@@ -37,6 +37,8 @@ export interface ProxyRuntime {
   readonly pool: OriginPool
   /** True once the server stops: kept-alive connections close after their current response. */
   draining(): boolean
+  /** True once a stop closes the connections still open at its drain bound (their close lines say `stop`). */
+  forcedStop(): boolean
   /**
    * HTTP client connections with nothing in flight: waiting for their next request, or ended
    * after a last response or a denial (closed once flushed when the server stops).
@@ -103,6 +105,8 @@ export class ClientConnection {
   #forwardedRequests = 0
   #relaying = false
   #closeLogged = false
+  /** Why the connection ended, for its close line (`stop` is the server's to say). */
+  #end: CloseEnd = 'closed'
   /** The decision line's fields, set in place by the handlers. */
   readonly fields = new DecisionFields()
 
@@ -336,9 +340,10 @@ export class ClientConnection {
 
   /**
    * Ends a plain-HTTP client connection once what was written to it is sent (destroyed after a
-   * short bound if the client does not close).
+   * short bound if the client does not close). `idle`: no next request came in time.
    */
-  endHttp(): void {
+  endHttp(idle = false): void {
+    if (idle) this.#end = 'idle'
     const s = this.socket
     if (s.destroyed) return
     if (!s.writableEnded) s.end()
@@ -350,7 +355,14 @@ export class ClientConnection {
     this.#closeLogged = true
     const rt = this.rt
     if (rt.log.logger.isLevelEnabled('info')) {
-      rt.log.close({ conn: this.id, bytesUp: this.#bytesUp, bytesDown: this.#bytesDown, durationMs: this.elapsedMs(), ...(this.#forwardedRequests > 0 ? { requests: this.#forwardedRequests } : {}) })
+      rt.log.close({
+        conn: this.id,
+        bytesUp: this.#bytesUp,
+        bytesDown: this.#bytesDown,
+        durationMs: this.elapsedMs(),
+        end: rt.forcedStop() ? 'stop' : this.#end,
+        ...(this.#forwardedRequests > 0 ? { requests: this.#forwardedRequests } : {}),
+      })
     }
   }
 
@@ -370,6 +382,7 @@ export class ClientConnection {
 
   #relayed(result: RelayResult): void {
     this.#relaying = false
+    this.#end = result.end
     this.rt.metrics.tunnelClosed()
     this.forwarded(result.bytesUp, result.bytesDown, false)
     this.#logClose()

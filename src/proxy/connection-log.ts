@@ -45,6 +45,15 @@ export interface DecisionRecord {
   readonly connectMs?: number
 }
 
+/**
+ * Why a connection ended (the close line's `end`): `closed` both sides closed (plain HTTP: the
+ * client did, or the proxy after a last response or a denial); `idle` nothing moved for
+ * `--idle-timeout-ms` (a tunnel), or no next request came within `--keep-alive-idle-timeout-ms`
+ * (plain HTTP); `error` a socket error on either side; `stop` still open at the drain bound of a
+ * stop, and closed by it.
+ */
+export type CloseEnd = 'closed' | 'idle' | 'error' | 'stop'
+
 export interface CloseRecord {
   readonly conn: number
   /** Bytes sent to the origin (client → origin, the replayed ClientHello or request head included). */
@@ -52,6 +61,7 @@ export interface CloseRecord {
   /** Bytes received from the origin. */
   readonly bytesDown: number
   readonly durationMs: number
+  readonly end: CloseEnd
   /** Plain HTTP: requests read on the connection. */
   readonly requests?: number
 }

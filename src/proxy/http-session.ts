@@ -51,7 +51,7 @@ export async function readRequestHead(conn: ClientConnection, pending?: Buffer):
     rt.idleClients.delete(conn.socket)
     if (read.kind !== 'done' && read.data.length === 0) {
       // Idle between requests, or closed: nothing in flight, nothing to log.
-      conn.endHttp()
+      conn.endHttp(read.kind === 'timeout')
       return undefined
     }
   }

@@ -173,6 +173,8 @@ export class ProxyServer {
   readonly #perSource = new Map<string, number>()
   #nextId = 0
   #stopping = false
+  /** The stop's drain bound passed: the connections left are being closed. */
+  #forcedStop = false
   #started = false
   #onIdle: (() => void) | undefined
   /** #listenAddresses(); undefined after any change of the listeners. */
@@ -204,6 +206,7 @@ export class ProxyServer {
       localAddresses,
       pool: this.#pool,
       draining: () => this.#stopping,
+      forcedStop: () => this.#forcedStop,
       idleClients: this.#idleClients,
       // A function: start() may fall back to `node` (liteSelfTest).
       socketLayer: () => this.#socketLayer,
@@ -539,6 +542,7 @@ export class ProxyServer {
       this.#onIdle = undefined
     }
     const closed = this.#sockets.size
+    if (closed > 0) this.#forcedStop = true
     for (const s of this.#sockets) s.destroy()
     // The connections closed at the bound still get their close lines (bytes, duration): a relay
     // ends, and writes its line, when both of its sockets have closed, a few callbacks after

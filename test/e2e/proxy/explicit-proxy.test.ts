@@ -145,6 +145,7 @@ describe('curl', () => {
     assert.equal(typeof decision['connectMs'], 'number')
     const close = await proxy.log.waitFor((l) => l['event'] === 'close' && l['conn'] === decision['conn'])
     assert.ok((close['bytesUp'] as number) > 200 && (close['bytesDown'] as number) > 200, JSON.stringify(close))
+    assert.equal(close['end'], 'closed')
   })
 
   test('curl -x: a denied name gets 403 with the reason code, and its origin is never contacted', async () => {

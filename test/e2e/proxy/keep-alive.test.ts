@@ -187,6 +187,7 @@ describe('persistent client connections', () => {
     c.close()
     const close = await proxy.log.waitFor((l) => l['event'] === 'close' && l['conn'] === decisions[0]!['conn'])
     assert.equal(close['requests'], 3)
+    assert.equal(close['end'], 'closed')
     assert.equal(proxy.log.lines.filter((l) => l['event'] === 'close' && l['conn'] === decisions[0]!['conn']).length, 1)
   })
 
@@ -669,6 +670,7 @@ describe('bounds: idle clients, response timeout, stop', () => {
     assert.ok(waited >= 250 && waited < 2500, `closed after ${waited} ms`)
     const close = await p.log.waitFor((l) => l['event'] === 'close')
     assert.equal(close['requests'], 1)
+    assert.equal(close['end'], 'idle')
     assert.equal(p.log.lines.filter((l) => l['event'] === 'decision').length, 1)
   })
 

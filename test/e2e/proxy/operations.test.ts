@@ -329,6 +329,7 @@ describe('drain and scale', () => {
     assert.ok(close < lines.indexOf(stop), 'written before the stop line')
     assert.equal(lines[close]!['bytesUp'], 4)
     assert.equal(lines[close]!['bytesDown'], 4)
+    assert.equal(lines[close]!['end'], 'stop')
   })
 
   test('1,000 concurrent tunnels, then the process is back to its file descriptors', async () => {

@@ -161,6 +161,7 @@ describe('relay', () => {
       const close = await idle.log.waitFor((l) => l['event'] === 'close')
       assert.equal(close['bytesUp'], 1)
       assert.equal(close['bytesDown'], 1)
+      assert.equal(close['end'], 'idle')
     } finally {
       await idle.close()
     }
