@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { closeSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -36,6 +36,39 @@ test('a file log: lines below the buffer size are written about LOG_FLUSH_MS aft
     log.logger.info({ event: 'four' }, 'four')
     await log.flush()
     assert.equal(lines(path).length, 4)
+  } finally {
+    await log.flush()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('reopen (logrotate create mode): lines before it stay in the renamed file, lines after it go to a new file at the path; none lost or doubled', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aks-egress-log-'))
+  const path = join(dir, 'proxy.log')
+  const opened = openLogFile(path)
+  assert.ok(opened.ok)
+  const log = createConnectionLog({ kind: 'file', fd: opened.fd, path })
+  const events = (p: string): number[] => lines(p).map((l) => (JSON.parse(l) as { n: number }).n)
+  try {
+    for (let n = 0; n < 500; n++) log.logger.info({ n }, 'line')
+    renameSync(path, `${path}.1`)
+    // Lines still buffered go to the renamed file: the rename does not cut them off.
+    assert.deepEqual(log.reopen(), { ok: true })
+    for (let n = 500; n < 1000; n++) log.logger.info({ n }, 'line')
+    await log.flush()
+    await sleep(LOG_FLUSH_MS * 2)
+    const before = events(`${path}.1`)
+    const after = events(path)
+    assert.deepEqual(before, Array.from({ length: 500 }, (_, i) => i))
+    assert.deepEqual(after, Array.from({ length: 500 }, (_, i) => i + 500))
+    assert.equal(statSync(path).mode & 0o777, 0o640)
+    // A path that cannot be opened now: the lines go on to the file in force.
+    rmSync(dir, { recursive: true, force: true })
+    writeFileSync(dir, 'a file where the directory was')
+    const failed = log.reopen()
+    assert.equal(failed.ok, false)
+    log.logger.info({ n: 1000 }, 'line')
+    await log.flush()
   } finally {
     await log.flush()
     rmSync(dir, { recursive: true, force: true })

@@ -7,6 +7,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino'
 import sonicBoom from 'sonic-boom'
 import { dnsLogLine, type DnsQueryLog } from '../dns/dns-log.ts'
+import { openLogFile } from './open-log-file.ts'
 import type { OutcomeCode } from './outcome.ts'
 
 /** The fields of a decision line (docs/logging.md). */
@@ -78,6 +79,13 @@ export interface ConnectionLog {
    * failing write forever (4.2: every error but EAGAIN/EBUSY, every 100 ms).
    */
   flush(boundMs?: number): Promise<void>
+  /**
+   * A `file` destination: opens its path again and writes the next lines there (logrotate's
+   * `create` mode: the file was renamed, `serve` is sent SIGHUP). Lines already handed over are
+   * still written to the old file, which is closed once they are. Nothing happens for standard
+   * output or a stream. When the path cannot be opened, the lines go on to the old file.
+   */
+  reopen(): { readonly ok: true } | { readonly ok: false; readonly detail: string }
   /** Writes to the destination that failed, since start (their bytes are kept and written again). */
   readonly writeErrors: number
   /** Lines dropped because LOG_MAX_BUFFERED_BYTES were waiting already. */
@@ -123,6 +131,7 @@ const round = (ms: number | undefined): number | undefined => (ms === undefined 
 export function createConnectionLog(destination: LogDestination, level = 'info', onWriteError?: LogWriteErrorHandler): ConnectionLog {
   let stream: DestinationStream
   let flush: (boundMs: number) => Promise<void> = () => Promise.resolve()
+  let reopen: ConnectionLog['reopen'] = () => ({ ok: true })
   let writeErrors = 0
   let droppedLines = 0
   if (destination.kind === 'stream') {
@@ -131,28 +140,35 @@ export function createConnectionLog(destination: LogDestination, level = 'info',
     // Not pino.destination(): it registers exit hooks that flush with no bound (sonic-boom's
     // flushSync retries a failing write forever, and a 'beforeExit' flush that fails starts the
     // loop again), so a full disk would keep a stopped proxy from exiting. flush() below is bounded.
-    const boom = new sonicBoom.SonicBoom({
-      fd: destination.kind === 'stdout' ? 1 : destination.fd,
-      sync: false,
-      minLength: LOG_BUFFER_BYTES,
-      maxLength: LOG_MAX_BUFFERED_BYTES,
-    })
     // An 'error' without a listener would be thrown, and end the proxy. sonic-boom keeps the failed batch and writes it again at the next flush
     // (flushLater below goes on every LOG_FLUSH_MS while bytes wait).
     const name = destination.kind === 'stdout' ? 'standard output' : destination.path
     let failing = false
-    boom.on('error', (e: Error) => {
-      writeErrors++
-      if (failing) return
-      failing = true
-      onWriteError?.(e, name)
-    })
     // Not sonic-boom's `periodicFlush`: that flushes every LOG_FLUSH_MS even with nothing buffered,
     // and each flush is a write(2) of nothing through libuv's thread pool (ten a second, at rest
     // too). A flush is armed by the first line after the buffer was empty, and re-armed until
     // every byte handed over was written (sonic-boom's 'write' event counts them).
     let pendingBytes = 0
     let armed = false
+    const open = (fd: number): InstanceType<typeof sonicBoom.SonicBoom> => {
+      const b = new sonicBoom.SonicBoom({ fd, sync: false, minLength: LOG_BUFFER_BYTES, maxLength: LOG_MAX_BUFFERED_BYTES })
+      b.on('error', (e: Error) => {
+        writeErrors++
+        if (failing) return
+        failing = true
+        onWriteError?.(e, name)
+      })
+      b.on('write', (n: number) => {
+        pendingBytes -= n
+        failing = false
+      })
+      b.on('drop', (line: string) => {
+        droppedLines++
+        pendingBytes -= Buffer.byteLength(line)
+      })
+      return b
+    }
+    let boom = open(destination.kind === 'stdout' ? 1 : destination.fd)
     const flushLater = (): void => {
       armed = false
       if (pendingBytes <= 0) return
@@ -164,14 +180,6 @@ export function createConnectionLog(destination: LogDestination, level = 'info',
       armed = true
       setTimeout(flushLater, LOG_FLUSH_MS).unref()
     }
-    boom.on('write', (n: number) => {
-      pendingBytes -= n
-      failing = false
-    })
-    boom.on('drop', (line: string) => {
-      droppedLines++
-      pendingBytes -= Buffer.byteLength(line)
-    })
     stream = {
       write(line: string): void {
         pendingBytes += Buffer.byteLength(line)
@@ -181,6 +189,18 @@ export function createConnectionLog(destination: LogDestination, level = 'info',
           setTimeout(flushLater, LOG_FLUSH_MS).unref()
         }
       },
+    }
+    if (destination.kind === 'file') {
+      const path = destination.path
+      reopen = () => {
+        const opened = openLogFile(path)
+        if (!opened.ok) return { ok: false, detail: opened.detail }
+        const old = boom
+        boom = open(opened.fd)
+        // What the old file was handed is written to it, then its descriptor closed (sonic-boom's end()).
+        old.end()
+        return { ok: true }
+      }
     }
     flush = (boundMs) =>
       new Promise<void>((resolve) => {
@@ -235,6 +255,9 @@ export function createConnectionLog(destination: LogDestination, level = 'info',
     },
     flush(boundMs = LOG_FLUSH_BOUND_MS) {
       return flush(boundMs)
+    },
+    reopen() {
+      return reopen()
     },
     get writeErrors() {
       return writeErrors

@@ -405,6 +405,15 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     let stopping = false
     const onHup = (): void => {
       if (stopping) return
+      // logrotate's `create` mode renames the file and sends SIGHUP: the next lines go to a new file at --log's path.
+      if (destination.kind === 'file') {
+        const r = log.reopen()
+        if (r.ok) log.logger.info({ event: 'log-reopened', file: destination.path }, 'log file reopened')
+        else {
+          io.stderr.write(`warning: cannot reopen the log ${destination.path} (${r.detail}); lines go on to the file open before\n`)
+          log.logger.warn({ event: 'log-reopen-failed', file: destination.path, error: r.detail }, 'log file not reopened')
+        }
+      }
       if (reloader) void reloader.reload('SIGHUP')
       else reloadCompanionsOnly(companions, target, log, io.stderr)
     }

@@ -158,6 +158,33 @@ describe('admin and startup', () => {
     assert.equal(events.filter((e) => e === 'decision').length, 2)
   })
 
+  test('--log FILE and SIGHUP (logrotate create): the lines before stay in the renamed file, the next go to a new file at the path', { timeout: 30_000 }, async () => {
+    const logPath = join(dir, 'rotate', 'proxy.log')
+    const { child } = await serve('log-rotate', ['--log', logPath, '--no-watch'])
+    const events = (path: string): string[] => {
+      try {
+        return readFileSync(path, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { event: string }).event)
+      } catch {
+        return []
+      }
+    }
+    await echoThroughTunnel(child.explicitPort)
+    renameSync(logPath, `${logPath}.1`)
+    child.child.kill('SIGHUP')
+    const until = Date.now() + 10_000
+    while (!events(logPath).includes('reload') && Date.now() < until) await sleep(50)
+    await echoThroughTunnel(child.explicitPort)
+    child.child.kill('SIGTERM')
+    assert.equal(await child.exited, 0)
+    const before = events(`${logPath}.1`)
+    const after = events(logPath)
+    assert.deepEqual(before.filter((e) => e !== 'close'), ['start', 'decision'], before.join(','))
+    assert.equal(after[0], 'log-reopened')
+    assert.deepEqual(after.filter((e) => e === 'reload' || e === 'decision' || e === 'stop'), ['reload', 'decision', 'stop'])
+    assert.equal(before.filter((e) => e === 'close').length + after.filter((e) => e === 'close').length, 2, 'each tunnel has its close line, in one file or the other')
+    assert.equal(statSync(logPath).mode & 0o777, 0o640)
+  })
+
   test('--log /dev/full: the writes fail, the proxy goes on relaying, says so once, counts them, and SIGTERM still exits 0', { timeout: 30_000 }, async () => {
     const { child } = await serve('log-full', ['--log', '/dev/full'])
     for (let i = 0; i < 3; i++) {
