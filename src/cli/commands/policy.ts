@@ -109,7 +109,8 @@ function runValidate(argv: readonly string[], io: Io): number {
     }
     const p = loaded.policy
     const rules = p ? p.ruleCollectionGroups.reduce((n, g) => n + g.ruleCollections.reduce((m, c) => m + c.rules.length, 0), 0) : 0
-    io.stdout.write(`${file}: valid (${p?.ruleCollectionGroups.length ?? 0} groups, ${rules} rules${diagnostics.length > 0 ? `, ${diagnostics.length} warnings` : ''})\n`)
+    const n = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`
+    io.stdout.write(`${file}: valid (${n(p?.ruleCollectionGroups.length ?? 0, 'group')}, ${n(rules, 'rule')}${diagnostics.length > 0 ? `, ${n(diagnostics.length, 'warning')}` : ''})\n`)
   }
   if (unreadable) return EXIT_USAGE
   return failed ? EXIT_PROBLEM : EXIT_OK

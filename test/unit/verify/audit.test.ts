@@ -125,7 +125,7 @@ test('the fix printed by the table output is accepted by aks-egress policy valid
   try {
     writeFileSync(join(dir, 'fix.yaml'), yamlText.replace(/^ {2}/gm, ''))
     const v = await runCli(['policy', 'validate', 'fix.yaml'], { cwd: dir })
-    assert.equal(v.stdout, 'fix.yaml: valid (1 groups, 4 rules)\n')
+    assert.equal(v.stdout, 'fix.yaml: valid (1 group, 4 rules)\n')
     assert.equal(v.code, 0)
   } finally {
     rmSync(dir, { recursive: true, force: true })
