@@ -4,10 +4,11 @@
  * `serve` events (startup, reload, drain). docs/logging.md maps the fields to Azure Firewall's
  * AZFWApplicationRule columns.
  */
+import { closeSync } from 'node:fs'
 import { pino, type DestinationStream, type Logger } from 'pino'
 import sonicBoom from 'sonic-boom'
 import { dnsLogLine, type DnsQueryLog } from '../dns/dns-log.ts'
-import { openLogFile } from './open-log-file.ts'
+import { LOG_FILE_MODE, openLogFile } from './open-log-file.ts'
 import type { OutcomeCode } from './outcome.ts'
 
 /** The fields of a decision line (docs/logging.md). */
@@ -81,9 +82,11 @@ export interface ConnectionLog {
   flush(boundMs?: number): Promise<void>
   /**
    * A `file` destination: opens its path again and writes the next lines there (logrotate's
-   * `create` mode: the file was renamed, `serve` is sent SIGHUP). Lines already handed over are
-   * still written to the old file, which is closed once they are. Nothing happens for standard
-   * output or a stream. When the path cannot be opened, the lines go on to the old file.
+   * `create` mode: the file was renamed, `serve` is sent SIGHUP). Lines already written stay in
+   * the old file, and so does a write in flight (with the lines batched into it); then the old
+   * descriptor is closed and the next batch goes to the new file: no line lost, doubled or
+   * reordered. Nothing happens for standard output or a stream. When the path
+   * cannot be opened, nothing changes and the lines go on to the old file.
    */
   reopen(): { readonly ok: true } | { readonly ok: false; readonly detail: string }
   /** Writes to the destination that failed, since start (their bytes are kept and written again). */
@@ -150,25 +153,28 @@ export function createConnectionLog(destination: LogDestination, level = 'info',
     // every byte handed over was written (sonic-boom's 'write' event counts them).
     let pendingBytes = 0
     let armed = false
-    const open = (fd: number): InstanceType<typeof sonicBoom.SonicBoom> => {
-      const b = new sonicBoom.SonicBoom({ fd, sync: false, minLength: LOG_BUFFER_BYTES, maxLength: LOG_MAX_BUFFERED_BYTES })
-      b.on('error', (e: Error) => {
-        writeErrors++
-        if (failing) return
-        failing = true
-        onWriteError?.(e, name)
-      })
-      b.on('write', (n: number) => {
-        pendingBytes -= n
-        failing = false
-      })
-      b.on('drop', (line: string) => {
-        droppedLines++
-        pendingBytes -= Buffer.byteLength(line)
-      })
-      return b
-    }
-    let boom = open(destination.kind === 'stdout' ? 1 : destination.fd)
+    const boom = new sonicBoom.SonicBoom({
+      fd: destination.kind === 'stdout' ? 1 : destination.fd,
+      sync: false,
+      minLength: LOG_BUFFER_BYTES,
+      maxLength: LOG_MAX_BUFFERED_BYTES,
+      // For reopen(): the mode a new file is made with, as openLogFile's.
+      mode: LOG_FILE_MODE,
+    })
+    boom.on('error', (e: Error) => {
+      writeErrors++
+      if (failing) return
+      failing = true
+      onWriteError?.(e, name)
+    })
+    boom.on('write', (n: number) => {
+      pendingBytes -= n
+      failing = false
+    })
+    boom.on('drop', (line: string) => {
+      droppedLines++
+      pendingBytes -= Buffer.byteLength(line)
+    })
     const flushLater = (): void => {
       armed = false
       if (pendingBytes <= 0) return
@@ -192,13 +198,19 @@ export function createConnectionLog(destination: LogDestination, level = 'info',
     }
     if (destination.kind === 'file') {
       const path = destination.path
+      // sonic-boom reopens only a file it opened itself (it keeps the path in `file` then); this one
+      // was opened by openLogFile, synchronously, so that a start fails with a clear message. Its
+      // reopen() (4.2.1, pinned) waits for a write in flight, opens the path again, and closes the
+      // old descriptor once the new one is open: lines not yet written go to the new file, none is
+      // lost or written twice, and a failing open leaves the old descriptor in use.
+      ;(boom as unknown as { file: string }).file = path
       reopen = () => {
-        const opened = openLogFile(path)
-        if (!opened.ok) return { ok: false, detail: opened.detail }
-        const old = boom
-        boom = open(opened.fd)
-        // What the old file was handed is written to it, then its descriptor closed (sonic-boom's end()).
-        old.end()
+        // Checked here, synchronously (directories made, the mode right), so that a path that
+        // cannot be opened is said now and not as a write error later.
+        const check = openLogFile(path)
+        if (!check.ok) return { ok: false, detail: check.detail }
+        closeSync(check.fd)
+        boom.reopen()
         return { ok: true }
       }
     }
@@ -209,17 +221,35 @@ export function createConnectionLog(destination: LogDestination, level = 'info',
           return
         }
         // Not unref'd: the process waits for the log, but no longer than the bound.
-        const timer = setTimeout(resolve, boundMs)
-        const done = (): void => {
+        let finished = false
+        const finish = (): void => {
+          if (finished) return
+          finished = true
           clearTimeout(timer)
           resolve()
         }
-        try {
-          // Called back once written (after an fsync, whose error, on a pipe, does not matter) or on an error.
-          boom.flush(done)
-        } catch {
-          done()
+        const timer = setTimeout(finish, boundMs)
+        // sonic-boom's flush(cb) calls back at its next 'drain': after one write of at most 16 KiB
+        // (its maxWrite), with up to minLength bytes left behind. So again until every byte handed
+        // over was written ('write' events count them), or the bound; a write error ends it (a
+        // failing destination would otherwise be tried in a tight loop until the bound).
+        const round = (): void => {
+          if (finished) return
+          if (pendingBytes <= 0) {
+            finish()
+            return
+          }
+          try {
+            // Called back once written (after an fsync, whose error, on a pipe, does not matter) or on an error.
+            boom.flush((e) => {
+              if (e && (e as NodeJS.ErrnoException).code !== 'EINVAL') finish()
+              else round()
+            })
+          } catch {
+            finish()
+          }
         }
+        round()
       })
   }
   const logger = pino(

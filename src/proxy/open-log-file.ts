@@ -16,7 +16,8 @@ import { dirname } from 'node:path'
 
 export type OpenLogFileResult = { readonly ok: true; readonly fd: number } | { readonly ok: false; readonly detail: string }
 
-const LOG_FILE_MODE = 0o640
+/** Decision lines name clients and destinations: owner and group only. */
+export const LOG_FILE_MODE = 0o640
 
 function reason(e: unknown): string {
   if (e instanceof Error) {
