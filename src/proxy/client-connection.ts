@@ -338,12 +338,16 @@ export class ClientConnection {
     this.rt.metrics.relayedBytes(bytesUp, bytesDown)
   }
 
+  /** Records why a plain-HTTP connection ends, for its close line (a tunnel's comes from its relay). */
+  endedBy(end: 'idle' | 'error'): void {
+    this.#end = end
+  }
+
   /**
    * Ends a plain-HTTP client connection once what was written to it is sent (destroyed after a
-   * short bound if the client does not close). `idle`: no next request came in time.
+   * short bound if the client does not close).
    */
-  endHttp(idle = false): void {
-    if (idle) this.#end = 'idle'
+  endHttp(): void {
     const s = this.socket
     if (s.destroyed) return
     if (!s.writableEnded) s.end()

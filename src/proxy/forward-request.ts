@@ -95,6 +95,9 @@ export async function decideAndForward(conn: ClientConnection, head: HttpRequest
   if (result.detail !== undefined && result.outcome !== 'complete' && result.outcome !== 'client-closed' && rt.log.logger.isLevelEnabled('warn')) {
     rt.log.logger.warn({ event: 'forward-error', conn: conn.id, request: conn.requests, host, port, outcome: result.outcome, detail: result.detail }, 'forward error')
   }
+  // The close line's `end`: no response in time is the idle bound; a response or request that could not be relayed, an error.
+  if (result.outcome === 'timeout') conn.endedBy('idle')
+  else if (result.outcome !== 'complete' && result.outcome !== 'client-closed') conn.endedBy('error')
   if (result.keepOrigin) {
     // Checked under the policy in force, and the proxy still serving: else the connection goes.
     if (state === rt.policy() && !rt.draining()) rt.pool.put(origin.key, origin.socket)

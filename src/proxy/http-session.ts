@@ -51,7 +51,8 @@ export async function readRequestHead(conn: ClientConnection, pending?: Buffer):
     rt.idleClients.delete(conn.socket)
     if (read.kind !== 'done' && read.data.length === 0) {
       // Idle between requests, or closed: nothing in flight, nothing to log.
-      conn.endHttp(read.kind === 'timeout')
+      if (read.kind === 'timeout') conn.endedBy('idle')
+      conn.endHttp()
       return undefined
     }
   }

@@ -430,6 +430,8 @@ describe('response framing (RFC 9112 §6.3)', () => {
     assert.ok(await c.closedWithin(2000))
     const seen = origin.requests.at(-1)!
     assert.deepEqual([header(seen, 'upgrade'), header(seen, 'connection')], [[], []])
+    const d = await proxy.log.waitFor((l) => l['event'] === 'decision' && l['url'] === 'http://archive.ubuntu.com/upgrade')
+    assert.equal((await proxy.log.waitFor((l) => l['event'] === 'close' && l['conn'] === d['conn']))['end'], 'error')
   })
 
   test('an invalid chunk in a response cuts the client connection after what was valid', async () => {
@@ -682,6 +684,7 @@ describe('bounds: idle clients, response timeout, stop', () => {
     assert.equal(r.status, 504)
     assert.equal(responseHeader(r, 'x-aks-egress-reason'), 'RESPONSE_TIMEOUT')
     assert.ok(await c.closedWithin(2000))
+    assert.equal((await p.log.waitFor((l) => l['event'] === 'close'))['end'], 'idle')
   })
 
   test('stop() closes kept-alive clients waiting between requests at once, and the idle origin connections', async () => {
