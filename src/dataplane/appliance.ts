@@ -108,6 +108,11 @@ export class Appliance implements ReloadTarget {
     return prepared.warnings
   }
 
+  /** Counts a reload put in force without a new policy (SIGHUP's files alone). */
+  reloadApplied(): void {
+    this.#server.reloadApplied()
+  }
+
   reloadRejected(): void {
     this.#server.reloadRejected()
   }

@@ -30,6 +30,8 @@ import type { ListenerInfo } from './proxy-server.ts'
 export interface ReloadTarget {
   /** Puts `state` in force; resolves with warnings. Rejects with nothing changed. */
   reload(state: PolicyState): Promise<readonly string[]>
+  /** Counts a reload put in force without a new policy (SIGHUP's files alone; `reload` counts its own). */
+  reloadApplied(): void
   /** Counts a refused reload. */
   reloadRejected(): void
   readonly listeners: readonly ListenerInfo[]
@@ -44,7 +46,8 @@ export interface CompanionFiles {
 }
 
 export type CompanionLoad =
-  | { readonly ok: true; readonly summary: Readonly<Record<string, unknown>>; apply(): void }
+  /** `apply()` puts them in force and returns how to put back the ones it replaced. */
+  | { readonly ok: true; readonly summary: Readonly<Record<string, unknown>>; apply(): () => void }
   | { readonly ok: false; readonly error: string }
 
 export interface ReloaderOptions {
@@ -68,7 +71,8 @@ export class PolicyReloader {
   #timer: NodeJS.Timeout | undefined
   /** Reloads run one at a time; a request during one runs once after it. */
   #running: Promise<ReloadOutcome> | undefined
-  #again = false
+  /** The trigger of the reload to run after the one in progress; SIGHUP wins (it also reads the companion files). */
+  #again: string | undefined
 
   constructor(options: ReloaderOptions) {
     this.#o = options
@@ -97,7 +101,7 @@ export class PolicyReloader {
   /** Reloads now (serialised with any reload in progress). Never rejects. */
   async reload(trigger: string): Promise<ReloadOutcome> {
     if (this.#running) {
-      this.#again = true
+      if (this.#again !== 'SIGHUP') this.#again = trigger
       return this.#running
     }
     this.#running = this.#reloadOnce(trigger)
@@ -105,9 +109,10 @@ export class PolicyReloader {
       return await this.#running
     } finally {
       this.#running = undefined
-      if (this.#again) {
-        this.#again = false
-        void this.reload(trigger)
+      const again = this.#again
+      if (again !== undefined) {
+        this.#again = undefined
+        void this.reload(again)
       }
     }
   }
@@ -144,17 +149,20 @@ export class PolicyReloader {
       log.logger.error({ event: 'reload', trigger, result: 'rejected', file: label, error: message }, 'policy reload refused; the old policy stays')
       return { result: 'rejected', errors: 1 }
     }
+    // In force before the new policy: its reload resolves names (the appliance's DNAT targets) by
+    // the new --hosts; put back if the reload is refused.
+    const restore = companions?.apply()
     let warnings: readonly string[]
     try {
       warnings = await server.reload(state)
     } catch (e) {
+      restore?.()
       server.reloadRejected()
       const message = e instanceof Error ? e.message : String(e)
       stderr.write(`aks-egress serve: reload (${trigger}) refused, the policy in force stays: ${message}\n`)
       log.logger.error({ event: 'reload', trigger, result: 'rejected', file: label, error: message }, 'policy reload refused; the old policy stays')
       return { result: 'rejected', errors: 1 }
     }
-    companions?.apply()
     const s = state.engine.stats
     log.logger.info(
       {

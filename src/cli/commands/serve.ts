@@ -209,6 +209,7 @@ function reloadCompanionsOnly(companions: CompanionFiles | undefined, target: Re
     return
   }
   loaded.apply()
+  target.reloadApplied()
   log.logger.info({ event: 'reload', trigger: 'SIGHUP', result: 'ok', note, ...loaded.summary }, 'files reloaded')
 }
 
@@ -361,6 +362,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   const target = appliance ?? server
 
   // --hosts and --proxy-auth-file are read again on SIGHUP, with the policy (rotated credentials, a changed override without a restart).
+  const inForce = { hosts, auth }
   const companions: CompanionFiles | undefined =
     hostsPath === undefined && authPath === undefined
       ? undefined
@@ -376,8 +378,17 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
                   ...(a ? { auth: { file: authPath, users: a.users.size } } : {}),
                 },
                 apply: () => {
-                  if (h) resolver.setHosts(h)
-                  if (a) server.setAuth(a)
+                  const before = { hosts: inForce.hosts, auth: inForce.auth }
+                  const put = (next: { hosts: HostsTable | undefined; auth: ProxyAuth | undefined }): void => {
+                    if (next.hosts) resolver.setHosts(next.hosts)
+                    if (next.auth) server.setAuth(next.auth)
+                    inForce.hosts = next.hosts
+                    inForce.auth = next.auth
+                  }
+                  put({ hosts: h, auth: a })
+                  return () => {
+                    put(before)
+                  }
                 },
               }
             } catch (e) {
