@@ -12,8 +12,8 @@
  *   the proxy switch to the new policy and close the listeners it no longer needs. If a listener
  *   cannot be opened or the kernel refuses the table, the new listeners are closed again and the
  *   old table, policy and listeners all stay: a reload is all or nothing. Between the kernel's
- *   commit and the proxy's switch (the same event-loop turn as the nft process's exit), a new
- *   connection may still be decided by the old policy.
+ *   commit and the proxy's switch (the same event-loop turn as the nft process's exit), a request
+ *   head or ClientHello read may still be decided by the old policy.
  * - Stop (SIGTERM): the proxy stops accepting and drains (the table stays meanwhile, so the nodes
  *   stay filtered, and the DNS proxy keeps answering), then the DNS proxy stops and the table is
  *   removed.
@@ -24,7 +24,7 @@ import { registerDnsMetrics } from '../dns/dns-metrics.ts'
 import type { LearnerOptions } from '../dns/learner.ts'
 import type { PolicyState } from '../proxy/policy-state.ts'
 import type { ReloadTarget } from '../proxy/policy-reloader.ts'
-import type { ListenerInfo, ProxyServer } from '../proxy/proxy-server.ts'
+import { listenersNotOpened, type ListenerInfo, type ProxyServer } from '../proxy/proxy-server.ts'
 import type { NftablesOptions, NftablesRuleset } from './nftables/compile-nftables.ts'
 import type { NftRunner } from './nftables/nft-runner.ts'
 import { TransparentAppliance, type TransparentOptions } from './transparent.ts'
@@ -95,7 +95,7 @@ export class Appliance implements ReloadTarget {
     const prepared = await this.#server.prepareReload(state)
     if (prepared.failed.length > 0) {
       prepared.abort()
-      throw new Error(`a transparent listener could not be opened: ${prepared.warnings.join('; ')}`)
+      throw listenersNotOpened(prepared)
     }
     try {
       await this.#l4.reload(state.policy, prepared.listenerPorts)

@@ -40,6 +40,11 @@ import { planTransparentListeners, type PlannedListener, type TransparentPorts }
 /** What fixes a transparent listener that cannot open: its port is the original one plus the offset, its address the option's. */
 const TRANSPARENT_CHANGES = { port: '--transparent-port-offset', address: '--transparent-address' } as const
 
+/** Why a reload was refused: the transparent listeners of the new policy that could not be opened. */
+export function listenersNotOpened(prepared: PreparedReload): Error {
+  return new Error(`cannot open ${prepared.failed.map((f) => f.message).join('; ')}`)
+}
+
 /** How long a stop waits, after closing the connections left at the drain bound, for their close lines. */
 const STOP_CLOSE_LINES_BOUND_MS = 1000
 
@@ -492,7 +497,7 @@ export class ProxyServer {
     const prepared = await this.#prepare(state)
     if (prepared.failed.length > 0) {
       prepared.abort()
-      throw new Error(`a transparent listener could not be opened: ${prepared.warnings.join('; ')}`)
+      throw listenersNotOpened(prepared)
     }
     prepared.commit()
     this.reloadApplied()
@@ -514,8 +519,9 @@ export class ProxyServer {
 
   /** Until every accepted socket has closed and every relay has ended (so logged its close line), or `boundMs`. */
   async #closeLinesWritten(boundMs: number): Promise<void> {
-    const until = Date.now() + boundMs
-    while ((this.#sockets.size > 0 || this.metrics.openTunnelCount > 0) && Date.now() < until) await sleep(5)
+    // performance.now(): a wall clock stepped back must not stretch the bound.
+    const until = performance.now() + boundMs
+    while ((this.#sockets.size > 0 || this.metrics.openTunnelCount > 0) && performance.now() < until) await sleep(5)
   }
 
   /**

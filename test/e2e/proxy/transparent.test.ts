@@ -3,7 +3,8 @@
 // stands for the redirect. The proxy decides by SNI / Host and dials the name's address itself.
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { connect, createServer, type Socket } from 'node:net'
 import { Duplex } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connect as tlsConnect } from 'node:tls'
@@ -136,19 +137,26 @@ describe('TLS listener', () => {
   })
 
   test('a reload whose new transparent listener cannot open is refused: the policy and listeners in force stay', async () => {
-    // A port of the new policy whose listener port (port + offset) another socket holds.
+    // A port of the new policy whose listener port (port + offset) another socket holds. The
+    // offset puts every listener above the kernel's ephemeral range, so that no socket of another
+    // test (they all take ephemeral ports) can be on one by chance.
+    const range = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number)
+    const offset = Math.min((range[1] ?? 60_999) + 1, 61_000)
     const blocker = createServer()
-    blocker.listen(0, '127.0.0.1')
-    await once(blocker, 'listening')
-    const held = (blocker.address() as AddressInfo).port
-    const offset = 20_000
+    let held = 0
+    for (let candidate = offset + 2000; held === 0 && candidate < offset + 2100; candidate++) {
+      blocker.listen(candidate, '127.0.0.1')
+      const [result] = (await Promise.race([once(blocker, 'listening').then(() => ['ok']), once(blocker, 'error')])) as [unknown]
+      if (result === 'ok') held = candidate
+    }
+    assert.ok(held > 0, 'a port to hold above the ephemeral range')
     const p = await startProxy({ policy: POLICY, hosts, transparent: true, transparentPorts: { kind: 'offset', offset } })
     try {
       const before = p.server.state
       const listeners = p.server.listeners
       const loaded = loadPolicyText(POLICY.replace('protocols: [Https:443]\n            targetFqdns: [mcr.microsoft.com]', `protocols: [Https:${held - offset}]\n            targetFqdns: [mcr.microsoft.com]`), 'e2e.yaml')
       assert.ok(loaded.policy, 'the test policy is valid')
-      await assert.rejects(p.server.reload(buildPolicyState(loaded.policy, 'e2e.yaml')), new RegExp(`a transparent listener could not be opened: .*tls:${held - offset}.*EADDRINUSE`))
+      await assert.rejects(p.server.reload(buildPolicyState(loaded.policy, 'e2e.yaml')), new RegExp(`cannot open the transparent listener tls:${held - offset} 127\\.0\\.0\\.1:${held}: listen EADDRINUSE`))
       assert.equal(p.server.state, before, 'the policy in force stays')
       assert.deepEqual(p.server.listeners, listeners, 'no listener opened or closed')
       const r = await curl('--connect-to', `mcr.microsoft.com:443:127.0.0.1:${p.transparentPort('tls', 443)}`, 'https://mcr.microsoft.com/still')
