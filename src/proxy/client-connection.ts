@@ -104,6 +104,8 @@ export class ClientConnection {
   /** Plain-HTTP requests forwarded to an origin on this connection (the close line's `requests`). */
   #forwardedRequests = 0
   #relaying = false
+  /** The origin of the tunnel relaying now. */
+  #origin: StreamSocket | undefined
   #closeLogged = false
   /** Why the connection ended, for its close line (`stop` is the server's to say). */
   #end: CloseEnd = 'closed'
@@ -338,6 +340,12 @@ export class ClientConnection {
     this.rt.metrics.relayedBytes(bytesUp, bytesDown)
   }
 
+  /** Closes the connection at once, and its tunnel's origin (a stop at its drain bound). */
+  destroyNow(): void {
+    this.socket.destroy()
+    this.#origin?.destroy()
+  }
+
   /** Records why a plain-HTTP connection ends, for its close line (a tunnel's comes from its relay). */
   endedBy(end: 'idle' | 'error'): void {
     this.#end = end
@@ -375,6 +383,7 @@ export class ClientConnection {
     const rt = this.rt
     rt.metrics.tunnelOpened()
     this.#relaying = true
+    this.#origin = origin
     // Not an async function: no frame (holding the first bytes) stays alive for the tunnel's life.
     return relay(this.socket, origin, {
       idleTimeoutMs: rt.limits.idleTimeoutMs,
@@ -386,6 +395,7 @@ export class ClientConnection {
 
   #relayed(result: RelayResult): void {
     this.#relaying = false
+    this.#origin = undefined
     this.#end = result.end
     this.rt.metrics.tunnelClosed()
     this.forwarded(result.bytesUp, result.bytesDown, false)

@@ -170,7 +170,8 @@ export class ProxyServer {
   readonly #transparent = new Map<number, TransparentListener>()
   readonly #readinessChecks: Array<() => boolean> = []
   #admin: AdminServer | undefined
-  readonly #sockets = new Set<StreamSocket>()
+  /** Every accepted socket, with its connection (a stop closes the connection's origin too). */
+  readonly #sockets = new Map<StreamSocket, ClientConnection>()
   /** HTTP client connections with nothing in flight: waiting for their next request, or closing. */
   readonly #idleClients = new Set<StreamSocket>()
   #socketLayer: SocketLayer
@@ -368,10 +369,10 @@ export class ProxyServer {
       socket.destroySoon()
       return
     }
-    this.#sockets.add(socket)
+    const conn = new ClientConnection(++this.#nextId, socket, label, explicit, this.#runtime)
+    this.#sockets.set(socket, conn)
     this.#perSource.set(source, fromSource + 1)
     this.metrics.connectionOpened(label)
-    const conn = new ClientConnection(++this.#nextId, socket, label, explicit, this.#runtime)
     // 'close' comes once: `on`, not `once` (no wrapper per connection).
     socket.on('close', () => {
       conn.clientClosed()
@@ -549,7 +550,9 @@ export class ProxyServer {
     }
     const closed = this.#sockets.size
     if (closed > 0) this.#forcedStop = true
-    for (const s of this.#sockets) s.destroy()
+    // The origins too: a tunnel whose client is gone waits for its writes to the origin, and an
+    // origin that does not read would hold it (and its close line) past the stop.
+    for (const c of this.#sockets.values()) c.destroyNow()
     // The connections closed at the bound still get their close lines (bytes, duration): a relay
     // ends, and writes its line, when both of its sockets have closed, a few callbacks after
     // destroy(). Bounded, as everything in a stop.

@@ -2,7 +2,7 @@
 // its handles can be counted (process.getActiveResourcesInfo) after thousands of connections.
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { connect, type Socket } from 'node:net'
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, test } from 'node:test'
 import { buildClientHello } from '../../helpers/client-hello-builder.ts'
@@ -147,6 +147,57 @@ describe('relay', () => {
     await once(t.socket, 'close')
     await sleep(50)
     assert.match(banner.received().toString(), /after-fin$/)
+  })
+
+  test('a stop at its drain bound closes a tunnel whose origin does not read, and logs its close line', async () => {
+    // An origin that accepts and never reads: the proxy's writes to it stay pending.
+    const stuck = createServer((s) => {
+      s.pause()
+      s.on('error', () => undefined)
+    })
+    stuck.listen(0, '127.0.0.1')
+    await once(stuck, 'listening')
+    const port = (stuck.address() as AddressInfo).port
+    const policy = `apiVersion: aks-egress/v1
+name: e2e-stuck-origin
+settings:
+  unsafeAllowPrivateRanges: ["127.0.0.0/8"]
+ruleCollectionGroups:
+  - name: g
+    priority: 200
+    ruleCollections:
+      - name: net
+        type: network
+        priority: 100
+        action: Allow
+        rules:
+          - name: stuck
+            sourceAddresses: ["*"]
+            ipProtocols: [TCP]
+            destinationFqdns: [stuck.example.com]
+            destinationPorts: ["${port}"]
+`
+    const p = await startProxy({ policy, hosts: { 'stuck.example.com': '127.0.0.1' } })
+    try {
+      const t = await connectTunnel(p.explicitPort, `stuck.example.com:${port}`)
+      assert.equal(t.status, 200)
+      t.socket.on('error', () => undefined)
+      // Far more than the kernel's buffers hold (16 MiB, queued in this client whatever write() says):
+      // the relay pauses the client, and a write to the origin stays pending.
+      const chunk = Buffer.alloc(64 * 1024, 0x61)
+      for (let i = 0; i < 256; i++) t.socket.write(chunk)
+      await sleep(300)
+      const decision = await p.log.waitFor((l) => l['event'] === 'decision' && l['host'] === 'stuck.example.com')
+      const { closed } = await p.server.stop(200)
+      assert.equal(closed, 1)
+      const close = await p.log.waitFor((l) => l['event'] === 'close' && l['conn'] === decision['conn'], 2000)
+      assert.equal(close['end'], 'stop')
+      assert.ok((close['bytesUp'] as number) > 0)
+      t.socket.destroy()
+    } finally {
+      await p.close()
+      stuck.close()
+    }
   })
 
   test('idle tunnels are closed at the idle bound and logged with their bytes', async () => {
