@@ -38,7 +38,7 @@ class SlowTarget implements ReloadTarget {
   }
 }
 
-function setup(): { dir: string; reloader: PolicyReloader; target: SlowTarget; lines: Array<Record<string, unknown>>; companion: { loads: number; applied: number; restored: number } } {
+function setup(withFile = true): { dir: string; reloader: PolicyReloader; target: SlowTarget; lines: Array<Record<string, unknown>>; companion: { loads: number; applied: number; restored: number } } {
   const dir = mkdtempSync(join(tmpdir(), 'aks-egress-reloader-'))
   writeFileSync(join(dir, 'p.yaml'), POLICY)
   const lines: Array<Record<string, unknown>> = []
@@ -67,8 +67,7 @@ function setup(): { dir: string; reloader: PolicyReloader; target: SlowTarget; l
   const target = new SlowTarget()
   const reloader = new PolicyReloader({
     server: target,
-    path: join(dir, 'p.yaml'),
-    label: 'p.yaml',
+    file: withFile ? { path: join(dir, 'p.yaml'), label: 'p.yaml' } : null,
     log: createConnectionLog({ kind: 'stream', stream: sink }),
     stderr: { write: () => true },
     debounceMs: 10,
@@ -117,6 +116,22 @@ test('the companion files are in force before the policy is put in force, and pu
     assert.equal(companion.restored, 1)
     assert.equal(target.rejected, 1)
     assert.equal(lines.find((l) => l['event'] === 'reload')?.['result'], 'rejected')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('no policy file (a profile\'s default policy): SIGHUP reads the companion files alone, and a file change is never watched', async () => {
+  const { dir, reloader, target, lines, companion } = setup(false)
+  try {
+    reloader.watch()
+    assert.deepEqual(await reloader.reload('SIGHUP'), { result: 'ok', warnings: [] })
+    assert.equal(target.calls.length, 0, 'the policy in force is not reloaded')
+    assert.equal(companion.applied, 1)
+    assert.equal(target.applied, 1, 'counted as a reload put in force')
+    const line = lines.find((l) => l['event'] === 'reload')
+    assert.deepEqual([line?.['result'], line?.['note'], line?.['hosts']], ['ok', 'no policy file; the profile default policy stays', { file: 'hosts', names: 1 }])
+    reloader.close()
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -52,10 +52,11 @@ export type CompanionLoad =
 
 export interface ReloaderOptions {
   readonly server: ReloadTarget
-  /** Absolute path of the policy file. */
-  readonly path: string
-  /** How diagnostics name it. */
-  readonly label: string
+  /**
+   * The policy file: its absolute path, and how diagnostics name it. null: `serve` runs a
+   * profile's default policy, which stays; SIGHUP reads only the companion files.
+   */
+  readonly file: { readonly path: string; readonly label: string } | null
   readonly log: ConnectionLog
   readonly stderr: { write(text: string): unknown }
   readonly debounceMs: number
@@ -78,12 +79,14 @@ export class PolicyReloader {
     this.#o = options
   }
 
-  /** Starts watching the file's directory. */
+  /** Starts watching the file's directory (nothing to watch without a policy file). */
   watch(): void {
-    const name = basename(this.#o.path)
+    const file = this.#o.file
+    if (!file) return
+    const name = basename(file.path)
     try {
-      this.#watcher = watch(dirname(this.#o.path), { persistent: false }, (_event, file) => {
-        if (file !== null && file !== name && !file.startsWith('..')) return
+      this.#watcher = watch(dirname(file.path), { persistent: false }, (_event, changed) => {
+        if (changed !== null && changed !== name && !changed.startsWith('..')) return
         clearTimeout(this.#timer)
         this.#timer = setTimeout(() => {
           this.#timer = undefined
@@ -118,7 +121,7 @@ export class PolicyReloader {
   }
 
   async #reloadOnce(trigger: string): Promise<ReloadOutcome> {
-    const { server, path, label, log, stderr } = this.#o
+    const { server, file, log, stderr } = this.#o
     const companions = trigger === 'SIGHUP' ? this.#o.companions?.load() : undefined
     if (companions && !companions.ok) {
       server.reloadRejected()
@@ -126,6 +129,18 @@ export class PolicyReloader {
       log.logger.error({ event: 'reload', trigger, result: 'rejected', error: companions.error }, 'reload refused; the old policy and files stay')
       return { result: 'rejected', errors: 1 }
     }
+    if (!file) {
+      const note = 'no policy file; the profile default policy stays'
+      if (!companions) {
+        log.logger.info({ event: 'reload', trigger, result: 'ok', note }, 'nothing to reload')
+        return { result: 'ok', warnings: [] }
+      }
+      companions.apply()
+      server.reloadApplied()
+      log.logger.info({ event: 'reload', trigger, result: 'ok', note, ...companions.summary }, 'files reloaded')
+      return { result: 'ok', warnings: [] }
+    }
+    const { path, label } = file
     const loaded = loadPolicyFile(path, label)
     const sources = loaded.source ? new Map([[label, loaded.source]]) : undefined
     const diagnostics = loaded.diagnostics.map((d) => {

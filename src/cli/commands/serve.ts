@@ -13,10 +13,10 @@ import { Appliance } from '../../dataplane/appliance.ts'
 import { formatNote, TABLE } from '../../dataplane/nftables/compile-nftables.ts'
 import { nftCommand } from '../../dataplane/nftables/nft-runner.ts'
 import { parseAuthority, formatHostPort } from '../../proxy/authority.ts'
-import { createConnectionLog, LOG_MAX_BUFFERED_BYTES, type ConnectionLog, type LogDestination } from '../../proxy/connection-log.ts'
+import { createConnectionLog, LOG_MAX_BUFFERED_BYTES, type LogDestination } from '../../proxy/connection-log.ts'
 import { openLogFile } from '../../proxy/open-log-file.ts'
 import type { TransparentPorts } from '../../proxy/listener-plan.ts'
-import { PolicyReloader, type CompanionFiles, type ReloadTarget } from '../../proxy/policy-reloader.ts'
+import { PolicyReloader, type CompanionFiles } from '../../proxy/policy-reloader.ts'
 import { buildPolicyState } from '../../proxy/policy-state.ts'
 import { parseAuthFile, type ProxyAuth } from '../../proxy/proxy-auth.ts'
 import { ListenerStartError } from '../../proxy/listener-start-error.ts'
@@ -192,25 +192,6 @@ function readAuth(path: string): ProxyAuth {
   const first = parsed.problems[0]
   if (first) throw new UsageError(`--proxy-auth-file ${path}:${first.line}: ${first.message}`)
   return parsed.auth
-}
-
-/** SIGHUP without a policy file (the profile's default policy stays): only `--hosts` and `--proxy-auth-file` are read again. */
-function reloadCompanionsOnly(companions: CompanionFiles | undefined, target: ReloadTarget, log: ConnectionLog, stderr: { write(text: string): unknown }): void {
-  const note = 'no policy file; the profile default policy stays'
-  if (!companions) {
-    log.logger.info({ event: 'reload', trigger: 'SIGHUP', result: 'ok', note }, 'nothing to reload')
-    return
-  }
-  const loaded = companions.load()
-  if (!loaded.ok) {
-    target.reloadRejected()
-    stderr.write(`aks-egress serve: reload (SIGHUP) refused, the files in force stay: ${loaded.error}\n`)
-    log.logger.error({ event: 'reload', trigger: 'SIGHUP', result: 'rejected', error: loaded.error }, 'reload refused; the old files stay')
-    return
-  }
-  loaded.apply()
-  target.reloadApplied()
-  log.logger.info({ event: 'reload', trigger: 'SIGHUP', result: 'ok', note, ...loaded.summary }, 'files reloaded')
 }
 
 /** Two listen hosts that cannot both bind one port: the same address, or a wildcard and anything of its family. */
@@ -397,19 +378,15 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
           },
         }
   const policyPath = str(values, 'policy')
-  const reloader =
-    policyPath === undefined
-      ? undefined
-      : new PolicyReloader({
-          server: target,
-          path: resolve(io.cwd, policyPath),
-          label: policyPath,
-          log,
-          stderr: io.stderr,
-          debounceMs: SERVE_DEFAULTS.reloadDebounceMs,
-          ...(companions ? { companions } : {}),
-        })
-  if (reloader && values['no-watch'] !== true) reloader.watch()
+  const reloader = new PolicyReloader({
+    server: target,
+    file: policyPath === undefined ? null : { path: resolve(io.cwd, policyPath), label: policyPath },
+    log,
+    stderr: io.stderr,
+    debounceMs: SERVE_DEFAULTS.reloadDebounceMs,
+    ...(companions ? { companions } : {}),
+  })
+  if (values['no-watch'] !== true) reloader.watch()
 
   // Signal handlers go in before the startup lines: whoever reads them may signal at once.
   const stopped = new Promise<number>((done) => {
@@ -425,8 +402,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
           log.logger.warn({ event: 'log-reopen-failed', file: destination.path, error: r.detail }, 'log file not reopened')
         }
       }
-      if (reloader) void reloader.reload('SIGHUP')
-      else reloadCompanionsOnly(companions, target, log, io.stderr)
+      void reloader.reload('SIGHUP')
     }
     const removeHandlers = (): void => {
       process.removeListener('SIGHUP', onHup)
@@ -439,7 +415,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
       // supervising parent, which forwards it too (serve-node-flags.ts).
       if (stopping) return
       stopping = true
-      reloader?.close()
+      reloader.close()
       const open = server.openConnections
       log.logger.info({ event: 'drain', signal, open, drainTimeoutMs: limits.drainTimeoutMs }, 'stopping: draining open connections')
       target.stop(limits.drainTimeoutMs).then(
