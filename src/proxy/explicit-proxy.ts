@@ -20,6 +20,7 @@
 import { canonicalHost } from '../policy/fqdn.ts'
 import { SNI_MISSING_REASON } from '../policy/decision.ts'
 import { parseRawAddress } from '../net/classify-address.ts'
+import { formatIp } from '../policy/ip-address.ts'
 import { formatHostPort, type Authority } from './authority.ts'
 import { parseClientHello, type ClientHelloResult } from './client-hello.ts'
 import type { ClientConnection } from './client-connection.ts'
@@ -148,8 +149,16 @@ async function handleConnect(conn: ClientConnection, target: Authority, rest: Bu
   return conn.relay(origin, firstBytes)
 }
 
+/** A host as the policy compares it: a name lower-cased without its trailing dot, an address in one form (`[0:0::1]` is `[::1]`). */
+function hostKey(host: string): string {
+  const name = canonicalHost(host)
+  if (name !== undefined) return name
+  const address = parseRawAddress(host)
+  return address === undefined ? host.toLowerCase() : `${address.mapped ? 'mapped:' : ''}${formatIp(address.ip)}`
+}
+
 function sameAuthority(a: Authority, b: Authority, defaultPort: number): boolean {
-  return a.host.toLowerCase() === b.host.toLowerCase() && (a.port ?? defaultPort) === (b.port ?? defaultPort)
+  return (a.port ?? defaultPort) === (b.port ?? defaultPort) && hostKey(a.host) === hostKey(b.host)
 }
 
 async function handleForward(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<Buffer | null> {

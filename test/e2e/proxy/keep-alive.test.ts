@@ -241,6 +241,19 @@ describe('persistent client connections', () => {
     assert.equal(d['action'], 'deny')
   })
 
+  test('the Host field must name the request target\'s host: compared as the policy compares names (case, trailing dot), else 400 HOST_MISMATCH', async () => {
+    const c = await RawHttpClient.open(proxy.explicitPort)
+    c.send('GET http://ARCHIVE.Ubuntu.com./cl HTTP/1.1\r\nHost: archive.ubuntu.com\r\n\r\n')
+    assert.equal((await c.response()).body.toString(), 'hello', 'the same name')
+    c.send('GET http://archive.ubuntu.com/cl HTTP/1.1\r\nHost: archive.ubuntu.com:80\r\n\r\n')
+    assert.equal((await c.response()).body.toString(), 'hello', 'the default port said or not')
+    c.send('GET http://archive.ubuntu.com/cl HTTP/1.1\r\nHost: evil.example.com\r\n\r\n')
+    const r = await c.response()
+    assert.equal(r.status, 400)
+    assert.equal(responseHeader(r, 'x-aks-egress-reason'), 'HOST_MISMATCH')
+    assert.ok(await c.closedWithin(2000))
+  })
+
   test('HTTP/1.0: the connection closes after the response unless the client sent Connection: keep-alive', async () => {
     fresh()
     const plain = await RawHttpClient.open(proxy.explicitPort)
