@@ -88,12 +88,15 @@ export function deny(code: OutcomeCode, reason: string, rule: string | null = nu
 
 /**
  * A policy-level denial found by the data plane (SNI mismatch, no SNI, not TLS). In report mode
- * the connection goes on and the verdict records `wouldDeny`, as the engine's own report
- * decisions do; `canProceed` is false when there is no name to dial, which no mode can change.
+ * the connection goes on and the verdict records `wouldDeny`, with `rule` the rule that allowed it;
+ * as the engine's own report decisions do; `canProceed` is false when there is no name to dial,
+ * which no mode can change. Denied, its rule is null, as every data-plane denial's: the rule that
+ * allowed the CONNECT did not decide the denial (and a deny line must not name an Allow rule in
+ * the Rule column or the `rule` label of the decisions metric).
  */
 export function policyDeny(code: OutcomeCode, reason: string, reportMode: boolean, canProceed: boolean, rule: string | null = null): Verdict {
   if (reportMode && canProceed) return { action: 'allow', code, reason: `Report mode: allowed; enforce would deny: ${reason}`, rule, wouldDeny: true }
-  return { action: 'deny', code, reason, rule, wouldDeny: false }
+  return { action: 'deny', code, reason, rule: null, wouldDeny: false }
 }
 
 /**

@@ -195,6 +195,7 @@ describe('openssl s_client -proxy', () => {
     assert.equal(d['action'], 'deny')
     assert.equal(d['sni'], 'evil.example.com')
     assert.equal(d['host'], 'mcr.microsoft.com')
+    assert.equal(d['rule'], null, 'a deny line does not name the Allow rule of the CONNECT')
     assert.equal(evil.connections(), before)
   })
 
