@@ -44,7 +44,6 @@ const DONE: Promise<null> = Promise.resolve(null)
 
 /** One request on the explicit port: a forwarded request (the connection may go on), or a tunnel. */
 function explicitRequest(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): RequestHandled {
-  conn.fields.request = conn.requests
   const auth = conn.rt.auth()
   if (auth) {
     const result = checkProxyAuth(auth, head.proxyAuthorization)

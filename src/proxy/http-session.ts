@@ -58,6 +58,8 @@ export async function readRequestHead(conn: ClientConnection, pending?: Buffer):
   }
   conn.adoptCurrentPolicy()
   conn.requests++
+  // On every line of the request, its refusal included (a bad second head on a kept-alive connection).
+  conn.fields.request = conn.requests
   if (read.kind === 'timeout') {
     conn.denyHttp(deny('HANDSHAKE_TIMEOUT', `No complete request head within ${limits.handshakeTimeoutMs} ms`))
     return undefined

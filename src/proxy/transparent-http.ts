@@ -26,9 +26,11 @@ function transparentRequest(conn: ClientConnection, originalPort: number, head: 
   f.protocol = 'http'
   f.port = originalPort
   f.method = head.method
-  f.request = conn.requests
   if (head.method === 'CONNECT' || head.form === 'asterisk') {
     return Promise.resolve(refuse(conn, deny('UNSUPPORTED_REQUEST', `${head.method} ${head.target} is not forwarded by a transparent listener`)))
+  }
+  if (head.form === 'absolute' && head.scheme !== 'http') {
+    return Promise.resolve(refuse(conn, deny('UNSUPPORTED_REQUEST', `Scheme "${head.scheme ?? ''}" is not forwarded by a transparent HTTP listener`)))
   }
   const authority = head.form === 'absolute' ? head.targetAuthority : head.hostHeader
   if (!authority) return Promise.resolve(refuse(conn, deny('HOST_MISSING', 'HTTP request without a Host header')))

@@ -254,6 +254,18 @@ describe('persistent client connections', () => {
     assert.ok(await c.closedWithin(2000))
   })
 
+  test('a malformed second request on a kept-alive connection: 400, and its decision line has its request number', async () => {
+    const p = await proxyWith({})
+    const c = await RawHttpClient.open(p.explicitPort)
+    c.send(get('/cl'))
+    assert.equal((await c.response()).status, 200)
+    c.send('GET http://archive.ubuntu.com/cl HTTP/1.1\r\nHost: archive.ubuntu.com\r\nX Bad: 1\r\n\r\n')
+    assert.equal((await c.response()).status, 400)
+    const d = await p.log.waitFor((l) => l['event'] === 'decision' && l['code'] === 'BAD_REQUEST')
+    assert.equal(d['request'], 2)
+    c.close()
+  })
+
   test('HTTP/1.0: the connection closes after the response unless the client sent Connection: keep-alive', async () => {
     fresh()
     const plain = await RawHttpClient.open(proxy.explicitPort)

@@ -239,6 +239,13 @@ describe('HTTP listener', () => {
     assert.match(r.stdout, /X-Aks-Egress-Reason: HOST_MISMATCH/)
   })
 
+  test('an absolute-form target with another scheme than http is refused, not forwarded as plain HTTP', async () => {
+    for (const scheme of ['ftp', 'https']) {
+      const r = await rawExchange(httpPort(), `GET ${scheme}://security.ubuntu.com/x HTTP/1.1\r\nHost: security.ubuntu.com\r\n\r\n`)
+      assert.match(r.reply.toString(), /^HTTP\/1\.1 400 Bad Request\r\nX-Aks-Egress-Reason: UNSUPPORTED_REQUEST\r\n/, scheme)
+    }
+  })
+
   test('a request without Host is refused', async () => {
     const r = await rawExchange(httpPort(), 'GET / HTTP/1.0\r\n\r\n')
     assert.match(r.reply.toString(), /^HTTP\/1\.1 403 Forbidden\r\nX-Aks-Egress-Reason: HOST_MISSING\r\n/)
