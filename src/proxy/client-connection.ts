@@ -106,6 +106,9 @@ export class ClientConnection {
   #relaying = false
   /** The origin of the tunnel relaying now. */
   #origin: StreamSocket | undefined
+  /** Of the tunnel relaying now: the bytes each way a scrape has counted already. */
+  #scrapedUp = 0
+  #scrapedDown = 0
   #closeLogged = false
   /** Why the connection ended, for its close line (`stop` is the server's to say). */
   #end: CloseEnd = 'closed'
@@ -337,7 +340,25 @@ export class ClientConnection {
     if (request) this.#forwardedRequests++
     this.#bytesUp += bytesUp
     this.#bytesDown += bytesDown
-    this.rt.metrics.relayedBytes(bytesUp, bytesDown)
+    // What a scrape counted already while the tunnel was open (liveBytesToMetrics) is not counted twice.
+    this.rt.metrics.relayedBytes(bytesUp - this.#scrapedUp, bytesDown - this.#scrapedDown)
+    this.#scrapedUp = 0
+    this.#scrapedDown = 0
+  }
+
+  /**
+   * At a scrape: hands the bytes the open tunnel relayed since the last scrape to the metrics, so
+   * that `aks_egress_relayed_bytes_total` moves while a long tunnel (konnectivity, an image pull)
+   * is open, not in one step at its close.
+   */
+  liveBytesToMetrics(): void {
+    const origin = this.#origin
+    if (!origin) return
+    const up = origin.bytesWritten
+    const down = origin.bytesRead
+    this.rt.metrics.relayedBytes(up - this.#scrapedUp, down - this.#scrapedDown)
+    this.#scrapedUp = up
+    this.#scrapedDown = down
   }
 
   /** Closes the connection at once, and its tunnel's origin (a stop at its drain bound). */

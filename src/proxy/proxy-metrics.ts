@@ -64,6 +64,8 @@ export class ProxyMetrics {
   #bytesDown = 0
   #poolHits = 0
   #poolMisses = 0
+  /** Run at a scrape before the bytes are exported: the server hands over the open tunnels' bytes. */
+  #beforeBytes: () => void = () => undefined
   readonly decisions = new Counter({
     name: METRIC.decisions,
     help: 'Connection verdicts',
@@ -100,6 +102,7 @@ export class ProxyMetrics {
     labelNames: ['direction'] as const,
     registers: [this.registry],
     collect: () => {
+      this.#beforeBytes()
       this.bytes.inc({ direction: 'up' }, this.#bytesUp)
       this.bytes.inc({ direction: 'down' }, this.#bytesDown)
       this.#bytesUp = 0
@@ -172,6 +175,11 @@ export class ProxyMetrics {
 
   constructor(defaultMetrics: boolean) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: METRIC.defaultPrefix })
+  }
+
+  /** `collect` runs at every scrape, before `aks_egress_relayed_bytes_total` is exported. */
+  beforeBytesScrape(collect: () => void): void {
+    this.#beforeBytes = collect
   }
 
   /** Exports the decision log's failed writes and dropped lines (`aks_egress_log_*_total`). */

@@ -198,6 +198,9 @@ export class ProxyServer {
     this.#socketLayer = effectiveSocketLayer(options.socketLayer)
     this.metrics = new ProxyMetrics(options.defaultMetrics)
     this.metrics.watchLog(options.log)
+    this.metrics.beforeBytesScrape(() => {
+      for (const c of this.#sockets.values()) c.liveBytesToMetrics()
+    })
     const localAddresses = localInterfaceAddresses()
     const l = options.limits
     this.#pool = new OriginPool({ maxIdlePerKey: l.originPoolMaxIdlePerKey, maxIdleTotal: l.originPoolMaxIdle, idleTimeoutMs: l.originIdleTimeoutMs }, this.metrics)

@@ -141,6 +141,30 @@ describe('admin and startup', () => {
     }
   })
 
+  test('relayed bytes are counted while a tunnel is open, and once: at its close the counter equals its close line', async () => {
+    const { child } = await serve('live-bytes')
+    const bytes = async (): Promise<[number, number]> => {
+      const body = (await adminGet(child.adminPort, '/metrics')).body
+      const of = (d: string): number => Number(new RegExp(`^aks_egress_relayed_bytes_total\\{direction="${d}"\\} (\\d+)$`, 'm').exec(body)?.[1] ?? 0)
+      return [of('up'), of('down')]
+    }
+    const t = await connectTunnel(child.explicitPort, 'echo.hcp.westeurope.azmk8s.io:9000')
+    let echoed = 0
+    t.socket.on('data', (c: Buffer) => (echoed += c.length))
+    t.socket.write(Buffer.alloc(1000, 0x61))
+    while (echoed < 1000) await sleep(10)
+    const [upOpen, downOpen] = await bytes()
+    assert.ok(upOpen >= 1000 && downOpen >= 1000, `counted while open: ${upOpen} up, ${downOpen} down`)
+    t.socket.write(Buffer.alloc(500, 0x62))
+    while (echoed < 1500) await sleep(10)
+    assert.deepEqual(await bytes(), [upOpen + 500, downOpen + 500], 'the next scrape adds what moved since')
+    t.socket.end()
+    const d = await child.log.waitFor((l) => l['event'] === 'decision')
+    const close = await child.log.waitFor((l) => l['event'] === 'close' && l['conn'] === d['conn'])
+    assert.deepEqual(await bytes(), [close['bytesUp'], close['bytesDown']], 'at the close, the totals of the close line: nothing counted twice')
+    t.socket.destroy()
+  })
+
   test('--log FILE: missing directories are made, the file is 0640 and appended to across restarts', { timeout: 60_000 }, async () => {
     const logPath = join(dir, 'logs', 'nested', 'proxy.log')
     for (const round of [1, 2]) {
