@@ -286,8 +286,8 @@ export class ClientConnection {
       rt.metrics.dnsSeconds.observe(checked.dnsMs / 1000)
       for (const r of checked.refused) rt.metrics.refusedAddresses.inc({ class: r.cls })
       if (!checked.ok) {
+        // No connect was tried (the name did not resolve, or no address may be dialled): no connectMs.
         this.fields.dnsMs = checked.dnsMs
-        this.fields.connectMs = 0
         return this.#failed(checked)
       }
       // Plain HTTP: an idle connection to one of the addresses checked just now, for this Host.

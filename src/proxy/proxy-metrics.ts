@@ -175,6 +175,9 @@ export class ProxyMetrics {
 
   constructor(defaultMetrics: boolean) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: METRIC.defaultPrefix })
+    // Both series from the start at 0, so that an alert on increase(...{result="rejected"}[5m]) sees the first refusal.
+    this.reloads.inc({ result: 'ok' }, 0)
+    this.reloads.inc({ result: 'rejected' }, 0)
   }
 
   /** `collect` runs at every scrape, before `aks_egress_relayed_bytes_total` is exported. */

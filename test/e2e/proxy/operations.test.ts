@@ -258,6 +258,9 @@ describe('admin and startup', () => {
     assert.match(metrics, /^aks_egress_dial_seconds_count\{result="ok"\} 1$/m)
     assert.match(metrics, /^aks_egress_handshake_seconds_bucket\{le="\+Inf",listener="explicit"\} 2$/m)
     assert.match(metrics, /^aks_egress_process_cpu_seconds_total /m)
+    // Before any reload, both results are there at 0 (an alert on their increase sees the first one).
+    assert.match(metrics, /^aks_egress_policy_reloads_total\{result="ok"\} 0$/m)
+    assert.match(metrics, /^aks_egress_policy_reloads_total\{result="rejected"\} 0$/m)
     t.socket.destroy()
     const listeners = JSON.parse((await adminGet(child.adminPort, '/listeners')).body) as Array<{ kind: string; originalPort?: number }>
     assert.deepEqual(listeners.map((l) => `${l.kind}${l.originalPort === undefined ? '' : `:${l.originalPort}`}`), ['explicit', 'tls:443', 'admin'])
