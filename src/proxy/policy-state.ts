@@ -8,6 +8,7 @@ import { engineFor } from '../config/load-policy.ts'
 import type { Engine } from '../policy/compile-policy.ts'
 import type { Policy } from '../policy/policy-model.ts'
 import { compileAllowedRanges, type AllowedRanges } from '../net/classify-address.ts'
+import { parseAddressBlock } from '../policy/cidr.ts'
 
 /** The HTTPS port a CONNECT peeks into even when no rule names it. */
 export const HTTPS_DEFAULT_PORT = 443
@@ -24,6 +25,29 @@ export interface PolicyState {
   /** Ports of `Http` application rules (a transparent HTTP listener each). */
   readonly httpPorts: ReadonlySet<number>
   readonly loadedAtMs: number
+  /**
+   * Service tags named as destinations of network rules (and of their IP groups): no flow here
+   * carries one (Azure's ranges of a tag are not downloaded), so those destinations never match.
+   */
+  readonly serviceTags: readonly string[]
+}
+
+/** The destinations of network rules that are not addresses, ranges or `*`: service tags. */
+export function networkServiceTags(policy: Policy): string[] {
+  const tags = new Set<string>()
+  const add = (text: string): void => {
+    if (!parseAddressBlock(text).ok) tags.add(text)
+  }
+  for (const group of policy.ruleCollectionGroups) {
+    for (const collection of group.ruleCollections) {
+      if (collection.type !== 'network') continue
+      for (const rule of collection.rules) {
+        for (const a of rule.destinationAddresses) add(a)
+        for (const g of rule.destinationIpGroups) for (const m of policy.ipGroups[g] ?? []) add(m)
+      }
+    }
+  }
+  return [...tags]
 }
 
 export function applicationPorts(policy: Policy): { https: Set<number>; http: Set<number> } {
@@ -56,6 +80,7 @@ export function buildPolicyState(policy: Policy, label: string, nowMs: number = 
     httpsPorts: https,
     httpPorts: http,
     loadedAtMs: nowMs,
+    serviceTags: networkServiceTags(policy),
   })
 }
 

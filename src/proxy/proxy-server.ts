@@ -400,6 +400,13 @@ export class ProxyServer {
     const t = this.#options.transparent
     const plan = t ? planTransparentListeners(state, t.ports) : { listeners: [], warnings: [] }
     const warnings = [...plan.warnings]
+    // A network rule whose destination is a service tag cannot match here (policy-state.ts): said, not found out.
+    const tags = state.serviceTags
+    if (tags.length > 0) {
+      warnings.push(
+        `network rules name the service tag${tags.length === 1 ? '' : 's'} ${tags.slice(0, 3).join(', ')}${tags.length > 3 ? ` and ${tags.length - 3} more` : ''}: the proxy has no address ranges for service tags, so those destinations never match here; use CIDRs or IP groups`,
+      )
+    }
     const failed: ListenerStartError[] = []
     const opened = new Map<number, TransparentListener>()
     const kinds = new Map<number, 'tls' | 'http'>()

@@ -165,6 +165,22 @@ describe('admin and startup', () => {
     t.socket.destroy()
   })
 
+  test('a network rule to a service tag: a warning at start that it cannot match here', async () => {
+    const text = policy(MCR_RULE).replace(
+      `            destinationPorts: ["9000"]
+`,
+      `            destinationPorts: ["9000"]
+          - name: tagged
+            sourceAddresses: ["*"]
+            ipProtocols: [TCP]
+            destinationAddresses: [AzureCloud.westeurope]
+            destinationPorts: ["443"]
+`,
+    )
+    const { child } = await serve('service-tag', [], text)
+    assert.match(child.stderr(), /^warning: network rules name the service tag AzureCloud\.westeurope: the proxy has no address ranges for service tags, so those destinations never match here; use CIDRs or IP groups$/m)
+  })
+
   test('--log FILE: missing directories are made, the file is 0640 and appended to across restarts', { timeout: 60_000 }, async () => {
     const logPath = join(dir, 'logs', 'nested', 'proxy.log')
     for (const round of [1, 2]) {
