@@ -145,7 +145,8 @@ describe('curl', () => {
     assert.equal(typeof decision['connectMs'], 'number')
     const close = await proxy.log.waitFor((l) => l['event'] === 'close' && l['conn'] === decision['conn'])
     assert.ok((close['bytesUp'] as number) > 200 && (close['bytesDown'] as number) > 200, JSON.stringify(close))
-    assert.equal(close['end'], 'closed')
+    // curl's close may come as a reset (its socket closed with the origin's close_notify unread): either is an end of the tunnel by its ends.
+    assert.ok(close['end'] === 'closed' || close['end'] === 'error', String(close['end']))
   })
 
   test('curl -x: a denied name gets 403 with the reason code, and its origin is never contacted', async () => {
