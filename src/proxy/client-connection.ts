@@ -44,6 +44,11 @@ export interface ProxyRuntime {
    * after a last response or a denial (closed once flushed when the server stops).
    */
   readonly idleClients: Set<StreamSocket>
+  /**
+   * Connections relaying a tunnel now, from its start to its end: a tunnel may outlive its client's
+   * socket (the origin still being written to), and a stop and the bytes metric must still find it.
+   */
+  readonly relaying: Set<ClientConnection>
   /** The sockets of the data plane (origin dials use the same layer as the listeners). */
   socketLayer(): SocketLayer
 }
@@ -341,7 +346,7 @@ export class ClientConnection {
     this.#bytesUp += bytesUp
     this.#bytesDown += bytesDown
     // What a scrape counted already while the tunnel was open (liveBytesToMetrics) is not counted twice.
-    this.rt.metrics.relayedBytes(bytesUp - this.#scrapedUp, bytesDown - this.#scrapedDown)
+    this.rt.metrics.relayedBytes(Math.max(0, bytesUp - this.#scrapedUp), Math.max(0, bytesDown - this.#scrapedDown))
     this.#scrapedUp = 0
     this.#scrapedDown = 0
   }
@@ -354,8 +359,10 @@ export class ClientConnection {
   liveBytesToMetrics(): void {
     const origin = this.#origin
     if (!origin) return
-    const up = origin.bytesWritten
-    const down = origin.bytesRead
+    // Bytes handed to the kernel: net.Socket's bytesWritten also counts its queue, which a destroy
+    // drops (it would go down, and the counter with it).
+    const up = Math.max(this.#scrapedUp, origin.bytesWritten - origin.writableLength)
+    const down = Math.max(this.#scrapedDown, origin.bytesRead)
     this.rt.metrics.relayedBytes(up - this.#scrapedUp, down - this.#scrapedDown)
     this.#scrapedUp = up
     this.#scrapedDown = down
@@ -405,6 +412,7 @@ export class ClientConnection {
     rt.metrics.tunnelOpened()
     this.#relaying = true
     this.#origin = origin
+    rt.relaying.add(this)
     // Not an async function: no frame (holding the first bytes) stays alive for the tunnel's life.
     return relay(this.socket, origin, {
       idleTimeoutMs: rt.limits.idleTimeoutMs,
@@ -417,6 +425,7 @@ export class ClientConnection {
   #relayed(result: RelayResult): void {
     this.#relaying = false
     this.#origin = undefined
+    this.rt.relaying.delete(this)
     this.#end = result.end
     this.rt.metrics.tunnelClosed()
     this.forwarded(result.bytesUp, result.bytesDown, false)

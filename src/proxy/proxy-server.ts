@@ -174,6 +174,8 @@ export class ProxyServer {
   readonly #sockets = new Map<StreamSocket, ClientConnection>()
   /** HTTP client connections with nothing in flight: waiting for their next request, or closing. */
   readonly #idleClients = new Set<StreamSocket>()
+  /** Connections relaying a tunnel (ProxyRuntime.relaying). */
+  readonly #relaying = new Set<ClientConnection>()
   #socketLayer: SocketLayer
   readonly #pool: OriginPool
   readonly #perSource = new Map<string, number>()
@@ -199,7 +201,7 @@ export class ProxyServer {
     this.metrics = new ProxyMetrics(options.defaultMetrics)
     this.metrics.watchLog(options.log)
     this.metrics.beforeBytesScrape(() => {
-      for (const c of this.#sockets.values()) c.liveBytesToMetrics()
+      for (const c of this.#relaying) c.liveBytesToMetrics()
     })
     const localAddresses = localInterfaceAddresses()
     const l = options.limits
@@ -217,6 +219,7 @@ export class ProxyServer {
       draining: () => this.#stopping,
       forcedStop: () => this.#forcedStop,
       idleClients: this.#idleClients,
+      relaying: this.#relaying,
       // A function: start() may fall back to `node` (liteSelfTest).
       socketLayer: () => this.#socketLayer,
     }
@@ -404,7 +407,7 @@ export class ProxyServer {
     const tags = state.serviceTags
     if (tags.length > 0) {
       warnings.push(
-        `network rules name the service tag${tags.length === 1 ? '' : 's'} ${tags.slice(0, 3).join(', ')}${tags.length > 3 ? ` and ${tags.length - 3} more` : ''}: the proxy has no address ranges for service tags, so those destinations never match here; use CIDRs or IP groups`,
+        `network rules name the service tag${tags.length === 1 ? '' : 's'} ${tags.slice(0, 3).join(', ')}${tags.length > 3 ? ` and ${tags.length - 3} more` : ''}: the proxy has no address ranges for service tags, so those destinations never match here; use CIDRs or IP groups (a profile's default policy: \`aks-egress policy init\` writes it to a file to edit)`,
       )
     }
     const failed: ListenerStartError[] = []
@@ -532,7 +535,7 @@ export class ProxyServer {
   async #closeLinesWritten(boundMs: number): Promise<void> {
     // performance.now(): a wall clock stepped back must not stretch the bound.
     const until = performance.now() + boundMs
-    while ((this.#sockets.size > 0 || this.metrics.openTunnelCount > 0) && performance.now() < until) await sleep(5)
+    while ((this.#sockets.size > 0 || this.#relaying.size > 0 || this.metrics.openTunnelCount > 0) && performance.now() < until) await sleep(5)
   }
 
   /**
@@ -548,6 +551,7 @@ export class ProxyServer {
     for (const s of this.#idleClients) closeWhenFlushed(s)
     this.#idleClients.clear()
     this.#pool.clear('stop')
+    const drainEnd = performance.now() + drainMs
     if (this.#sockets.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, drainMs)
@@ -558,11 +562,14 @@ export class ProxyServer {
       })
       this.#onIdle = undefined
     }
-    const closed = this.#sockets.size
+    // Tunnels whose client is gone, still writing what it sent to their origin: within the same bound.
+    while (this.#relaying.size > 0 && performance.now() < drainEnd) await sleep(10)
+    // The open connections, and the tunnels whose client is gone already (their origin still being
+    // written to: one that does not read would hold the tunnel, and its close line, past the stop).
+    const left = new Set<ClientConnection>([...this.#sockets.values(), ...this.#relaying])
+    const closed = left.size
     if (closed > 0) this.#forcedStop = true
-    // The origins too: a tunnel whose client is gone waits for its writes to the origin, and an
-    // origin that does not read would hold it (and its close line) past the stop.
-    for (const c of this.#sockets.values()) c.destroyNow()
+    for (const c of left) c.destroyNow()
     // The connections closed at the bound still get their close lines (bytes, duration): a relay
     // ends, and writes its line, when both of its sockets have closed, a few callbacks after
     // destroy(). Bounded, as everything in a stop.
