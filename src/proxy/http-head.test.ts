@@ -66,6 +66,8 @@ const REFUSED: ReadonlyArray<readonly [string, string, number, string]> = [
   ['CONNECT without port', 'CONNECT a.example HTTP/1.1\r\n\r\n', 400, 'CONNECT target "a.example" has no port (host:port)'],
   ['CONNECT with userinfo', 'CONNECT u@a.example:443 HTTP/1.1\r\n\r\n', 400, 'CONNECT target "u@a.example:443" is not host[:port]'],
   ['lower-case connect', 'connect a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n', 400, 'host:port as the request target is for CONNECT only (in capitals: methods are case-sensitive)'],
+  ['lower-case connect to an address', 'connect 10.0.0.1:443 HTTP/1.1\r\nHost: 10.0.0.1:443\r\n\r\n', 400, 'host:port as the request target is for CONNECT only (in capitals: methods are case-sensitive)'],
+  ['GET to host:port', 'GET [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n', 400, 'host:port as the request target is for CONNECT only (in capitals: methods are case-sensitive)'],
   ['CONNECT to port 0', 'CONNECT a.example:0 HTTP/1.1\r\n\r\n', 400, 'CONNECT target "a.example:0": the port must be 1-65535'],
   ['Host with port 0', 'CONNECT a.example:0 HTTP/1.1\r\nHost: a.example:0\r\n\r\n', 400, 'invalid Host field: "a.example:0": the port must be 1-65535'],
   ['IPv6 Host with a bad port', 'GET / HTTP/1.1\r\nHost: [::1]:99999\r\n\r\n', 400, 'invalid Host field: "[::1]:99999": the port must be 1-65535'],

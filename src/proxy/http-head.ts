@@ -10,7 +10,7 @@
  * Transfer-Encoding other than exactly `chunked` (501), and Transfer-Encoding in HTTP/1.0 (§6.1).
  * Up to four empty lines before the request line are skipped (§2.2 "SHOULD ignore at least one").
  */
-import { authorityProblem, parseAuthority, parsePort, quoteCut, type Authority } from './authority.ts'
+import { authorityProblem, parseAuthority, quoteCut, type Authority } from './authority.ts'
 import { addConnectionTokens, isTchar, parseFieldLine, parseLengthDigits } from './http-field.ts'
 import { latin1 } from '../util/latin1.ts'
 
@@ -254,6 +254,8 @@ function parseLines(buf: Uint8Array, start: number, end: number): HttpHeadResult
 
 /** `scheme "://" authority [ path-abempty ] [ "?" query ]`, without userinfo or fragment. */
 function parseAbsolute(target: string): { scheme: string; authority: Authority; path: string } | string {
+  // host:port is the authority-form, CONNECT's alone (RFC 9112 §3.2.3); method names are case-sensitive.
+  if (parseAuthority(target)?.port !== undefined) return 'host:port as the request target is for CONNECT only (in capitals: methods are case-sensitive)'
   const colon = target.indexOf(':')
   if (colon <= 0) return 'request target is neither origin-form nor absolute-form'
   const scheme = target.slice(0, colon).toLowerCase()
@@ -262,11 +264,7 @@ function parseAbsolute(target: string): { scheme: string; authority: Authority; 
     const ok = (c >= 0x61 && c <= 0x7a) || (i > 0 && ((c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e))
     if (!ok) return 'invalid URI scheme'
   }
-  if (!target.startsWith('//', colon + 1)) {
-    // host:port is the authority-form, CONNECT's alone (RFC 9112 §3.2.3); method names are case-sensitive.
-    if (parsePort(target, colon + 1) > 0) return 'host:port as the request target is for CONNECT only (in capitals: methods are case-sensitive)'
-    return 'absolute-form target without "//" authority'
-  }
+  if (!target.startsWith('//', colon + 1)) return 'absolute-form target without "//" authority'
   const authStart = colon + 3
   let authEnd = authStart
   while (authEnd < target.length) {

@@ -121,7 +121,7 @@ test('the companion files are in force before the policy is put in force, and pu
   }
 })
 
-test('no policy file (a profile\'s default policy): SIGHUP reads the companion files alone, and a file change is never watched', async () => {
+test('no policy file (a profile\'s default policy): SIGHUP reads the companion files alone', async () => {
   const { dir, reloader, target, lines, companion } = setup(false)
   try {
     reloader.watch()

@@ -178,6 +178,8 @@ export class PolicyReloader {
       log.logger.error({ event: 'reload', trigger, result: 'rejected', file: label, error: message }, 'policy reload refused; the old policy stays')
       return { result: 'rejected', errors: 1 }
     }
+    // As at start: said on stderr too, not only in the log line.
+    for (const w of warnings) stderr.write(`warning: ${w}\n`)
     const s = state.engine.stats
     log.logger.info(
       {

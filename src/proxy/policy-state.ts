@@ -34,9 +34,10 @@ export interface PolicyState {
 
 /** The destinations of network rules that are not addresses, ranges or `*`: service tags. */
 export function networkServiceTags(policy: Policy): string[] {
-  const tags = new Set<string>()
+  // By lower case, as the engine compares them; the first spelling is the one named.
+  const tags = new Map<string, string>()
   const add = (text: string): void => {
-    if (!parseAddressBlock(text).ok) tags.add(text)
+    if (!parseAddressBlock(text).ok && !tags.has(text.toLowerCase())) tags.set(text.toLowerCase(), text)
   }
   for (const group of policy.ruleCollectionGroups) {
     for (const collection of group.ruleCollections) {
@@ -47,7 +48,7 @@ export function networkServiceTags(policy: Policy): string[] {
       }
     }
   }
-  return [...tags]
+  return [...tags.values()]
 }
 
 export function applicationPorts(policy: Policy): { https: Set<number>; http: Set<number> } {

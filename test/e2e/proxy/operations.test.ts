@@ -178,7 +178,7 @@ describe('admin and startup', () => {
 `,
     )
     const { child } = await serve('service-tag', [], text)
-    assert.match(child.stderr(), /^warning: network rules name the service tag AzureCloud\.westeurope: the proxy has no address ranges for service tags, so those destinations never match here; use CIDRs or IP groups$/m)
+    assert.match(child.stderr(), /^warning: network rules name the service tag AzureCloud\.westeurope: the proxy has no address ranges for service tags, so those destinations never match here; use CIDRs or IP groups \(a profile's default policy: `aks-egress policy init` writes it to a file to edit\)$/m)
   })
 
   test('--log FILE: missing directories are made, the file is 0640 and appended to across restarts', { timeout: 60_000 }, async () => {
