@@ -12,7 +12,7 @@ import type { NameResolver } from '../net/resolve.ts'
 import type { CloseEnd, ConnectionLog } from './connection-log.ts'
 import { DecisionFields } from './decision-fields.ts'
 import { httpDenyResponse, TLS_ALERT_ACCESS_DENIED } from './deny-response.ts'
-import { deny, type Verdict } from './outcome.ts'
+import { CLIENT_GONE_WHILE_CONNECTING, deny, type Verdict } from './outcome.ts'
 import type { PolicyState } from './policy-state.ts'
 import { poolKey, type OriginPool } from './origin-pool.ts'
 import type { ProxyAuth } from './proxy-auth.ts'
@@ -252,7 +252,7 @@ export class ClientConnection {
       case 'DIAL_FAILED':
         return { ok: false, verdict: deny('DIAL_FAILED', result.detail) }
       case 'ABORTED':
-        return { ok: false, verdict: deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting') }
+        return { ok: false, verdict: CLIENT_GONE_WHILE_CONNECTING }
     }
   }
 

@@ -28,7 +28,7 @@ import { flowFor } from './flow-for.ts'
 import { decideAndForward, refuse } from './forward-request.ts'
 import type { HttpRequestHead } from './http-head.ts'
 import { serveHttp, Tunnel, type RequestHandled } from './http-session.ts'
-import { deny, failedAfter, policyDeny, verdictOf, type Verdict } from './outcome.ts'
+import { CLIENT_GONE_WHILE_CONNECTING, deny, failedAfter, policyDeny, verdictOf, type Verdict } from './outcome.ts'
 import { isTlsPort } from './policy-state.ts'
 import { checkProxyAuth } from './proxy-auth.ts'
 import { readInitial } from './read-initial.ts'
@@ -85,7 +85,7 @@ async function handleConnect(conn: ClientConnection, target: Authority, rest: Bu
   const origin = dialed.result.socket
   if (conn.socket.destroyed) {
     origin.destroy()
-    conn.decide(failedAfter(verdict, deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting')))
+    conn.decide(failedAfter(verdict, CLIENT_GONE_WHILE_CONNECTING))
     return
   }
   conn.socket.write(CONNECT_ESTABLISHED)

@@ -22,7 +22,7 @@ import { flowFor } from './flow-for.ts'
 import { exchange, type ExchangeResult } from './forward-http.ts'
 import { clientAllowsKeepAlive, originRequestHead } from './hop-by-hop.ts'
 import type { HttpRequestHead } from './http-head.ts'
-import { deny, failedAfter, verdictOf, type Verdict } from './outcome.ts'
+import { CLIENT_GONE_WHILE_CONNECTING, deny, failedAfter, verdictOf, type Verdict } from './outcome.ts'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -59,7 +59,7 @@ export async function decideAndForward(conn: ClientConnection, head: HttpRequest
   let origin: HttpOrigin = dialed.origin
   if (conn.socket.destroyed) {
     origin.socket.destroy()
-    conn.decide(failedAfter(verdict, deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting')))
+    conn.decide(failedAfter(verdict, CLIENT_GONE_WHILE_CONNECTING))
     return null
   }
   conn.decide(verdict)

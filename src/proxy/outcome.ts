@@ -111,6 +111,9 @@ export function failedAfter(policy: Verdict, dataPlane: Verdict): Verdict {
   return { ...dataPlane, rule: policy.rule, wouldDeny: true, reason: `${dataPlane.reason}; report mode: enforce would have denied it (${policy.code})` }
 }
 
+/** The client went away while the proxy was connecting to the origin (the dial is given up). */
+export const CLIENT_GONE_WHILE_CONNECTING: Verdict = Object.freeze(deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting'))
+
 /** The verdict of an engine decision. */
 export function verdictOf(d: { readonly action: 'allow' | 'deny'; readonly code: OutcomeCode; readonly reason: string; readonly rulePath: string | null; readonly wouldDeny: boolean }): Verdict {
   return { action: d.action, code: d.code, reason: d.reason, rule: d.rulePath, wouldDeny: d.wouldDeny }

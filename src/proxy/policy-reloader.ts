@@ -124,10 +124,8 @@ export class PolicyReloader {
     const { server, file, log, stderr } = this.#o
     const companions = trigger === 'SIGHUP' ? this.#o.companions?.load() : undefined
     if (companions && !companions.ok) {
-      server.reloadRejected()
       stderr.write(`aks-egress serve: reload (${trigger}) refused, the policy and files in force stay: ${companions.error}\n`)
-      log.logger.error({ event: 'reload', trigger, result: 'rejected', error: companions.error }, 'reload refused; the old policy and files stay')
-      return { result: 'rejected', errors: 1 }
+      return this.#refused(trigger, { error: companions.error }, 1, 'reload refused; the old policy and files stay')
     }
     if (!file) {
       const note = 'no policy file; the profile default policy stays'
@@ -148,21 +146,15 @@ export class PolicyReloader {
       return { code: d.code, severity: d.severity, message: d.message, ...(pos ? { line: pos.line, column: pos.column } : {}) }
     })
     if (hasErrors(loaded.diagnostics) || !loaded.policy) {
-      server.reloadRejected()
       const errors = loaded.diagnostics.filter((d) => d.severity === 'error').length
       stderr.write(`aks-egress serve: reload (${trigger}) refused, the policy in force stays:\n${renderDiagnostics(loaded.diagnostics, sources)}\n`)
-      log.logger.error({ event: 'reload', trigger, result: 'rejected', file: label, diagnostics }, 'policy reload refused; the old policy stays')
-      return { result: 'rejected', errors }
+      return this.#refused(trigger, { file: label, diagnostics }, errors)
     }
     let state
     try {
       state = buildPolicyState(loaded.policy, label)
     } catch (e) {
-      server.reloadRejected()
-      const message = e instanceof Error ? e.message : String(e)
-      stderr.write(`aks-egress serve: reload (${trigger}) refused, the policy in force stays: ${message}\n`)
-      log.logger.error({ event: 'reload', trigger, result: 'rejected', file: label, error: message }, 'policy reload refused; the old policy stays')
-      return { result: 'rejected', errors: 1 }
+      return this.#failed(trigger, label, e)
     }
     // In force before the new policy: its reload resolves names (the appliance's DNAT targets) by
     // the new --hosts; put back if the reload is refused.
@@ -172,11 +164,7 @@ export class PolicyReloader {
       warnings = await server.reload(state)
     } catch (e) {
       restore?.()
-      server.reloadRejected()
-      const message = e instanceof Error ? e.message : String(e)
-      stderr.write(`aks-egress serve: reload (${trigger}) refused, the policy in force stays: ${message}\n`)
-      log.logger.error({ event: 'reload', trigger, result: 'rejected', file: label, error: message }, 'policy reload refused; the old policy stays')
-      return { result: 'rejected', errors: 1 }
+      return this.#failed(trigger, label, e)
     }
     // As at start: said on stderr too, not only in the log line.
     for (const w of warnings) stderr.write(`warning: ${w}\n`)
@@ -198,6 +186,20 @@ export class PolicyReloader {
       'policy reloaded',
     )
     return { result: 'ok', warnings }
+  }
+
+  /** A reload that threw (a compile gap, a target that refused): said on stderr, then refused. */
+  #failed(trigger: string, label: string, e: unknown): ReloadOutcome {
+    const message = e instanceof Error ? e.message : String(e)
+    this.#o.stderr.write(`aks-egress serve: reload (${trigger}) refused, the policy in force stays: ${message}\n`)
+    return this.#refused(trigger, { file: label, error: message }, 1)
+  }
+
+  /** Counts and logs a refused reload (stderr is the caller's: the text differs). */
+  #refused(trigger: string, fields: Readonly<Record<string, unknown>>, errors: number, msg = 'policy reload refused; the old policy stays'): ReloadOutcome {
+    this.#o.server.reloadRejected()
+    this.#o.log.logger.error({ event: 'reload', trigger, result: 'rejected', ...fields }, msg)
+    return { result: 'rejected', errors }
   }
 
   close(): void {

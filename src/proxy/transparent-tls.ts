@@ -16,7 +16,7 @@ import { SNI_MISSING_REASON } from '../policy/decision.ts'
 import { makeFlow } from '../policy/flow.ts'
 import { parseClientHello, type ClientHelloResult } from './client-hello.ts'
 import type { ClientConnection } from './client-connection.ts'
-import { deny, failedAfter, verdictOf } from './outcome.ts'
+import { CLIENT_GONE_WHILE_CONNECTING, deny, failedAfter, verdictOf } from './outcome.ts'
 import { readInitial } from './read-initial.ts'
 
 export async function handleTransparentTls(conn: ClientConnection, originalPort: number): Promise<void> {
@@ -80,7 +80,7 @@ export async function handleTransparentTls(conn: ClientConnection, originalPort:
   const origin = dialed.result.socket
   if (conn.socket.destroyed) {
     origin.destroy()
-    conn.decide(failedAfter(verdict, deny('CLIENT_CLOSED', 'The client closed the connection while the proxy was connecting')))
+    conn.decide(failedAfter(verdict, CLIENT_GONE_WHILE_CONNECTING))
     return
   }
   conn.decide(verdict)

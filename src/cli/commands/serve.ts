@@ -29,7 +29,6 @@ import { policyFromOptions } from '../policy-source.ts'
 import { stopWhenParentGoes } from '../serve-node-flags.ts'
 import { APPLIANCE_OPTIONS, decideFlowtable, readApplianceOptions, resolverUpstream, runCleanup, serviceTcpPorts, type ApplianceConfig } from './serve-appliance.ts'
 
-/** Limit options: option name → the ServeLimits field it sets. */
 /** The least `--max-header-bytes` and `--max-response-header-bytes` may be: a request line, a Host and a few fields. */
 const MIN_HEAD_BYTES = 1024
 /**
@@ -38,6 +37,7 @@ const MIN_HEAD_BYTES = 1024
  */
 const MIN_CLIENT_HELLO_BYTES = 4096
 
+/** Limit options: option name → the ServeLimits field it sets, its help, and its least value (default 1). */
 const LIMIT_OPTIONS: ReadonlyArray<readonly [string, keyof ServeLimits, string, number?]> = [
   ['max-connections', 'maxConnections', 'Connections open at once, all listeners'],
   ['max-connections-per-source', 'maxConnectionsPerSource', 'Connections open at once from one source address'],
