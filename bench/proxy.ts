@@ -92,6 +92,8 @@ function endpoints(p: Peers): Partial<Record<TargetId, Endpoint>> {
     'tinyproxy-forward': { base: plain, proxy: px(p.tinyproxy.port), service: p.tinyproxy.service },
     'floor-connect': { base: origin, proxy: px(p.floor.connectPort), service: p.floor.service },
     'floor-sni': { base: tls(p.floor.sniPort), service: p.floor.service },
+    'floor-checks-connect': { base: origin, proxy: px(p.floor.checksConnectPort), service: p.floor.service },
+    'floor-checks-sni': { base: tls(p.floor.checksSniPort), service: p.floor.service },
   }
 }
 
@@ -347,18 +349,31 @@ function sameRunPairs(samples: readonly Sample[], w: WorkloadId, subject: Target
   return { pairs, cpuRatios, cpuRatio: known.length > 0 ? median(known) : null }
 }
 
-/** aks-egress against the Node floor, and the floor against haproxy (W1), run by run. */
+/**
+ * aks-egress against the Node floor and against the floor with its checks; the floors against
+ * haproxy and squid (W1, W1p), run by run.
+ */
 function compareToFloor(samples: readonly Sample[]): FloorComparison[] {
   const pairs: [TargetId, TargetId][] = [
     ['aks-connect', 'floor-connect'],
     ['aks-sni', 'floor-sni'],
+    ['aks-connect', 'floor-checks-connect'],
+    ['aks-sni', 'floor-checks-sni'],
+    ['floor-checks-connect', 'floor-connect'],
+    ['floor-checks-sni', 'floor-sni'],
     ['floor-connect', 'haproxy-sni'],
     ['floor-sni', 'haproxy-sni'],
+    ['floor-checks-connect', 'haproxy-sni'],
+    ['floor-checks-sni', 'haproxy-sni'],
+    ['floor-checks-connect', 'squid-connect'],
+    ['floor-checks-sni', 'squid-connect'],
   ]
-  return pairs.flatMap(([subject, against]) => {
-    const r = sameRunPairs(samples, 'newconn', subject, against)
-    return r.pairs.length > 0 ? [{ subject, against, cpuRatios: r.cpuRatios, cpuRatio: r.cpuRatio }] : []
-  })
+  return (['newconn', 'paced'] as const).flatMap((workload) =>
+    pairs.flatMap(([subject, against]) => {
+      const r = sameRunPairs(samples, workload, subject, against)
+      return r.pairs.length > 0 ? [{ workload, subject, against, cpuRatios: r.cpuRatios, cpuRatio: r.cpuRatio }] : []
+    }),
+  )
 }
 
 /** Per run, this tree's figure over its baseline twin's in the same run; medians of those ratios. */
@@ -468,7 +483,7 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     const origin = await startOrigin(dir, s.bulkBytes)
     const peers = await startPeers(ctx.root, dir, origin, s.nodeArgs, s.baselineRoot)
     if (peers.aksBase) ctx.log(`aks-egress@base (${s.baselineRoot}): explicit :${peers.aksBase.explicitPort} sni :${peers.aksBase.sniPort}`)
-    ctx.log(`origin https :${origin.tlsPort} http :${origin.httpPort}; aks-egress explicit :${peers.aks.explicitPort} sni :${peers.aks.sniPort}; squid :${peers.squid.port}; tinyproxy :${peers.tinyproxy.port}; haproxy :${peers.haproxy.port}; nginx stream :${peers.nginxStream.port}; node floor connect :${peers.floor.connectPort} sni :${peers.floor.sniPort}`)
+    ctx.log(`origin https :${origin.tlsPort} http :${origin.httpPort}; aks-egress explicit :${peers.aks.explicitPort} sni :${peers.aks.sniPort}; squid :${peers.squid.port}; tinyproxy :${peers.tinyproxy.port}; haproxy :${peers.haproxy.port}; nginx stream :${peers.nginxStream.port}; node floor connect :${peers.floor.connectPort} sni :${peers.floor.sniPort} checks :${peers.floor.checksConnectPort} :${peers.floor.checksSniPort}`)
     const eps = endpoints(peers)
     const targets = TARGETS.filter((t) => s.targets.has(t.id))
     // Validate before timing: every target answers /ok, and aks-egress refuses what its policy does not allow.

@@ -16,6 +16,8 @@ export type TargetId =
   | 'tinyproxy-forward'
   | 'floor-connect'
   | 'floor-sni'
+  | 'floor-checks-connect'
+  | 'floor-checks-sni'
   | BaselineTargetId
 
 /** aks-egress built from another checkout (BENCH_PROXY_AKS_BASELINE), measured beside this tree's. */
@@ -82,6 +84,9 @@ export const TARGETS: readonly TargetInfo[] = [
   // The least a Node.js proxy spends per connection (bench/proxy/node-floor.ts): new connections only.
   { id: 'floor-connect', name: 'Node floor', mode: 'bare relay on TCP handles, CONNECT', workloads: ['newconn', 'paced'], idle: false },
   { id: 'floor-sni', name: 'Node floor', mode: 'bare relay on TCP handles, TLS port', workloads: ['newconn', 'paced'], idle: false },
+  // The same relay doing aks-egress's own checks of a connection, with aks-egress's code: what its structure adds over them.
+  { id: 'floor-checks-connect', name: 'Node floor + checks', mode: 'relay on TCP handles with aks-egress\'s checks, CONNECT', workloads: ['newconn', 'paced'], idle: false },
+  { id: 'floor-checks-sni', name: 'Node floor + checks', mode: 'relay on TCP handles with aks-egress\'s checks, TLS port', workloads: ['newconn', 'paced'], idle: false },
   { id: 'aks-connect@base', name: 'aks-egress@base', mode: 'explicit CONNECT', workloads: TLS, idle: true, baseline: true },
   { id: 'aks-sni@base', name: 'aks-egress@base', mode: 'transparent SNI', workloads: TLS, idle: true, baseline: true },
   { id: 'aks-forward@base', name: 'aks-egress@base', mode: 'explicit HTTP forward', workloads: ['forward'], idle: false, baseline: true },
@@ -182,10 +187,12 @@ export interface BaselineComparison {
 }
 
 /**
- * One target's CPU per new connection over another's, run by run (W1): aks-egress over the Node
- * floor (what aks-egress adds to Node's own cost), the floor over haproxy (Node's cost over C's).
+ * One target's CPU per new connection over another's, run by run (W1, W1p): aks-egress over the
+ * Node floor (what aks-egress adds to Node's own cost) and over the floor with its checks (what
+ * its structure adds), the floors over haproxy (Node's cost over C's) and squid.
  */
 export interface FloorComparison {
+  readonly workload: WorkloadId
   readonly subject: TargetId
   readonly against: TargetId
   readonly cpuRatios: readonly (number | null)[]

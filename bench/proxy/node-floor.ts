@@ -14,7 +14,28 @@
  *   written to it and the relay starts.
  * Both bind 127.0.0.1 only. The relay keeps half-close (a FIN is passed on with shutdown) and
  * stops reading a side while a write to its peer is pending (backpressure), as LiteSocket does.
+ *
+ * With `--checks-connect PORT --checks-sni PORT --policy FILE --hosts FILE`, two more listeners run
+ * the same relay doing what aks-egress checks on every connection, with aks-egress's own code and
+ * files: the source address (getpeername), the CONNECT head parsed and its target's name, the
+ * ClientHello parsed (after the 200 for a CONNECT, its SNI against the CONNECT host), the policy's
+ * decision for the flow, the name resolved (`--hosts`) and every address classified, then the
+ * dial to the checked address. A check that fails closes the connection (no answer: the benchmark
+ * sends allowed flows only). Still no timers, bounds, logs or metrics. The distance from
+ * aks-egress to this floor is what its structure costs (sockets with events, promises, timers,
+ * the decision's fields), not what it checks.
  */
+import { readFileSync } from 'node:fs'
+import { loadPolicyFile } from '../../src/config/load-policy.ts'
+import { resolveCheckedKnown } from '../../src/net/dial-checked.ts'
+import { parseHostsFile } from '../../src/net/hosts-file.ts'
+import { NameResolver } from '../../src/net/resolve.ts'
+import { canonicalHost } from '../../src/policy/fqdn.ts'
+import { makeFlow } from '../../src/policy/flow.ts'
+import { parseClientHello } from '../../src/proxy/client-hello.ts'
+import { parseHttpHead } from '../../src/proxy/http-head.ts'
+import { buildPolicyState, isTlsPort, type PolicyState } from '../../src/proxy/policy-state.ts'
+import { DEFAULT_LIMITS } from '../../src/proxy/serve-defaults.ts'
 
 interface Handle {
   onread: (this: Handle, ab: ArrayBuffer | undefined) => undefined
@@ -25,6 +46,7 @@ interface Handle {
   shutdown(req: ShutdownReq): number
   close(): void
   setNoDelay(on: boolean): number
+  getpeername(out: { address?: string; port?: number }): number
   connect(req: ConnectReq, address: string, port: number): number
   bind(address: string, port: number): number
   listen(backlog: number): number
@@ -190,7 +212,7 @@ function onConnected(this: ConnectReq, status: number): void {
   c.h.readStart()
 }
 
-function dial(c: Conn, originPort: number): void {
+function dial(c: Conn, originPort: number, address = '127.0.0.1'): void {
   const h = new tcp.TCP(tcp.constants.SOCKET)
   h.setNoDelay(true)
   const o = new Conn(h)
@@ -198,13 +220,14 @@ function dial(c: Conn, originPort: number): void {
   c.peer = o
   const req = new tcp.TCPConnectWrap()
   req.oncomplete = onConnected
-  req.address = '127.0.0.1'
+  req.address = address
   req.port = originPort
   req.conn = o
-  if (h.connect(req, '127.0.0.1', originPort) !== 0) c.close()
+  if (h.connect(req, address, originPort) !== 0) c.close()
 }
 
 function listen(port: number, accepted: (c: Conn) => void): void {
+  listening.push({ address: '127.0.0.1', port })
   const server = new tcp.TCP(tcp.constants.SERVER)
   if (server.bind('127.0.0.1', port) !== 0 || server.listen(511) !== 0) throw new Error(`node-floor: cannot listen on 127.0.0.1:${port}`)
   server.onconnection = (status, client) => {
@@ -216,11 +239,103 @@ function listen(port: number, accepted: (c: Conn) => void): void {
   }
 }
 
+const listening: { address: string; port: number }[] = []
+
 function arg(name: string): number {
   const i = process.argv.indexOf(name)
   const v = i === -1 ? undefined : Number(process.argv[i + 1])
   if (v === undefined || !Number.isInteger(v) || v <= 0 || v > 65535) throw new Error(`node-floor: ${name} PORT is required`)
   return v
+}
+
+function optionalArg(name: string): string | undefined {
+  const i = process.argv.indexOf(name)
+  return i === -1 ? undefined : process.argv[i + 1]
+}
+
+/** The policy, resolver and address classes of aks-egress's checks, from its files. */
+interface Checks {
+  readonly state: PolicyState
+  readonly options: Parameters<typeof resolveCheckedKnown>[2]
+}
+
+function loadChecks(policyFile: string, hostsFile: string): Checks {
+  const loaded = loadPolicyFile(policyFile)
+  if (!loaded.policy) throw new Error(`node-floor: ${policyFile} is not a valid policy`)
+  const hosts = parseHostsFile(readFileSync(hostsFile, 'utf8'))
+  if (hosts.problems.length > 0) throw new Error(`node-floor: ${hostsFile} has bad lines`)
+  const state = buildPolicyState(loaded.policy, policyFile)
+  const resolver = new NameResolver({ hosts: hosts.table, timeoutMs: 1000, cacheMaxEntries: 1000, cacheMaxTtlSeconds: 60 })
+  return { state, options: { resolver, classify: { allowed: state.allowedRanges, listening, localAddresses: [] } } }
+}
+
+const peer: { address?: string; port?: number } = {}
+
+/** The policy's decision and the checked address for `name`:`port` from `c`'s source, or undefined (closed). */
+function check(checks: Checks, c: Conn, name: string, port: number): string | undefined {
+  c.h.getpeername(peer)
+  const tls = isTlsPort(checks.state, port)
+  const decision = checks.state.engine.decide(makeFlow({ protocol: tls ? 'https' : 'tcp', host: name, destinationPort: port, sourceIp: peer.address ?? '' }))
+  if (decision.action !== 'allow') return undefined
+  const checked = resolveCheckedKnown(name, port, checks.options)
+  return checked?.ok ? checked.allowed[0] : undefined
+}
+
+/** Gathers a connection's first bytes until `done` can tell (at most `max` bytes). */
+function gather(c: Conn, max: number, done: (data: Buffer) => boolean): void {
+  let seen: Buffer | undefined
+  c.first = (chunk) => {
+    seen = seen ? Buffer.concat([seen, chunk]) : chunk
+    if (!done(seen) && seen.length > max) c.close()
+  }
+}
+
+/** A CONNECT whose head, decision, dial and ClientHello are checked as aks-egress checks them. */
+function checkedConnect(checks: Checks, c: Conn): void {
+  const limits = DEFAULT_LIMITS
+  gather(c, limits.maxHeaderBytes, (data) => {
+    const r = parseHttpHead(data, limits.maxHeaderBytes)
+    if (r.kind === 'needMore') return false
+    c.first = undefined
+    c.h.readStop()
+    const target = r.kind === 'ok' && r.head.method === 'CONNECT' ? r.head.targetAuthority : undefined
+    const name = target ? canonicalHost(target.host) : undefined
+    const address = name !== undefined && target?.port !== undefined ? check(checks, c, name, target.port) : undefined
+    if (address === undefined || target?.port === undefined) {
+      c.close()
+      return true
+    }
+    // After the 200: the ClientHello, whose name must be the CONNECT host's.
+    gather(c, limits.maxClientHelloBytes, (hello) => {
+      const h = parseClientHello(hello, limits.maxClientHelloBytes)
+      if (h.kind === 'needMore') return false
+      c.first = undefined
+      if (h.kind !== 'sni' || canonicalHost(h.sni) !== name || !c.peer) c.close()
+      else write(c.peer, hello)
+      return true
+    })
+    dial(c, target.port, address)
+    return true
+  })
+}
+
+/** A transparent TLS connection whose ClientHello, decision and dial are checked as aks-egress checks them. */
+function checkedSni(checks: Checks, c: Conn, originalPort: number): void {
+  const max = DEFAULT_LIMITS.maxClientHelloBytes
+  gather(c, max, (hello) => {
+    const h = parseClientHello(hello, max)
+    if (h.kind === 'needMore') return false
+    c.first = undefined
+    c.h.readStop()
+    const name = h.kind === 'sni' ? canonicalHost(h.sni) : undefined
+    const address = name === undefined ? undefined : check(checks, c, name, originalPort)
+    if (address === undefined) c.close()
+    else {
+      c.head = hello
+      dial(c, originalPort, address)
+    }
+    return true
+  })
 }
 
 const originPort = arg('--origin')
@@ -248,6 +363,20 @@ listen(arg('--sni'), (c) => {
     dial(c, originPort)
   }
 })
+
+const checksConnect = optionalArg('--checks-connect')
+if (checksConnect !== undefined) {
+  const policyFile = optionalArg('--policy')
+  const hostsFile = optionalArg('--hosts')
+  if (policyFile === undefined || hostsFile === undefined) throw new Error('node-floor: --checks-connect and --checks-sni need --policy FILE and --hosts FILE')
+  const checks = loadChecks(policyFile, hostsFile)
+  listen(arg('--checks-connect'), (c) => {
+    checkedConnect(checks, c)
+  })
+  listen(arg('--checks-sni'), (c) => {
+    checkedSni(checks, c, originPort)
+  })
+}
 
 process.on('SIGTERM', () => process.exit(0))
 process.on('SIGINT', () => process.exit(0))

@@ -32,6 +32,9 @@ export interface AksPeer {
   readonly service: Service
   readonly explicitPort: number
   readonly sniPort: number
+  /** Its policy and `--hosts` files (the Node floor's checks read the same). */
+  readonly policyFile: string
+  readonly hostsFile: string
 }
 
 export interface Peers {
@@ -43,7 +46,14 @@ export interface Peers {
   readonly tinyproxy: { readonly service: Service; readonly port: number }
   readonly haproxy: { readonly service: Service; readonly port: number }
   readonly nginxStream: { readonly service: Service; readonly port: number }
-  readonly floor: { readonly service: Service; readonly connectPort: number; readonly sniPort: number }
+  readonly floor: {
+    readonly service: Service
+    readonly connectPort: number
+    readonly sniPort: number
+    /** The same relay with aks-egress's own checks of a connection (node-floor.ts, `--checks-*`). */
+    readonly checksConnectPort: number
+    readonly checksSniPort: number
+  }
 }
 
 /** The origin's content: /ok (a literal), /1m and /1g (files). `bulkBytes` is the size of /1g. */
@@ -165,7 +175,7 @@ ruleCollectionGroups:
   }
   if (sniPort === undefined) throw new Error(`${name}: no transparent TLS listener in its startup line:\n${service.output()}`)
   await waitForPort(service, sniPort)
-  return { service, explicitPort, sniPort }
+  return { service, explicitPort, sniPort, policyFile: policy, hostsFile: hosts }
 }
 
 async function startSquid(dir: string, origin: Origin): Promise<Peers['squid']> {
@@ -288,19 +298,22 @@ stream {
 
 /**
  * The Node floor (bench/proxy/node-floor.ts), with the V8 flags `serve` runs with
- * (src/cli/serve-node-flags.ts) and the same extra Node arguments as aks-egress.
+ * (src/cli/serve-node-flags.ts) and the same extra Node arguments as aks-egress; its checked
+ * listeners read aks-egress's policy and `--hosts` files.
  */
-async function startNodeFloor(root: string, origin: Origin, nodeArgs: readonly string[]): Promise<Peers['floor']> {
+async function startNodeFloor(root: string, origin: Origin, aks: AksPeer, nodeArgs: readonly string[]): Promise<Peers['floor']> {
   const connectPort = await freePort()
   const sniPort = await freePort()
+  const checksConnectPort = await freePort()
+  const checksSniPort = await freePort()
   const args = [
     ...SERVE_NODE_FLAGS, ...nodeArgs, '--import', 'tsx', join(root, 'bench', 'proxy', 'node-floor.ts'),
     '--connect', String(connectPort), '--sni', String(sniPort), '--origin', String(origin.tlsPort),
+    '--checks-connect', String(checksConnectPort), '--checks-sni', String(checksSniPort), '--policy', aks.policyFile, '--hosts', aks.hostsFile,
   ]
   const service = startService('node floor', process.execPath, args, { cwd: root })
-  await waitForPort(service, connectPort)
-  await waitForPort(service, sniPort)
-  return { service, connectPort, sniPort }
+  for (const port of [connectPort, sniPort, checksConnectPort, checksSniPort]) await waitForPort(service, port)
+  return { service, connectPort, sniPort, checksConnectPort, checksSniPort }
 }
 
 /** `baselineRoot`: another checkout whose aks-egress runs too, as the `@base` targets. */
@@ -311,7 +324,7 @@ export async function startPeers(root: string, dir: string, origin: Origin, aksN
   const tinyproxy = await startTinyproxy(dir, origin)
   const haproxy = await startHaproxy(dir, origin)
   const nginxStream = await startNginxStream(dir, origin)
-  const floor = await startNodeFloor(root, origin, aksNodeArgs)
+  const floor = await startNodeFloor(root, origin, aks, aksNodeArgs)
   return { origin, aks, ...(aksBase ? { aksBase } : {}), squid, tinyproxy, haproxy, nginxStream, floor }
 }
 

@@ -62,22 +62,25 @@ function baselineRows(d: ProxyBenchData): string[] {
   return out
 }
 
-/** W1 around the Node floor: what aks-egress adds to Node's own cost, and Node's own cost over haproxy's. */
+/** W1 and W1p around the Node floors: what aks-egress adds to Node's own cost and to its own checks, and Node's cost over haproxy's and squid's. */
 function floorRows(d: ProxyBenchData): string[] {
   const rows = d.floor ?? []
   if (rows.length === 0) return []
   const fmt = (v: number | null): string => (v === null ? '–' : v.toFixed(2))
   const out = [
-    '### W1 against the Node floor',
+    '### Against the Node floors',
     '',
     'The Node floor (bench/proxy/node-floor.ts) relays on Node\'s TCP handles and does nothing else: no policy, no name ' +
       'resolution or address checks, no ClientHello parsing, no timers, bounds, logs or metrics. It is the least a proxy ' +
-      'written in Node.js spends per new connection. CPU per new connection, the first target over the second **in the same run**:',
+      'written in Node.js spends per new connection. The floor **with checks** is the same relay doing, with aks-egress\'s own ' +
+      'code and its policy and `--hosts` files, what aks-egress checks on every connection: the source address, the CONNECT head ' +
+      '(parsed), the ClientHello (parsed; its name against the CONNECT host), the policy\'s decision, the name resolved and each address ' +
+      'classified; still no timers, bounds, logs or metrics. CPU per new connection, the first target over the second **in the same run**:',
     '',
-    '| ratio of CPU per new connection | median | per run |',
-    '|---|---:|---|',
+    '| workload | ratio of CPU per new connection | median | per run |',
+    '|---|---|---:|---|',
   ]
-  for (const c of rows) out.push(`| ${shortName(c.subject)} / ${shortName(c.against)} | **${fmt(c.cpuRatio)}** | ${c.cpuRatios.map(fmt).join(' / ')} |`)
+  for (const c of rows) out.push(`| ${c.workload === 'paced' ? 'W1p' : 'W1'} | ${shortName(c.subject)} / ${shortName(c.against)} | **${fmt(c.cpuRatio)}** | ${c.cpuRatios.map(fmt).join(' / ')} |`)
   out.push('')
   return out
 }
@@ -157,6 +160,8 @@ function shortName(t: TargetId): string {
     'tinyproxy-forward': 'tinyproxy forward',
     'floor-connect': 'Node floor CONNECT',
     'floor-sni': 'Node floor SNI',
+    'floor-checks-connect': 'Node floor + checks CONNECT',
+    'floor-checks-sni': 'Node floor + checks SNI',
     'aks-connect@base': 'aks-egress@base CONNECT',
     'aks-sni@base': 'aks-egress@base SNI',
     'aks-forward@base': 'aks-egress@base forward',
