@@ -21,6 +21,8 @@
  * BENCH_PROXY_TARGETS (comma-separated target ids, default all), BENCH_PROXY_WORKLOADS,
  * BENCH_PROXY_PACED_RATE (W1p's new connections per second, default 1000),
  * BENCH_PROXY_NODE_ARGS (extra node flags for aks-egress, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`),
+ * BENCH_PROXY_FLOOR_BOOKKEEPING=1 (the floor + checks keeps aks-egress's caps, bounds, fields and
+ * metrics too: node-floor.ts `--bookkeeping`),
  * BENCH_PROXY_KEEP=1 (keep the temporary directory), BENCH_PROXY_AKS_BASELINE=DIR (another
  * checkout, built: its aks-egress runs too, as the `@base` twin of every aks-egress target chosen,
  * interleaved with the others run by run; an A/B of two builds in one run, where the machine's
@@ -110,6 +112,8 @@ interface Settings {
   readonly nodeArgs: readonly string[]
   /** BENCH_PROXY_AKS_BASELINE: the checkout the `@base` targets run from. */
   readonly baselineRoot: string | undefined
+  /** BENCH_PROXY_FLOOR_BOOKKEEPING=1: the floor + checks does aks-egress's bookkeeping too. */
+  readonly floorBookkeeping: boolean
 }
 
 function settingsFrom(quick: boolean): Settings {
@@ -148,6 +152,7 @@ function settingsFrom(quick: boolean): Settings {
     workloads: list('BENCH_PROXY_WORKLOADS', WORKLOADS.map((w) => w.id)),
     nodeArgs: (env['BENCH_PROXY_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0),
     baselineRoot,
+    floorBookkeeping: env['BENCH_PROXY_FLOOR_BOOKKEEPING'] === '1',
   }
 }
 
@@ -481,7 +486,7 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     ctx.log('building plg (bench/plg) with GOPROXY=off go build')
     const plg = await buildPlg(ctx.root, dir)
     const origin = await startOrigin(dir, s.bulkBytes)
-    const peers = await startPeers(ctx.root, dir, origin, s.nodeArgs, s.baselineRoot)
+    const peers = await startPeers(ctx.root, dir, origin, s.nodeArgs, s.baselineRoot, s.floorBookkeeping)
     if (peers.aksBase) ctx.log(`aks-egress@base (${s.baselineRoot}): explicit :${peers.aksBase.explicitPort} sni :${peers.aksBase.sniPort}`)
     ctx.log(`origin https :${origin.tlsPort} http :${origin.httpPort}; aks-egress explicit :${peers.aks.explicitPort} sni :${peers.aks.sniPort}; squid :${peers.squid.port}; tinyproxy :${peers.tinyproxy.port}; haproxy :${peers.haproxy.port}; nginx stream :${peers.nginxStream.port}; node floor connect :${peers.floor.connectPort} sni :${peers.floor.sniPort} checks :${peers.floor.checksConnectPort} :${peers.floor.checksSniPort}`)
     const eps = endpoints(peers)
@@ -535,6 +540,7 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
   const data: ProxyBenchData = {
     ...(s.baselineRoot !== undefined ? { baseline: { dir: s.baselineRoot, commit: gitCommit(s.baselineRoot) }, comparisons: compareToBaseline(samples) } : {}),
     floor: compareToFloor(samples),
+    ...(s.floorBookkeeping ? { floorBookkeeping: true } : {}),
     runs: s.runs,
     seconds: s.seconds,
     ...(s.workloads.has('paced') ? { pacedRate: s.pacedRate } : {}),

@@ -203,8 +203,10 @@ export interface ProxyBenchData {
   /** The baseline checkout (BENCH_PROXY_AKS_BASELINE) and its commit, when one was measured. */
   readonly baseline?: { readonly dir: string; readonly commit: string }
   readonly comparisons?: readonly BaselineComparison[]
-  /** W1 ratios around the Node floor (bench/proxy/node-floor.ts), when it was measured. */
+  /** W1 and W1p ratios around the Node floors (bench/proxy/node-floor.ts), when they were measured. */
   readonly floor?: readonly FloorComparison[]
+  /** The floor + checks kept aks-egress's caps, bounds, fields and metrics too (BENCH_PROXY_FLOOR_BOOKKEEPING). */
+  readonly floorBookkeeping?: boolean
   readonly runs: number
   readonly seconds: number
   /** W1p's offered rate, new connections per second over all workers. */

@@ -24,6 +24,14 @@
  * sends allowed flows only). Still no timers, bounds, logs or metrics. The distance from
  * aks-egress to this floor is what its structure costs (sockets with events, promises, timers,
  * the decision's fields), not what it checks.
+ *
+ * `--bookkeeping` adds to the checked listeners what aks-egress keeps for an allowed connection
+ * besides its log lines, written the floor's way (no promises, listeners or timers per
+ * connection), with aks-egress's own classes: the connection caps (`maxConnections`,
+ * `maxConnectionsPerSource`), the handshake bound, the dial bound and the relay's idle bound in
+ * coarse sweeps (src/proxy/idle-sweep.ts; each read marks the connection active), the decision's
+ * fields with their timings (DecisionFields), and the metrics calls (ProxyMetrics). It prices what
+ * a connection path for tunnels written as the floor is would cost (docs/benchmarks.md).
  */
 import { readFileSync } from 'node:fs'
 import { loadPolicyFile } from '../../src/config/load-policy.ts'
@@ -36,6 +44,9 @@ import { parseClientHello } from '../../src/proxy/client-hello.ts'
 import { parseHttpHead } from '../../src/proxy/http-head.ts'
 import { buildPolicyState, isTlsPort, type PolicyState } from '../../src/proxy/policy-state.ts'
 import { DEFAULT_LIMITS } from '../../src/proxy/serve-defaults.ts'
+import { DecisionFields } from '../../src/proxy/decision-fields.ts'
+import { IdleEntry, idleSweep } from '../../src/proxy/idle-sweep.ts'
+import { ProxyMetrics } from '../../src/proxy/proxy-metrics.ts'
 
 interface Handle {
   onread: (this: Handle, ab: ArrayBuffer | undefined) => undefined
@@ -105,6 +116,10 @@ class Conn {
   /** Until the relay starts: what to do with a read (the CONNECT head, the ClientHello). */
   first: ((chunk: Buffer) => void) | undefined
   head: Buffer | undefined
+  /** `--bookkeeping`: the connection's record, on both of its sides. */
+  book: Book | undefined
+  bytesIn = 0
+  bytesOut = 0
   constructor(readonly h: Handle) {
     h.conn = this
     h.onread = onRead
@@ -114,6 +129,7 @@ class Conn {
     if (this.closed) return
     this.closed = true
     this.h.close()
+    this.book?.sideClosed(this)
     const p = this.peer
     if (p && !p.closed && p.pending === 0) p.close()
   }
@@ -124,6 +140,8 @@ function onRead(this: Handle, ab: ArrayBuffer | undefined): undefined {
   const n = state[stream.kReadBytesOrError]!
   if (n > 0) {
     const chunk = Buffer.from(ab!, state[stream.kArrayBufferOffset], n)
+    c.bytesIn += n
+    if (c.book) c.book.active = true
     if (c.first) c.first(chunk)
     else if (c.peer) write(c.peer, chunk)
     return undefined
@@ -153,6 +171,7 @@ function afterWrite(this: WriteReq, status: number): void {
 
 function write(c: Conn, data: Uint8Array): void {
   if (c.closed) return
+  c.bytesOut += data.length
   const req = new stream.WriteWrap()
   req.handle = c.h
   req.oncomplete = afterWrite
@@ -204,6 +223,7 @@ function onConnected(this: ConnectReq, status: number): void {
     c.close()
     return
   }
+  c.book?.connected()
   const head = c.head
   c.head = undefined
   if (head) write(o, head)
@@ -218,6 +238,7 @@ function dial(c: Conn, originPort: number, address = '127.0.0.1'): void {
   const o = new Conn(h)
   o.peer = c
   c.peer = o
+  o.book = c.book
   const req = new tcp.TCPConnectWrap()
   req.oncomplete = onConnected
   req.address = address
@@ -271,6 +292,114 @@ function loadChecks(policyFile: string, hostsFile: string): Checks {
 
 const peer: { address?: string; port?: number } = {}
 
+const bookkeeping = process.argv.includes('--bookkeeping')
+const metrics = new ProxyMetrics(false)
+const perSource = new Map<string, number>()
+const open = new Set<Book>()
+const handshakeSweep = idleSweep(DEFAULT_LIMITS.handshakeTimeoutMs)
+const dialSweep = idleSweep(DEFAULT_LIMITS.dialTimeoutMs)
+const relaySweep = idleSweep(DEFAULT_LIMITS.idleTimeoutMs)
+
+/** `--bookkeeping`: what aks-egress keeps for an allowed connection besides its log lines. */
+class Book extends IdleEntry {
+  readonly #start = process.hrtime.bigint()
+  #dialStart = 0n
+  readonly fields = new DecisionFields()
+  #sides = 0
+  #rule: string | null = null
+  #code = ''
+  constructor(
+    readonly client: Conn,
+    readonly source: string,
+    readonly label: string,
+  ) {
+    super()
+  }
+
+  /** Accepted: counted against the caps, the handshake bound running; false when over a cap (closed). */
+  static accept(c: Conn, label: string): boolean {
+    if (!bookkeeping) return true
+    c.h.getpeername(peer)
+    const source = peer.address ?? ''
+    const fromSource = perSource.get(source) ?? 0
+    if (open.size >= DEFAULT_LIMITS.maxConnections || fromSource >= DEFAULT_LIMITS.maxConnectionsPerSource) {
+      c.close()
+      return false
+    }
+    const b = new Book(c, source, label)
+    c.book = b
+    perSource.set(source, fromSource + 1)
+    open.add(b)
+    metrics.connectionOpened(label)
+    handshakeSweep.add(b)
+    return true
+  }
+
+  /** The sweep in charge found the connection idle for its bound (handshake, dial or relay). */
+  onIdle(): void {
+    this.client.close()
+    this.client.peer?.close()
+  }
+
+  #ms(from: bigint): number {
+    return Number(process.hrtime.bigint() - from) / 1e6
+  }
+
+  /** The request head or the ClientHello was read (a CONNECT's, after its head: the handshake ends there). */
+  handshake(protocol: 'https' | 'tcp', host: string, port: number, sni: string | undefined, alpn: readonly string[] | undefined): void {
+    handshakeSweep.remove(this)
+    const f = this.fields
+    f.protocol = protocol
+    f.host = host
+    f.port = port
+    f.sni = sni
+    f.alpn = alpn
+    f.handshakeMs = this.#ms(this.#start)
+  }
+
+  /** Decided and resolved: the dial starts, under its bound. */
+  dialing(code: string, rule: string | null, dnsMs: number, address: string, port: number): void {
+    this.#code = code
+    this.#rule = rule
+    metrics.dnsSeconds.observe(dnsMs / 1000)
+    const f = this.fields
+    f.dnsMs = dnsMs
+    f.upstreamAddress = address
+    f.upstreamPort = port
+    this.#dialStart = process.hrtime.bigint()
+    dialSweep.add(this)
+  }
+
+  connected(): void {
+    dialSweep.remove(this)
+    const ms = this.#ms(this.#dialStart)
+    this.fields.connectMs = ms
+    metrics.dialSeconds.observe(ms / 1000, 'ok')
+    metrics.decided(this.label, 'allow', this.#code, this.#rule)
+    if (this.fields.handshakeMs !== undefined) metrics.handshakeSeconds.observe(this.fields.handshakeMs / 1000, this.label)
+    metrics.tunnelOpened()
+    relaySweep.add(this)
+  }
+
+  /** One side closed; with both (or the client before any dial), the connection's end. */
+  sideClosed(c: Conn): void {
+    if (++this.#sides < 2 && c.peer !== undefined) return
+    handshakeSweep.remove(this)
+    dialSweep.remove(this)
+    if (!open.delete(this)) return
+    const n = (perSource.get(this.source) ?? 1) - 1
+    if (n <= 0) perSource.delete(this.source)
+    else perSource.set(this.source, n)
+    metrics.connectionClosed(this.label)
+    if (this.sweep === relaySweep) {
+      relaySweep.remove(this)
+      metrics.tunnelClosed()
+      const origin = this.client.peer
+      metrics.relayedBytes(origin?.bytesOut ?? 0, origin?.bytesIn ?? 0)
+    }
+  }
+}
+
 /** The policy's decision and the checked address for `name`:`port` from `c`'s source, or undefined (closed). */
 function check(checks: Checks, c: Conn, name: string, port: number): string | undefined {
   c.h.getpeername(peer)
@@ -278,7 +407,9 @@ function check(checks: Checks, c: Conn, name: string, port: number): string | un
   const decision = checks.state.engine.decide(makeFlow({ protocol: tls ? 'https' : 'tcp', host: name, destinationPort: port, sourceIp: peer.address ?? '' }))
   if (decision.action !== 'allow') return undefined
   const checked = resolveCheckedKnown(name, port, checks.options)
-  return checked?.ok ? checked.allowed[0] : undefined
+  const address = checked?.ok ? checked.allowed[0] : undefined
+  if (address !== undefined) c.book?.dialing(decision.code, decision.rulePath ?? null, checked?.dnsMs ?? 0, address, port)
+  return address
 }
 
 /** Gathers a connection's first bytes until `done` can tell (at most `max` bytes). */
@@ -300,6 +431,7 @@ function checkedConnect(checks: Checks, c: Conn): void {
     c.h.readStop()
     const target = r.kind === 'ok' && r.head.method === 'CONNECT' ? r.head.targetAuthority : undefined
     const name = target ? canonicalHost(target.host) : undefined
+    if (target?.port !== undefined) c.book?.handshake('https', target.host, target.port, undefined, undefined)
     const address = name !== undefined && target?.port !== undefined ? check(checks, c, name, target.port) : undefined
     if (address === undefined || target?.port === undefined) {
       c.close()
@@ -311,7 +443,10 @@ function checkedConnect(checks: Checks, c: Conn): void {
       if (h.kind === 'needMore') return false
       c.first = undefined
       if (h.kind !== 'sni' || canonicalHost(h.sni) !== name || !c.peer) c.close()
-      else write(c.peer, hello)
+      else {
+        c.book?.handshake('https', target.host, target.port!, h.sni, h.alpn)
+        write(c.peer, hello)
+      }
       return true
     })
     dial(c, target.port, address)
@@ -328,6 +463,7 @@ function checkedSni(checks: Checks, c: Conn, originalPort: number): void {
     c.first = undefined
     c.h.readStop()
     const name = h.kind === 'sni' ? canonicalHost(h.sni) : undefined
+    if (h.kind === 'sni') c.book?.handshake('https', h.sni, originalPort, h.sni, h.alpn)
     const address = name === undefined ? undefined : check(checks, c, name, originalPort)
     if (address === undefined) c.close()
     else {
@@ -371,10 +507,11 @@ if (checksConnect !== undefined) {
   if (policyFile === undefined || hostsFile === undefined) throw new Error('node-floor: --checks-connect and --checks-sni need --policy FILE and --hosts FILE')
   const checks = loadChecks(policyFile, hostsFile)
   listen(arg('--checks-connect'), (c) => {
-    checkedConnect(checks, c)
+    if (Book.accept(c, 'explicit')) checkedConnect(checks, c)
   })
+  const sniLabel = `tls:${String(originPort)}`
   listen(arg('--checks-sni'), (c) => {
-    checkedSni(checks, c, originPort)
+    if (Book.accept(c, sniLabel)) checkedSni(checks, c, originPort)
   })
 }
 

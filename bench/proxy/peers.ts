@@ -301,7 +301,7 @@ stream {
  * (src/cli/serve-node-flags.ts) and the same extra Node arguments as aks-egress; its checked
  * listeners read aks-egress's policy and `--hosts` files.
  */
-async function startNodeFloor(root: string, origin: Origin, aks: AksPeer, nodeArgs: readonly string[]): Promise<Peers['floor']> {
+async function startNodeFloor(root: string, origin: Origin, aks: AksPeer, nodeArgs: readonly string[], bookkeeping: boolean): Promise<Peers['floor']> {
   const connectPort = await freePort()
   const sniPort = await freePort()
   const checksConnectPort = await freePort()
@@ -310,21 +310,25 @@ async function startNodeFloor(root: string, origin: Origin, aks: AksPeer, nodeAr
     ...SERVE_NODE_FLAGS, ...nodeArgs, '--import', 'tsx', join(root, 'bench', 'proxy', 'node-floor.ts'),
     '--connect', String(connectPort), '--sni', String(sniPort), '--origin', String(origin.tlsPort),
     '--checks-connect', String(checksConnectPort), '--checks-sni', String(checksSniPort), '--policy', aks.policyFile, '--hosts', aks.hostsFile,
+    ...(bookkeeping ? ['--bookkeeping'] : []),
   ]
   const service = startService('node floor', process.execPath, args, { cwd: root })
   for (const port of [connectPort, sniPort, checksConnectPort, checksSniPort]) await waitForPort(service, port)
   return { service, connectPort, sniPort, checksConnectPort, checksSniPort }
 }
 
-/** `baselineRoot`: another checkout whose aks-egress runs too, as the `@base` targets. */
-export async function startPeers(root: string, dir: string, origin: Origin, aksNodeArgs: readonly string[], baselineRoot?: string): Promise<Peers> {
+/**
+ * `baselineRoot`: another checkout whose aks-egress runs too, as the `@base` targets;
+ * `floorBookkeeping`: the floor + checks keeps aks-egress's caps, bounds, fields and metrics too.
+ */
+export async function startPeers(root: string, dir: string, origin: Origin, aksNodeArgs: readonly string[], baselineRoot?: string, floorBookkeeping = false): Promise<Peers> {
   const aks = await startAks(root, dir, origin, aksNodeArgs)
   const aksBase = baselineRoot === undefined ? undefined : await startAks(baselineRoot, dir, origin, aksNodeArgs, 'aks-egress@base')
   const squid = await startSquid(dir, origin)
   const tinyproxy = await startTinyproxy(dir, origin)
   const haproxy = await startHaproxy(dir, origin)
   const nginxStream = await startNginxStream(dir, origin)
-  const floor = await startNodeFloor(root, origin, aks, aksNodeArgs)
+  const floor = await startNodeFloor(root, origin, aks, aksNodeArgs, floorBookkeeping)
   return { origin, aks, ...(aksBase ? { aksBase } : {}), squid, tinyproxy, haproxy, nginxStream, floor }
 }
 

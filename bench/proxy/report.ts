@@ -75,7 +75,10 @@ function floorRows(d: ProxyBenchData): string[] {
       'written in Node.js spends per new connection. The floor **with checks** is the same relay doing, with aks-egress\'s own ' +
       'code and its policy and `--hosts` files, what aks-egress checks on every connection: the source address, the CONNECT head ' +
       '(parsed), the ClientHello (parsed; its name against the CONNECT host), the policy\'s decision, the name resolved and each address ' +
-      'classified; still no timers, bounds, logs or metrics. CPU per new connection, the first target over the second **in the same run**:',
+      (d.floorBookkeeping
+        ? 'classified; in this run it also kept aks-egress\'s caps, bounds (in coarse sweeps), decision fields and metrics (`--bookkeeping`), but wrote no log lines. '
+        : 'classified; still no timers, bounds, logs or metrics. ') +
+      'CPU per new connection, the first target over the second **in the same run**:',
     '',
     '| workload | ratio of CPU per new connection | median | per run |',
     '|---|---|---:|---|',
