@@ -306,6 +306,7 @@ class Book extends IdleEntry {
   #dialStart = 0n
   readonly fields = new DecisionFields()
   #sides = 0
+  #relaying = false
   #rule: string | null = null
   #code = ''
   constructor(
@@ -378,6 +379,7 @@ class Book extends IdleEntry {
     metrics.decided(this.label, 'allow', this.#code, this.#rule)
     if (this.fields.handshakeMs !== undefined) metrics.handshakeSeconds.observe(this.fields.handshakeMs / 1000, this.label)
     metrics.tunnelOpened()
+    this.#relaying = true
     relaySweep.add(this)
   }
 
@@ -386,13 +388,13 @@ class Book extends IdleEntry {
     if (++this.#sides < 2 && c.peer !== undefined) return
     handshakeSweep.remove(this)
     dialSweep.remove(this)
+    relaySweep.remove(this)
     if (!open.delete(this)) return
     const n = (perSource.get(this.source) ?? 1) - 1
     if (n <= 0) perSource.delete(this.source)
     else perSource.set(this.source, n)
     metrics.connectionClosed(this.label)
-    if (this.sweep === relaySweep) {
-      relaySweep.remove(this)
+    if (this.#relaying) {
       metrics.tunnelClosed()
       const origin = this.client.peer
       metrics.relayedBytes(origin?.bytesOut ?? 0, origin?.bytesIn ?? 0)
@@ -402,9 +404,14 @@ class Book extends IdleEntry {
 
 /** The policy's decision and the checked address for `name`:`port` from `c`'s source, or undefined (closed). */
 function check(checks: Checks, c: Conn, name: string, port: number): string | undefined {
-  c.h.getpeername(peer)
+  // With --bookkeeping, the source was read at the accept (as aks-egress reads it once).
+  let source = c.book?.source
+  if (source === undefined) {
+    c.h.getpeername(peer)
+    source = peer.address ?? ''
+  }
   const tls = isTlsPort(checks.state, port)
-  const decision = checks.state.engine.decide(makeFlow({ protocol: tls ? 'https' : 'tcp', host: name, destinationPort: port, sourceIp: peer.address ?? '' }))
+  const decision = checks.state.engine.decide(makeFlow({ protocol: tls ? 'https' : 'tcp', host: name, destinationPort: port, sourceIp: source }))
   if (decision.action !== 'allow') return undefined
   const checked = resolveCheckedKnown(name, port, checks.options)
   const address = checked?.ok ? checked.allowed[0] : undefined
