@@ -373,7 +373,8 @@ function compareToFloor(samples: readonly Sample[]): FloorComparison[] {
     ['floor-checks-connect', 'squid-connect'],
     ['floor-checks-sni', 'squid-connect'],
   ]
-  return (['newconn', 'paced'] as const).flatMap((workload) =>
+  // The floors run the new-connection workloads only (W1, W1p).
+  return WORKLOADS.filter((w) => reconnects(w.id)).flatMap(({ id: workload }) =>
     pairs.flatMap(([subject, against]) => {
       const r = sameRunPairs(samples, workload, subject, against)
       return r.pairs.length > 0 ? [{ workload, subject, against, cpuRatios: r.cpuRatios, cpuRatio: r.cpuRatio }] : []

@@ -415,7 +415,8 @@ function check(checks: Checks, c: Conn, name: string, port: number): string | un
   if (decision.action !== 'allow') return undefined
   const checked = resolveCheckedKnown(name, port, checks.options)
   const address = checked?.ok ? checked.allowed[0] : undefined
-  if (address !== undefined) c.book?.dialing(decision.code, decision.rulePath ?? null, checked?.dnsMs ?? 0, address, port)
+  if (address === undefined || !checked?.ok) return undefined
+  c.book?.dialing(decision.code, decision.rulePath, checked.dnsMs, address, port)
   return address
 }
 
@@ -439,8 +440,9 @@ function checkedConnect(checks: Checks, c: Conn): void {
     const target = r.kind === 'ok' && r.head.method === 'CONNECT' ? r.head.targetAuthority : undefined
     const name = target ? canonicalHost(target.host) : undefined
     if (target?.port !== undefined) c.book?.handshake('https', target.host, target.port, undefined, undefined)
-    const address = name !== undefined && target?.port !== undefined ? check(checks, c, name, target.port) : undefined
-    if (address === undefined || target?.port === undefined) {
+    const port = target?.port
+    const address = name !== undefined && port !== undefined ? check(checks, c, name, port) : undefined
+    if (address === undefined || target === undefined || port === undefined) {
       c.close()
       return true
     }
@@ -451,12 +453,12 @@ function checkedConnect(checks: Checks, c: Conn): void {
       c.first = undefined
       if (h.kind !== 'sni' || canonicalHost(h.sni) !== name || !c.peer) c.close()
       else {
-        c.book?.handshake('https', target.host, target.port!, h.sni, h.alpn)
+        c.book?.handshake('https', target.host, port, h.sni, h.alpn)
         write(c.peer, hello)
       }
       return true
     })
-    dial(c, target.port, address)
+    dial(c, port, address)
     return true
   })
 }
