@@ -1,10 +1,11 @@
 // The shared idle sweep: an entry with no activity is timed out once the bound has passed (not
 // before, at most 1/IDLE_SWEEP_TICKS of it late), activity postpones it, removed entries are never
-// called, and the timer runs only while entries are watched.
+// called, and the timer runs while entries are watched, stopping at the first sweep that finds
+// none (not at once: entries come and go with nearly every connection at low load).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { IDLE_SWEEP_TICKS, IdleEntry, IdleSweep, idleSweep } from './idle-sweep.ts'
+import { IDLE_SWEEP_TICKS, IdleEntry, IdleSweep, idleSweep, idleSweepTimers } from './idle-sweep.ts'
 
 class Probe extends IdleEntry {
   idleAt: number | undefined
@@ -33,6 +34,8 @@ test('an idle entry is timed out after the bound, at most one sweep interval lat
   assert.ok(after >= 200 - 5, `timed out after ${after.toFixed(0)} ms`)
   assert.ok(after < 200 + sweep.intervalMs + 150, `timed out after ${after.toFixed(0)} ms`)
   assert.equal(sweep.size, 0)
+  // Stopped at the next sweep, which finds it empty.
+  await until(() => !sweep.running, sweep.intervalMs * 3 + 150)
   assert.equal(sweep.running, false)
 })
 
@@ -52,7 +55,7 @@ test('activity postpones the timeout; it comes a bound after the last activity',
   assert.ok(after >= 120 - 5 && after < 120 + sweep.intervalMs + 150, `timed out ${after.toFixed(0)} ms after the last activity`)
 })
 
-test('removed entries are never called; the timer stops when the last one goes', async () => {
+test('removed entries are never called; the timer stops at the first sweep after the last one went', async () => {
   const sweep = new IdleSweep(60)
   const entries = Array.from({ length: 50 }, () => new Probe())
   for (const e of entries) sweep.add(e)
@@ -65,13 +68,23 @@ test('removed entries are never called; the timer stops when the last one goes',
   assert.equal(sweep.size, 25)
   await until(() => sweep.size === 0, 2000)
   for (let i = 0; i < 50; i++) assert.equal(entries[i]!.calls, i % 2 === 0 ? 0 : 1, `entry ${i}`)
+  await until(() => !sweep.running, sweep.intervalMs * 3 + 150)
   assert.equal(sweep.running, false)
-  // Watched again after a timeout: counts from the new add.
+  const before = idleSweepTimers()
+  // Watched again after a timeout: counts from the new add. An entry that comes and goes leaves
+  // the timer set (no timer made and cleared per entry) until the next sweep finds the list empty.
   const e = entries[1]!
   sweep.add(e)
   assert.equal(sweep.running, true)
+  assert.equal(idleSweepTimers(), before + 1)
   sweep.remove(e)
+  sweep.add(e)
+  sweep.remove(e)
+  assert.equal(sweep.running, true)
+  await until(() => !sweep.running, sweep.intervalMs * 3 + 150)
   assert.equal(sweep.running, false)
+  assert.equal(idleSweepTimers(), before)
+  assert.equal(e.calls, 1, 'a removed entry is not timed out')
 })
 
 test('one sweep per bound, shared by every caller', () => {
