@@ -48,9 +48,79 @@ export interface ProxyRuntime {
    * Connections relaying a tunnel now, from its start to its end: a tunnel may outlive its client's
    * socket (the origin still being written to), and a stop and the bytes metric must still find it.
    */
-  readonly relaying: Set<ClientConnection>
+  readonly relaying: Set<RelayingConnection>
   /** The sockets of the data plane (origin dials use the same layer as the listeners). */
   socketLayer(): SocketLayer
+}
+
+/** A connection relaying a tunnel: what a stop and a scrape need of it (ClientConnection, TlsTunnel). */
+export interface RelayingConnection {
+  /** Hands the bytes relayed since the last scrape to the metrics. */
+  liveBytesToMetrics(): void
+  /** Closes the connection and its origin at once. */
+  destroyNow(): void
+}
+
+/** Who a decision line is about: the connection's identity. */
+export interface DecisionSubject {
+  readonly id: number
+  readonly listener: string
+  readonly explicit: boolean
+  readonly srcIp: string
+  readonly srcPort: number
+}
+
+/**
+ * Logs and counts a verdict: the decision line (at the info level) and the decisions metric;
+ * `firstRequest`: the handshake's latency is observed too (once per connection).
+ */
+export function recordDecision(rt: ProxyRuntime, who: DecisionSubject, fields: DecisionFields, verdict: Verdict, firstRequest: boolean): void {
+  if (rt.log.logger.isLevelEnabled('info')) rt.log.decision({
+    conn: who.id,
+    listener: who.listener,
+    explicit: who.explicit,
+    srcIp: who.srcIp,
+    srcPort: who.srcPort,
+    ...fields.record(),
+    action: verdict.action,
+    rule: verdict.rule,
+    code: verdict.code,
+    reason: verdict.reason,
+    wouldDeny: verdict.wouldDeny,
+  })
+  rt.metrics.decided(who.listener, verdict.action, verdict.code, verdict.rule)
+  if (fields.handshakeMs !== undefined && firstRequest) rt.metrics.handshakeSeconds.observe(fields.handshakeMs / 1000, who.listener)
+}
+
+/** Logs a connection's close line (at the info level); a stop at its drain bound says `stop`. */
+export function recordClose(rt: ProxyRuntime, id: number, bytesUp: number, bytesDown: number, startNs: bigint, end: CloseEnd, requests: number): void {
+  if (!rt.log.logger.isLevelEnabled('info')) return
+  const durationMs = Number(process.hrtime.bigint() - startNs) / 1e6
+  rt.log.close({ conn: id, bytesUp, bytesDown, durationMs, end: rt.forcedStop() ? 'stop' : end, ...(requests > 0 ? { requests } : {}) })
+}
+
+/** The verdict of a dial that failed, counted (a connect that was tried is a failed dial's latency). */
+export function dialFailure(rt: ProxyRuntime, result: Extract<DialResult, { ok: false }>): Verdict {
+  if (result.failure !== 'DNS_FAILED' && result.failure !== 'DESTINATION_FORBIDDEN') rt.metrics.dialSeconds.observe(result.connectMs / 1000, 'failed')
+  switch (result.failure) {
+    case 'DNS_FAILED':
+      return deny('DNS_FAILED', result.detail)
+    case 'DESTINATION_FORBIDDEN':
+      return deny('DESTINATION_FORBIDDEN', result.detail)
+    case 'DIAL_FAILED':
+      return deny('DIAL_FAILED', result.detail)
+    case 'ABORTED':
+      return CLIENT_GONE_WHILE_CONNECTING
+  }
+}
+
+/** A connection taken over from another path (src/proxy/tls-tunnel.ts, for a denial): its start, fields and policy so far. */
+export interface Adopted {
+  readonly startNs: bigint
+  readonly fields: DecisionFields
+  readonly state: PolicyState
+  readonly srcIp: string
+  readonly srcPort: number
 }
 
 /** Ends `s` (if not yet) and destroys it once what was written to it is sent. */
@@ -87,7 +157,7 @@ export interface HttpOrigin {
   readonly reused: boolean
 }
 
-export class ClientConnection {
+export class ClientConnection implements RelayingConnection, DecisionSubject {
   readonly id: number
   readonly socket: StreamSocket
   readonly listener: string
@@ -97,7 +167,7 @@ export class ClientConnection {
   /** The policy of the current request: the one in force when its head was read (`adoptCurrentPolicy`). */
   state: PolicyState
   readonly rt: ProxyRuntime
-  readonly #startNs = process.hrtime.bigint()
+  readonly #startNs: bigint
   /** Aborts the dial in progress when the client goes away; only while dialling. */
   #dialAbort: ClientGone | undefined
   #decided = false
@@ -118,17 +188,19 @@ export class ClientConnection {
   /** Why the connection ended, for its close line (`stop` is the server's to say). */
   #end: CloseEnd = 'closed'
   /** The decision line's fields, set in place by the handlers. */
-  readonly fields = new DecisionFields()
+  readonly fields: DecisionFields
 
-  constructor(id: number, socket: StreamSocket, listener: string, explicit: boolean, rt: ProxyRuntime) {
+  constructor(id: number, socket: StreamSocket, listener: string, explicit: boolean, rt: ProxyRuntime, adopted?: Adopted) {
     this.id = id
     this.socket = socket
     this.listener = listener
     this.explicit = explicit
-    this.srcIp = socket.remoteAddress ?? ''
-    this.srcPort = socket.remotePort ?? 0
     this.rt = rt
-    this.state = rt.policy()
+    this.#startNs = adopted?.startNs ?? process.hrtime.bigint()
+    this.fields = adopted?.fields ?? new DecisionFields()
+    this.srcIp = adopted?.srcIp ?? socket.remoteAddress ?? ''
+    this.srcPort = adopted?.srcPort ?? socket.remotePort ?? 0
+    this.state = adopted?.state ?? rt.policy()
   }
 
   /**
@@ -175,21 +247,7 @@ export class ClientConnection {
   decide(verdict: Verdict): void {
     if (this.#decided) return
     this.#decided = true
-    if (this.rt.log.logger.isLevelEnabled('info')) this.rt.log.decision({
-      conn: this.id,
-      listener: this.listener,
-      explicit: this.explicit,
-      srcIp: this.srcIp,
-      srcPort: this.srcPort,
-      ...this.fields.record(),
-      action: verdict.action,
-      rule: verdict.rule,
-      code: verdict.code,
-      reason: verdict.reason,
-      wouldDeny: verdict.wouldDeny,
-    })
-    this.rt.metrics.decided(this.listener, verdict.action, verdict.code, verdict.rule)
-    if (this.fields.handshakeMs !== undefined && this.requests <= 1) this.rt.metrics.handshakeSeconds.observe(this.fields.handshakeMs / 1000, this.listener)
+    recordDecision(this.rt, this, this.fields, verdict, this.requests <= 1)
   }
 
   /** Denies with an HTTP response and closes. */
@@ -243,17 +301,7 @@ export class ClientConnection {
   }
 
   #failed(result: Extract<DialResult, { ok: false }>): { ok: false; verdict: Verdict } {
-    if (result.failure !== 'DNS_FAILED' && result.failure !== 'DESTINATION_FORBIDDEN') this.rt.metrics.dialSeconds.observe(result.connectMs / 1000, 'failed')
-    switch (result.failure) {
-      case 'DNS_FAILED':
-        return { ok: false, verdict: deny('DNS_FAILED', result.detail) }
-      case 'DESTINATION_FORBIDDEN':
-        return { ok: false, verdict: deny('DESTINATION_FORBIDDEN', result.detail) }
-      case 'DIAL_FAILED':
-        return { ok: false, verdict: deny('DIAL_FAILED', result.detail) }
-      case 'ABORTED':
-        return { ok: false, verdict: CLIENT_GONE_WHILE_CONNECTING }
-    }
+    return { ok: false, verdict: dialFailure(this.rt, result) }
   }
 
   /**
@@ -393,17 +441,7 @@ export class ClientConnection {
   #logClose(): void {
     if (this.#closeLogged || !this.#relayedAny) return
     this.#closeLogged = true
-    const rt = this.rt
-    if (rt.log.logger.isLevelEnabled('info')) {
-      rt.log.close({
-        conn: this.id,
-        bytesUp: this.#bytesUp,
-        bytesDown: this.#bytesDown,
-        durationMs: this.elapsedMs(),
-        end: rt.forcedStop() ? 'stop' : this.#end,
-        ...(this.#forwardedRequests > 0 ? { requests: this.#forwardedRequests } : {}),
-      })
-    }
+    recordClose(this.rt, this.id, this.#bytesUp, this.#bytesDown, this.#startNs, this.#end, this.#forwardedRequests)
   }
 
   /** Relays between the client and `origin` until both are done, then logs the close line. */
