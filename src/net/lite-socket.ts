@@ -21,8 +21,8 @@ import { isIPv6 } from 'node:net'
 import { getSystemErrorMap } from 'node:util'
 import type { StreamSocket } from './stream-socket.ts'
 
-/** The part of Node's TCPWrap used here. */
-interface TcpHandle {
+/** The part of Node's TCPWrap used here (and by src/net/handle-conn.ts). */
+export interface TcpHandle {
   /** Must be a function (the binding checks). */
   onread: (this: TcpHandle, arrayBuffer: ArrayBuffer | undefined) => Uint8Array | undefined
   onconnection: (status: number, client: TcpHandle | undefined) => void
@@ -43,9 +43,11 @@ interface TcpHandle {
   bind6(address: string, port: number, flags: number): number
   listen(backlog: number): number
   [OWNER]?: LiteSocket | LiteServer | undefined
+  /** The owner of a handle used without a LiteSocket (src/net/handle-conn.ts). */
+  conn?: unknown
 }
 
-interface Bindings {
+export interface Bindings {
   readonly TCP: new (type: number) => TcpHandle
   readonly TCPConnectWrap: new () => ConnectReq
   readonly SOCKET: number
@@ -59,7 +61,7 @@ interface Bindings {
   readonly UV_EOF: number
 }
 
-interface WriteReq {
+export interface WriteReq {
   handle: TcpHandle
   oncomplete: (this: WriteReq, status: number) => void
   async: boolean
@@ -68,13 +70,13 @@ interface WriteReq {
   cb: ((err?: Error | null) => void) | undefined
 }
 
-interface ShutdownReq {
+export interface ShutdownReq {
   handle: TcpHandle
   oncomplete: (this: ShutdownReq, status: number) => void
   owner: LiteSocket
 }
 
-interface ConnectReq {
+export interface ConnectReq {
   oncomplete: (this: ConnectReq, status: number, handle: TcpHandle) => void
   address: string
   port: number
@@ -137,6 +139,11 @@ function loadBindings(): Bindings | null {
 export function liteSocketsAvailable(): boolean {
   bindings ??= loadBindings()
   return bindings !== null
+}
+
+/** Node's TCP handle bindings; throws where this Node has none (liteSocketsAvailable() says). */
+export function tcpBindings(): Bindings {
+  return b()
 }
 
 function b(): Bindings {
@@ -691,15 +698,30 @@ function getName(status: number): string {
   return systemError(status)?.[0] ?? ''
 }
 
+/** libuv's name of an error status ('ENOTCONN'), without making an Error (whose stack trace costs). */
+export function uvErrorName(status: number): string {
+  return getName(status)
+}
+
+/** Takes an accepted handle (connected, not reading) with its peer's address, or returns false. */
+export type HandleTaker = (handle: TcpHandle, address: string, port: number) => boolean
+
 /** A listening socket whose connections are `LiteSocket`s: 'connection' (paused), 'error'. */
 export class LiteServer extends EventEmitter {
   #handle: TcpHandle | null = null
   readonly #noDelay: boolean
 
-  /** `noDelay`: TCP_NODELAY on every accepted socket (as net.Server's option). */
-  constructor(options: { readonly noDelay?: boolean } = {}) {
+  readonly #takeHandle: HandleTaker | undefined
+
+  /**
+   * `noDelay`: TCP_NODELAY on every accepted socket (as net.Server's option). `takeHandle`: asked
+   * first at each accept; when it returns true it owns the handle (src/proxy/tls-tunnel.ts) and no
+   * LiteSocket is made.
+   */
+  constructor(options: { readonly noDelay?: boolean; readonly takeHandle?: HandleTaker } = {}) {
     super()
     this.#noDelay = options.noDelay === true
+    this.#takeHandle = options.takeHandle
   }
 
   /** Binds and listens; throws the bind or listen error (`code` 'EADDRINUSE', ...). */
@@ -720,9 +742,11 @@ export class LiteServer extends EventEmitter {
         return
       }
       if (this.#noDelay) client.setNoDelay(true)
-      const s = new LiteSocket(client)
       const out: { address?: string; port?: number } = {}
-      if (client.getpeername(out) === 0) {
+      const known = client.getpeername(out) === 0
+      if (this.#takeHandle?.(client, out.address ?? '', out.port ?? 0) === true) return
+      const s = new LiteSocket(client)
+      if (known) {
         s.remoteAddress = out.address
         s.remotePort = out.port
       }

@@ -19,12 +19,12 @@ import { createServer, Server, type Socket } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ListenAddress } from '../net/classify-address.ts'
-import { LiteServer, liteSelfTest, liteSocketsAvailable, type LiteSocket } from '../net/lite-socket.ts'
+import { LiteServer, LiteSocket, liteSelfTest, liteSocketsAvailable, type HandleTaker, type TcpHandle } from '../net/lite-socket.ts'
 import { ListenerStartError } from './listener-start-error.ts'
 import type { SocketLayer, StreamSocket } from '../net/stream-socket.ts'
 import type { NameResolver } from '../net/resolve.ts'
 import { AdminServer } from './admin-server.ts'
-import { ClientConnection, closeWhenFlushed, type ProxyRuntime } from './client-connection.ts'
+import { ClientConnection, closeWhenFlushed, type ProxyRuntime, type RelayingConnection } from './client-connection.ts'
 import type { ConnectionLog } from './connection-log.ts'
 import { handleExplicit } from './explicit-proxy.ts'
 import { deny } from './outcome.ts'
@@ -35,6 +35,7 @@ import { ProxyMetrics } from './proxy-metrics.ts'
 import type { ServeLimits } from './serve-defaults.ts'
 import { handleTransparentHttp } from './transparent-http.ts'
 import { handleTransparentTls } from './transparent-tls.ts'
+import { TlsTunnel, type TunnelHost } from './tls-tunnel.ts'
 import { planTransparentListeners, type PlannedListener, type TransparentPorts } from './listener-plan.ts'
 
 /** What fixes a transparent listener that cannot open: its port is the original one plus the offset, its address the option's. */
@@ -170,12 +171,17 @@ export class ProxyServer {
   readonly #transparent = new Map<number, TransparentListener>()
   readonly #readinessChecks: Array<() => boolean> = []
   #admin: AdminServer | undefined
-  /** Every accepted socket, with its connection (a stop closes the connection's origin too). */
-  readonly #sockets = new Map<StreamSocket, ClientConnection>()
+  /**
+   * Every accepted connection, from accept to the close of its client side: keyed by its socket,
+   * or by itself for a TlsTunnel (a stop closes the connection's origin too).
+   */
+  readonly #sockets = new Map<object, RelayingConnection>()
   /** HTTP client connections with nothing in flight: waiting for their next request, or closing. */
   readonly #idleClients = new Set<StreamSocket>()
   /** Connections relaying a tunnel (ProxyRuntime.relaying). */
-  readonly #relaying = new Set<ClientConnection>()
+  readonly #relaying = new Set<RelayingConnection>()
+  /** What the transparent TLS listeners' tunnels need of the server (one object for all). */
+  readonly #tunnelHost: TunnelHost
   #socketLayer: SocketLayer
   readonly #pool: OriginPool
   readonly #perSource = new Map<string, number>()
@@ -222,6 +228,13 @@ export class ProxyServer {
       relaying: this.#relaying,
       // A function: start() may fall back to `node` (liteSelfTest).
       socketLayer: () => this.#socketLayer,
+    }
+    const runtime = this.#runtime
+    this.#tunnelHost = {
+      rt: runtime,
+      clientClosed: (t) => {
+        this.#released(t, t.srcIp, t.listener)
+      },
     }
     this.#recordPolicy(state)
   }
@@ -339,13 +352,13 @@ export class ProxyServer {
   }
 
   /** A listener whose label and handler are chosen at each accept (a transparent port's kind follows the policy). */
-  #makeServer(route: () => Route, explicit: boolean): Listener {
+  #makeServer(route: () => Route, explicit: boolean, takeHandle?: HandleTaker): Listener {
     const onConnection = (socket: Socket | LiteSocket): void => {
       const { label, handler } = route()
       this.#accept(socket, label, handler, explicit)
     }
     // Accepted LiteSockets start paused, with no Nagle delay on the relay's small writes either way.
-    const server = this.#socketLayer === 'lite' ? new LiteServer({ noDelay: true }) : createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
+    const server = this.#socketLayer === 'lite' ? new LiteServer({ noDelay: true, ...(takeHandle ? { takeHandle } : {}) }) : createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
     server.on('connection', onConnection)
     server.on('error', (e: Error) => {
       // A net.Server's failed listen() comes here too: that is the start's failure, reported by start().
@@ -382,17 +395,43 @@ export class ProxyServer {
     // 'close' comes once: `on`, not `once` (no wrapper per connection).
     socket.on('close', () => {
       conn.clientClosed()
-      this.#sockets.delete(socket)
-      const n = (this.#perSource.get(source) ?? 1) - 1
-      if (n <= 0) this.#perSource.delete(source)
-      else this.#perSource.set(source, n)
-      this.metrics.connectionClosed(label)
-      if (this.#sockets.size === 0) this.#onIdle?.()
+      this.#released(socket, source, label)
     })
     handler(conn).catch((e: unknown) => {
       this.#options.log.logger.error({ event: 'handler-error', conn: conn.id, error: e instanceof Error ? e.stack ?? e.message : String(e) }, 'handler error')
       socket.destroy()
     })
+  }
+
+  /** A connection's client side closed: its slot, its source's count and its gauge are released. */
+  #released(key: object, source: string, label: string): void {
+    this.#sockets.delete(key)
+    const n = (this.#perSource.get(source) ?? 1) - 1
+    if (n <= 0) this.#perSource.delete(source)
+    else this.#perSource.set(source, n)
+    this.metrics.connectionClosed(label)
+    if (this.#sockets.size === 0) this.#onIdle?.()
+  }
+
+  /**
+   * A connection to a transparent TLS listener on the default socket layer: a TlsTunnel on its
+   * handle (src/proxy/tls-tunnel.ts). One over a cap, or during a stop, goes to `#accept` on a
+   * LiteSocket, which refuses it as any other.
+   */
+  #acceptTunnel(handle: TcpHandle, address: string, port: number, route: Route, originalPort: number): void {
+    const limits = this.#options.limits
+    if (this.#stopping || this.#sockets.size >= limits.maxConnections || (this.#perSource.get(address) ?? 0) >= limits.maxConnectionsPerSource) {
+      const socket = new LiteSocket(handle)
+      socket.remoteAddress = address
+      socket.remotePort = port
+      this.#accept(socket, route.label, route.handler, false)
+      return
+    }
+    const t = new TlsTunnel(++this.#nextId, handle, address, port, route.label, originalPort, this.#tunnelHost)
+    this.#sockets.set(t, t)
+    this.#perSource.set(address, (this.#perSource.get(address) ?? 0) + 1)
+    this.metrics.connectionOpened(route.label)
+    t.start()
   }
 
   /**
@@ -470,7 +509,13 @@ export class ProxyServer {
       tls: { label: `tls:${originalPort}`, handler: (c) => handleTransparentTls(c, originalPort) },
       http: { label: `http:${originalPort}`, handler: (c) => handleTransparentHttp(c, originalPort) },
     }
-    const server = this.#makeServer(() => routes[record?.kind ?? p.kind], false)
+    // A TLS port's connections are TlsTunnels on their handles (LiteSockets only when refused at accept).
+    const takeHandle: HandleTaker = (handle, peerAddress, peerPort) => {
+      if ((record?.kind ?? p.kind) !== 'tls') return false
+      this.#acceptTunnel(handle, peerAddress, peerPort, routes.tls, originalPort)
+      return true
+    }
+    const server = this.#makeServer(() => routes[record?.kind ?? p.kind], false, takeHandle)
     try {
       const a = await listen(server, address, p.listenPort)
       record = { kind: p.kind, originalPort: p.originalPort, address: a.host, port: a.port, server }
@@ -566,7 +611,7 @@ export class ProxyServer {
     while (this.#relaying.size > 0 && performance.now() < drainEnd) await sleep(10)
     // The open connections, and the tunnels whose client is gone already (their origin still being
     // written to: one that does not read would hold the tunnel, and its close line, past the stop).
-    const left = new Set<ClientConnection>([...this.#sockets.values(), ...this.#relaying])
+    const left = new Set<RelayingConnection>([...this.#sockets.values(), ...this.#relaying])
     const closed = left.size
     if (closed > 0) this.#forcedStop = true
     for (const c of left) c.destroyNow()

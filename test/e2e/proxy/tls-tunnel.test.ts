@@ -1,0 +1,330 @@
+// The transparent TLS listener's connection path from accept to close: on the default socket
+// layer a TlsTunnel on the TCP handles (src/proxy/tls-tunnel.ts), with `--socket-layer node` the
+// ClientConnection path (the test runner runs this file once with each: both must behave alike).
+// Raw origins stand for TLS servers: the proxy relays the ClientHello's bytes untouched and never
+// looks past it, so an echo origin shows exactly what was relayed, in order.
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { connect, createServer, type Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { after, before, describe, test } from 'node:test'
+import { TLS_ALERT_ACCESS_DENIED } from '../../../src/proxy/deny-response.ts'
+import { idleSweepTimers } from '../../../src/proxy/idle-sweep.ts'
+import { DEFAULT_LIMITS } from '../../../src/proxy/serve-defaults.ts'
+import { buildClientHello } from '../../helpers/client-hello-builder.ts'
+import { randomLoopback, startRawOrigin, startProxy, type ProxyHandle } from './harness.ts'
+
+const POLICY = `apiVersion: aks-egress/v1
+name: e2e-tls-tunnel
+settings:
+  unsafeAllowPrivateRanges: ["127.0.0.0/8"]
+ruleCollectionGroups:
+  - name: aks
+    priority: 200
+    ruleCollections:
+      - name: app
+        type: application
+        priority: 200
+        action: Allow
+        rules:
+          - name: hcp
+            sourceAddresses: ["*"]
+            protocols: [Https:443]
+            targetFqdns: ["*.hcp.westeurope.azmk8s.io"]
+`
+
+let echo: Awaited<ReturnType<typeof startRawOrigin>>
+let banner: Awaited<ReturnType<typeof startRawOrigin>>
+let hosts: Record<string, string>
+let proxy: ProxyHandle
+
+const hello = (sni: string): Buffer => buildClientHello({ sni })
+
+before(async () => {
+  echo = await startRawOrigin('echo', 443, 'echo')
+  banner = await startRawOrigin('banner', 443, 'banner')
+  hosts = {
+    'echo.hcp.westeurope.azmk8s.io': echo.address,
+    'banner.hcp.westeurope.azmk8s.io': banner.address,
+    // Nothing listens there: the dial fails.
+    'down.hcp.westeurope.azmk8s.io': randomLoopback(),
+  }
+  proxy = await startProxy({ policy: POLICY, hosts, transparent: true, limits: { handshakeTimeoutMs: 400, idleTimeoutMs: 3000 } })
+})
+
+after(async () => {
+  await proxy.close()
+  await Promise.all([echo.close(), banner.close()])
+})
+
+function tlsPort(p: ProxyHandle = proxy): number {
+  return p.transparentPort('tls', 443)
+}
+
+/** A connection to the TLS listener, with its local port kept (a closed socket forgets it): the decision line's `srcPort`. */
+async function open(port = tlsPort(), allowHalfOpen = false): Promise<Socket & { readonly srcPort: number }> {
+  const s = connect({ host: '127.0.0.1', port, allowHalfOpen })
+  s.on('error', () => undefined)
+  await once(s, 'connect')
+  return Object.assign(s, { srcPort: s.localPort! })
+}
+
+function readAll(socket: Socket): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  socket.on('data', (c: Buffer) => chunks.push(c))
+  return once(socket, 'end').then(() => Buffer.concat(chunks))
+}
+
+describe('relay', () => {
+  test('the ClientHello and the bytes after it (written apart, before the origin answers) reach the origin in order; the client\'s FIN too', async () => {
+    const s = await open()
+    const reply = readAll(s)
+    const h = hello('echo.hcp.westeurope.azmk8s.io')
+    s.write(h)
+    s.write('after-hello-1;')
+    s.write('after-hello-2')
+    await sleep(20)
+    s.end(';last')
+    const got = await reply
+    assert.deepEqual(got, Buffer.concat([h, Buffer.from('after-hello-1;after-hello-2;last')]))
+  })
+
+  test('a ClientHello split across many segments is replayed whole', async () => {
+    const s = await open()
+    const reply = readAll(s)
+    const h = hello('echo.hcp.westeurope.azmk8s.io')
+    for (let i = 0; i < h.length; i += 7) {
+      s.write(h.subarray(i, i + 7))
+      await sleep(1)
+    }
+    s.end()
+    assert.deepEqual(await reply, h)
+  })
+
+  test('half-close from the origin: its FIN reaches the client, which can still send', async () => {
+    const s = await open(tlsPort(), true)
+    const reply = readAll(s)
+    s.write(hello('banner.hcp.westeurope.azmk8s.io'))
+    assert.equal((await reply).toString(), 'hello')
+    s.end('after-fin')
+    await once(s, 'close')
+    await sleep(50)
+    assert.match(banner.received().toString('latin1'), /after-fin$/)
+  })
+
+  test('a download of 8 MiB arrives whole, with backpressure from a slow client', async () => {
+    const big = createServer({ allowHalfOpen: true }, (c) => {
+      c.on('error', () => undefined)
+      c.once('data', () => {
+        const chunk = Buffer.alloc(64 * 1024)
+        for (let i = 0; i < 128; i++) {
+          chunk.fill(i & 0xff)
+          c.write(Buffer.from(chunk))
+        }
+        c.end()
+      })
+    })
+    const address = randomLoopback()
+    big.listen(443, address)
+    await once(big, 'listening')
+    const p = await startProxy({ policy: POLICY, hosts: { 'big.hcp.westeurope.azmk8s.io': address }, transparent: true })
+    try {
+      const s = await open(tlsPort(p))
+      s.write(hello('big.hcp.westeurope.azmk8s.io'))
+      s.pause()
+      await sleep(200)
+      const got = await readAll(s.resume())
+      assert.equal(got.length, 8 * 1024 * 1024)
+      for (let i = 0; i < 128; i++) assert.equal(got[i * 64 * 1024 + 100], i & 0xff, `chunk ${i}`)
+      const close = await p.log.waitFor((l) => l['event'] === 'close')
+      assert.equal(close['bytesDown'], 8 * 1024 * 1024)
+    } finally {
+      await p.close()
+      big.close()
+    }
+  })
+
+  test('a client that resets during the relay: both sides closed, the close line says error', async () => {
+    const s = await open()
+    s.write(hello('echo.hcp.westeurope.azmk8s.io'))
+    await once(s, 'data')
+    const decision = await proxy.log.waitFor((l) => l['event'] === 'decision' && l['srcPort'] === s.srcPort)
+    s.resetAndDestroy()
+    const close = await proxy.log.waitFor((l) => l['event'] === 'close' && l['conn'] === decision['conn'])
+    assert.equal(close['end'], 'error')
+  })
+
+  test('idle tunnels are closed at the idle bound and logged with their bytes', async () => {
+    const p = await startProxy({ policy: POLICY, hosts, transparent: true, limits: { idleTimeoutMs: 300 } })
+    try {
+      const s = await open(tlsPort(p))
+      const h = hello('echo.hcp.westeurope.azmk8s.io')
+      s.write(h)
+      await once(s, 'data')
+      const t0 = Date.now()
+      s.resume()
+      await once(s, 'close')
+      assert.ok(Date.now() - t0 >= 250 && Date.now() - t0 < 4000, `closed after ${Date.now() - t0} ms`)
+      const close = await p.log.waitFor((l) => l['event'] === 'close')
+      assert.equal(close['bytesUp'], h.length)
+      assert.equal(close['bytesDown'], h.length)
+      assert.equal(close['end'], 'idle')
+    } finally {
+      await p.close()
+    }
+  })
+})
+
+describe('before the relay', () => {
+  test('a client that says nothing is closed at the handshake bound, without an alert', async () => {
+    const s = await open()
+    const t0 = Date.now()
+    const reply = readAll(s)
+    assert.equal((await reply).length, 0)
+    assert.ok(Date.now() - t0 >= 350 && Date.now() - t0 < 4000, `closed after ${Date.now() - t0} ms`)
+    const d = await proxy.log.waitFor((l) => l['event'] === 'decision' && l['srcPort'] === s.srcPort)
+    assert.equal(d['code'], 'HANDSHAKE_TIMEOUT')
+  })
+
+  test('a ClientHello that trickles in is cut at the handshake bound, whatever bytes keep coming', async () => {
+    const s = await open()
+    const h = hello('echo.hcp.westeurope.azmk8s.io')
+    const t0 = Date.now()
+    const closed = once(s, 'close')
+    for (let i = 0; i < h.length - 1 && !s.destroyed; i++) {
+      s.write(h.subarray(i, i + 1))
+      await sleep(20)
+    }
+    await closed
+    assert.ok(Date.now() - t0 < 4000, `closed after ${Date.now() - t0} ms`)
+    const d = await proxy.log.waitFor((l) => l['event'] === 'decision' && l['srcPort'] === s.srcPort)
+    assert.equal(d['code'], 'HANDSHAKE_TIMEOUT')
+  })
+
+  test('a client that half-closes before a complete ClientHello: CLIENT_CLOSED', async () => {
+    const s = await open()
+    s.end(hello('echo.hcp.westeurope.azmk8s.io').subarray(0, 20))
+    await once(s, 'close')
+    const d = await proxy.log.waitFor((l) => l['event'] === 'decision' && l['srcPort'] === s.srcPort)
+    assert.equal(d['code'], 'CLIENT_CLOSED')
+  })
+
+  test('a dial that fails: an access_denied alert, DIAL_FAILED with the address tried, and the connect time', async () => {
+    const s = await open()
+    const reply = readAll(s)
+    s.write(hello('down.hcp.westeurope.azmk8s.io'))
+    assert.deepEqual(await reply, TLS_ALERT_ACCESS_DENIED)
+    const d = await proxy.log.waitFor((l) => l['event'] === 'decision' && l['srcPort'] === s.srcPort)
+    assert.equal(d['code'], 'DIAL_FAILED')
+    assert.equal(d['action'], 'deny')
+    assert.match(String(d['reason']), /ECONNREFUSED/)
+    assert.equal(typeof d['connectMs'], 'number')
+    assert.equal(typeof d['handshakeMs'], 'number')
+  })
+
+  test('a name that does not resolve: an alert and DNS_FAILED', async () => {
+    const s = await open()
+    const reply = readAll(s)
+    s.write(hello('nowhere.hcp.westeurope.azmk8s.io'))
+    assert.deepEqual(await reply, TLS_ALERT_ACCESS_DENIED)
+    const d = await proxy.log.waitFor((l) => l['event'] === 'decision' && l['srcPort'] === s.srcPort)
+    assert.equal(d['code'], 'DNS_FAILED')
+  })
+})
+
+describe('operations', () => {
+  test('a stop at its drain bound closes a tunnel whose origin does not read; the close line and the bytes counter agree', async () => {
+    const stuck = createServer((c) => {
+      c.pause()
+      c.on('error', () => undefined)
+    })
+    const address = randomLoopback()
+    stuck.listen(443, address)
+    await once(stuck, 'listening')
+    const p = await startProxy({ policy: POLICY, hosts: { 'stuck.hcp.westeurope.azmk8s.io': address }, transparent: true })
+    try {
+      const s = await open(tlsPort(p))
+      s.write(hello('stuck.hcp.westeurope.azmk8s.io'))
+      const chunk = Buffer.alloc(64 * 1024, 0x61)
+      for (let i = 0; i < 256; i++) s.write(chunk)
+      await sleep(300)
+      const decision = await p.log.waitFor((l) => l['event'] === 'decision')
+      const up = async (): Promise<number> => Number(/^aks_egress_relayed_bytes_total\{direction="up"\} (\d+)$/m.exec(await p.server.metrics.registry.metrics())?.[1] ?? -1)
+      assert.ok((await up()) > 0, 'bytes are counted while the tunnel is open')
+      const { closed } = await p.server.stop(200)
+      assert.equal(closed, 1)
+      const close = await p.log.waitFor((l) => l['event'] === 'close' && l['conn'] === decision['conn'], 2000)
+      assert.equal(close['end'], 'stop')
+      assert.ok((close['bytesUp'] as number) > 0)
+      assert.equal(await up(), close['bytesUp'], 'the counter ends at the close line\'s bytes')
+      s.destroy()
+    } finally {
+      await p.close()
+      stuck.close()
+    }
+  })
+
+  test('the per-source cap refuses a connection over it, and frees its slots as connections close', async () => {
+    const p = await startProxy({ policy: POLICY, hosts, transparent: true, limits: { maxConnectionsPerSource: 2 } })
+    try {
+      const held = [await open(tlsPort(p)), await open(tlsPort(p))]
+      await sleep(50)
+      const third = await open(tlsPort(p))
+      await once(third, 'close')
+      const d = await p.log.waitFor((l) => l['event'] === 'decision' && l['code'] === 'TOO_MANY_FROM_SOURCE')
+      assert.equal(d['srcPort'], third.srcPort)
+      for (const s of held) s.destroy()
+      await sleep(50)
+      const s = await open(tlsPort(p))
+      const reply = readAll(s)
+      s.end(hello('echo.hcp.westeurope.azmk8s.io'))
+      assert.ok((await reply).length > 0, 'a slot is free again')
+    } finally {
+      await p.close()
+    }
+  })
+
+  test('1,000 tunnels open at once, then no socket, timer or slot is left behind', async () => {
+    const count = (): Record<string, number> => {
+      const c: Record<string, number> = {}
+      for (const r of process.getActiveResourcesInfo()) c[r] = (c[r] ?? 0) + 1
+      return c
+    }
+    await sleep(100)
+    const baseline = count()
+    const baselineSweeps = idleSweepTimers()
+    const h = hello('echo.hcp.westeurope.azmk8s.io')
+    const sockets = await Promise.all(
+      Array.from({ length: 1000 }, async () => {
+        const s = await open()
+        s.write(h)
+        await once(s, 'data')
+        return s
+      }),
+    )
+    const open1000 = Number(/^aks_egress_tunnels_open (\d+)$/m.exec(await proxy.server.metrics.registry.getSingleMetricAsString('aks_egress_tunnels_open'))?.[1])
+    assert.equal(open1000, 1000)
+    // Half of them end cleanly (FIN both ways), half are reset.
+    await Promise.all(
+      sockets.map(async (s, i) => {
+        if (i % 2 === 0) {
+          s.end()
+          s.resume()
+        } else s.resetAndDestroy()
+        if (!s.closed) await once(s, 'close')
+      }),
+    )
+    for (let i = 0; i < 100 && proxy.server.openConnections > 0; i++) await sleep(50)
+    assert.equal(proxy.server.openConnections, 0)
+    let after = count()
+    for (let i = 0; i < 40 && (after['TCPSocketWrap'] ?? 0) > (baseline['TCPSocketWrap'] ?? 0); i++) {
+      await sleep(50)
+      after = count()
+    }
+    assert.equal(after['TCPSocketWrap'] ?? 0, baseline['TCPSocketWrap'] ?? 0, JSON.stringify({ baseline, after }))
+    // The shared idle sweeps' timers (one per bound) stop by themselves at their next sweep: not counted.
+    assert.ok((after['Timeout'] ?? 0) - idleSweepTimers() <= (baseline['Timeout'] ?? 0) - baselineSweeps, JSON.stringify({ baseline, after, baselineSweeps, sweeps: idleSweepTimers() }))
+    assert.match(await proxy.server.metrics.registry.getSingleMetricAsString('aks_egress_tunnels_open'), /^aks_egress_tunnels_open 0$/m)
+    assert.ok(DEFAULT_LIMITS.maxConnectionsPerSource >= 1000)
+  })
+})
