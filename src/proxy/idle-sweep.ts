@@ -75,7 +75,6 @@ export class IdleSweep {
     if (this.#timer === undefined) {
       this.#timer = setInterval(this.#tick, this.intervalMs)
       this.#timer.unref()
-      armed++
     }
   }
 
@@ -96,7 +95,6 @@ export class IdleSweep {
     if (this.#size === 0) {
       clearInterval(this.#timer)
       this.#timer = undefined
-      armed--
       return
     }
     let e = this.#head
@@ -114,18 +112,6 @@ export class IdleSweep {
       e = next
     }
   }
-}
-
-/** Sweeps whose timer is set. */
-let armed = 0
-
-/**
- * How many sweep timers are set now: each stops by itself within its interval once its sweep is
- * empty, so a count of the process's timers after the connections closed (the tests that look
- * for leaks) may find them, one per bound at most.
- */
-export function idleSweepTimers(): number {
-  return armed
 }
 
 const sweeps = new Map<number, IdleSweep>()

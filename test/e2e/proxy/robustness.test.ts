@@ -6,8 +6,8 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, test } from 'node:test'
 import { buildClientHello } from '../../helpers/client-hello-builder.ts'
-import { idleSweepTimers } from '../../../src/proxy/idle-sweep.ts'
 import { DEFAULT_LIMITS } from '../../../src/proxy/serve-defaults.ts'
+import { assertResourcesBack, resourceBaseline } from './resource-check.ts'
 import { connectTunnel, rawExchange, startHttpOrigin, startProxy, startRawOrigin, type ProxyHandle } from './harness.ts'
 
 const POLICY = `apiVersion: aks-egress/v1
@@ -227,14 +227,7 @@ ruleCollectionGroups:
 
 describe('resources', () => {
   test('no socket, server or timer is left behind after thousands of connections', async () => {
-    const count = (): Record<string, number> => {
-      const c: Record<string, number> = {}
-      for (const r of process.getActiveResourcesInfo()) c[r] = (c[r] ?? 0) + 1
-      return c
-    }
-    await sleep(100)
-    const baseline = count()
-    const baselineSweeps = idleSweepTimers()
+    const baseline = await resourceBaseline()
     const kinds = [
       async () => {
         const t = await connectTunnel(proxy.explicitPort, 'echo.hcp.westeurope.azmk8s.io:9000')
@@ -309,15 +302,7 @@ describe('resources', () => {
     assert.equal(proxy.server.openConnections, 0)
     assert.ok(proxy.server.idleOriginConnections <= DEFAULT_LIMITS.originPoolMaxIdlePerKey, String(proxy.server.idleOriginConnections))
     proxy.server.dropIdleOrigins()
-    let after = count()
-    for (let i = 0; i < 40 && (after['TCPSocketWrap'] ?? 0) > (baseline['TCPSocketWrap'] ?? 0); i++) {
-      await sleep(50)
-      after = count()
-    }
-    assert.equal(after['TCPSocketWrap'] ?? 0, baseline['TCPSocketWrap'] ?? 0, JSON.stringify({ baseline, after }))
-    assert.equal(after['TCPServerWrap'] ?? 0, baseline['TCPServerWrap'] ?? 0, JSON.stringify({ baseline, after }))
-    // The shared idle sweeps' timers (one per bound) stop by themselves at their next sweep: not counted.
-    assert.ok((after['Timeout'] ?? 0) - idleSweepTimers() <= (baseline['Timeout'] ?? 0) - baselineSweeps, JSON.stringify({ baseline, after, baselineSweeps, sweeps: idleSweepTimers() }))
+    await assertResourcesBack(baseline)
     const metrics = await proxy.server.metrics.registry.getSingleMetricAsString('aks_egress_tunnels_open')
     assert.match(metrics, /^aks_egress_tunnels_open 0$/m)
   })
