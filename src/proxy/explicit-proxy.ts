@@ -22,22 +22,34 @@ import { SNI_MISSING_REASON } from '../policy/decision.ts'
 import { parseRawAddress } from '../net/classify-address.ts'
 import { formatIp } from '../policy/ip-address.ts'
 import { formatHostPort, type Authority } from './authority.ts'
-import { parseClientHello, type ClientHelloResult } from './client-hello.ts'
+import type { ClientHelloResult } from './client-hello.ts'
+import type { DecisionFields } from './decision-fields.ts'
+import type { ServeLimits } from './serve-defaults.ts'
+import { clientHelloStep, type HelloDenial } from './transparent-tls.ts'
 import type { ClientConnection } from './client-connection.ts'
 import { flowFor } from './flow-for.ts'
 import { decideAndForward, refuse } from './forward-request.ts'
 import type { HttpRequestHead } from './http-head.ts'
-import { serveHttp, Tunnel, type RequestHandled } from './http-session.ts'
+import { serveHttp, serveHttpFrom, Tunnel, type RequestHandled } from './http-session.ts'
 import { CLIENT_GONE_WHILE_CONNECTING, deny, failedAfter, policyDeny, verdictOf, type Verdict } from './outcome.ts'
 import { isTlsPort } from './policy-state.ts'
 import { checkProxyAuth } from './proxy-auth.ts'
 import { readInitial } from './read-initial.ts'
 
 // A Buffer, not a string: written as is, never encoded per connection (never mutated: writes may hold it).
-const CONNECT_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1')
+export const CONNECT_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1')
 
 export function handleExplicit(conn: ClientConnection): Promise<void> {
   return serveHttp(conn, (head, rest) => explicitRequest(conn, head, rest))
+}
+
+/**
+ * The explicit port's connection from its first request on, that request's head read already
+ * (src/proxy/tunnel-connection.ts hands over what it does not serve itself: forwarded requests,
+ * CONNECTs when proxy authentication is on).
+ */
+export function continueExplicit(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<void> {
+  return serveHttpFrom(conn, { head, rest }, (h, r) => explicitRequest(conn, h, r))
 }
 
 const DONE: Promise<null> = Promise.resolve(null)
@@ -91,61 +103,78 @@ async function handleConnect(conn: ClientConnection, target: Authority, rest: Bu
   conn.socket.write(CONNECT_ESTABLISHED)
   let firstBytes: Uint8Array = rest
   if (tls) {
-    const name = planned.dialHost
     const limits = conn.rt.limits
-    const hello = await readInitial<ClientHelloResult>(conn.socket, rest, limits.handshakeTimeoutMs, (data) => {
-      const r = parseClientHello(data, limits.maxClientHelloBytes)
-      return r.kind === 'needMore' ? undefined : r
-    })
+    const hello = await readInitial(conn.socket, rest, limits.handshakeTimeoutMs, (data) => clientHelloStep(limits.maxClientHelloBytes, data))
     conn.handshakeDone()
-    const byNetworkRule = decision.code === 'NETWORK_RULE_ALLOW'
-    let denied: Verdict | undefined
-    let alert = true
-    if (hello.kind === 'timeout') {
-      denied = deny('HANDSHAKE_TIMEOUT', `No complete ClientHello within ${limits.handshakeTimeoutMs} ms`)
-      alert = false
-    } else if (hello.kind === 'closed') {
-      denied = deny('CLIENT_CLOSED', 'The client closed the tunnel before a complete ClientHello')
-      alert = false
-    } else {
-      const r = hello.value
-      firstBytes = hello.data
-      switch (r.kind) {
-        case 'sni':
-          conn.fields.sni = r.sni
-          conn.fields.alpn = r.alpn
-          if (canonicalHost(r.sni) !== name) {
-            verdict = policyDeny('SNI_MISMATCH', `SNI "${r.sni}" does not match the CONNECT host ${name}`, state.reportMode, true, verdict.rule)
-          }
-          break
-        case 'noSni':
-          conn.fields.sni = null
-          conn.fields.alpn = r.alpn
-          if (!byNetworkRule) verdict = policyDeny('SNI_MISSING', SNI_MISSING_REASON, state.reportMode, true, verdict.rule)
-          break
-        case 'notTls':
-          alert = false
-          if (!byNetworkRule) verdict = policyDeny('NOT_TLS', `The tunnel to ${formatHostPort(name, port)} does not start with a TLS ClientHello`, state.reportMode, true, verdict.rule)
-          break
-        case 'malformed':
-          denied = deny('CLIENT_HELLO_MALFORMED', `Malformed ClientHello: ${r.detail}`)
-          break
-        case 'tooLarge':
-          denied = deny('CLIENT_HELLO_TOO_LARGE', `The ClientHello exceeds ${limits.maxClientHelloBytes} bytes`)
-          break
-        case 'needMore':
-          break
-      }
-      if (verdict.action === 'deny') denied = verdict
-    }
-    if (denied) {
+    if (hello.kind === 'done') firstBytes = hello.data
+    const judged = judgeConnectHello(hello.kind === 'done' ? hello.value : hello.kind, planned.dialHost, port, decision.code, verdict, state.reportMode, limits, conn.fields)
+    if ('alert' in judged) {
       origin.destroy()
-      conn.denyTls(failedAfter(verdict, denied), alert)
+      conn.denyTls(judged.verdict, judged.alert)
       return
     }
+    verdict = judged
   }
   conn.decide(verdict)
   return conn.relay(origin, firstBytes)
+}
+
+/**
+ * What the ClientHello read inside a CONNECT tunnel to a TLS port (after the 200) does to the
+ * tunnel's verdict: the verdict to go on with (the same object when nothing changes), or a denial
+ * to send (with or without an alert) and close. Its SNI must be the CONNECT host (no domain
+ * fronting through CONNECT); without SNI, or with bytes that are not TLS, only a network rule
+ * (which does not look at bytes, Azure semantics) lets the tunnel go on. `hello`: the parser's
+ * result, or why there is none. Records the SNI and ALPN in `fields`. Shared by handleConnect and
+ * src/proxy/tunnel-connection.ts.
+ */
+export function judgeConnectHello(
+  hello: Exclude<ClientHelloResult, { kind: 'needMore' }> | 'timeout' | 'closed',
+  name: string,
+  port: number,
+  decisionCode: string,
+  verdict: Verdict,
+  reportMode: boolean,
+  limits: ServeLimits,
+  fields: DecisionFields,
+): Verdict | HelloDenial {
+  const byNetworkRule = decisionCode === 'NETWORK_RULE_ALLOW'
+  let denied: Verdict | undefined
+  let alert = true
+  if (hello === 'timeout') {
+    denied = deny('HANDSHAKE_TIMEOUT', `No complete ClientHello within ${limits.handshakeTimeoutMs} ms`)
+    alert = false
+  } else if (hello === 'closed') {
+    denied = deny('CLIENT_CLOSED', 'The client closed the tunnel before a complete ClientHello')
+    alert = false
+  } else {
+    switch (hello.kind) {
+      case 'sni':
+        fields.sni = hello.sni
+        fields.alpn = hello.alpn
+        if (canonicalHost(hello.sni) !== name) {
+          verdict = policyDeny('SNI_MISMATCH', `SNI "${hello.sni}" does not match the CONNECT host ${name}`, reportMode, true, verdict.rule)
+        }
+        break
+      case 'noSni':
+        fields.sni = null
+        fields.alpn = hello.alpn
+        if (!byNetworkRule) verdict = policyDeny('SNI_MISSING', SNI_MISSING_REASON, reportMode, true, verdict.rule)
+        break
+      case 'notTls':
+        alert = false
+        if (!byNetworkRule) verdict = policyDeny('NOT_TLS', `The tunnel to ${formatHostPort(name, port)} does not start with a TLS ClientHello`, reportMode, true, verdict.rule)
+        break
+      case 'malformed':
+        denied = deny('CLIENT_HELLO_MALFORMED', `Malformed ClientHello: ${hello.detail}`)
+        break
+      case 'tooLarge':
+        denied = deny('CLIENT_HELLO_TOO_LARGE', `The ClientHello exceeds ${limits.maxClientHelloBytes} bytes`)
+        break
+    }
+    if (verdict.action === 'deny') denied = verdict
+  }
+  return denied === undefined ? verdict : { verdict: failedAfter(verdict, denied), alert }
 }
 
 /** A host as the policy compares it: a name lower-cased without its trailing dot, an address in one form (`[0:0::1]` is `[::1]`). */

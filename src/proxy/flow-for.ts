@@ -6,13 +6,12 @@
 import { canonicalHost } from '../policy/fqdn.ts'
 import { makeFlow, type Flow } from '../policy/flow.ts'
 import { parseRawAddress } from '../net/classify-address.ts'
-import type { ClientConnection } from './client-connection.ts'
 
 /**
  * The flow of a destination and the host to dial; undefined when `host` is not a valid name.
  * @example flowFor(conn, 'security.ubuntu.com', 80, 'http') // { flow: { protocol: 'http', host: 'security.ubuntu.com', ... }, dialHost: 'security.ubuntu.com' }
  */
-export function flowFor(conn: ClientConnection, host: string, port: number, protocol: 'https' | 'http' | 'tcp'): { flow: Flow; dialHost: string } | undefined {
+export function flowFor(conn: { readonly srcIp: string }, host: string, port: number, protocol: 'https' | 'http' | 'tcp'): { flow: Flow; dialHost: string } | undefined {
   if (parseRawAddress(host)) {
     // CONNECT to an address: network rules only. Plain HTTP to an address: network rules by
     // address, and application rules whose target is `*` (the engine matches an IP Host so).

@@ -100,7 +100,15 @@ export type RequestHandled = Promise<Buffer | null> | Tunnel
  * @example await serveHttp(conn, (head, rest) => forward(conn, head, rest))
  */
 export async function serveHttp(conn: ClientConnection, handle: (head: HttpRequestHead, rest: Buffer) => RequestHandled): Promise<void> {
-  let got = await readRequestHead(conn)
+  return serveHttpFrom(conn, await readRequestHead(conn), handle)
+}
+
+/**
+ * `serveHttp` from a first request already read (by src/proxy/tunnel-connection.ts, which hands
+ * the explicit port's requests that are not tunnels it serves to this path).
+ */
+export async function serveHttpFrom(conn: ClientConnection, first: RequestRead, handle: (head: HttpRequestHead, rest: Buffer) => RequestHandled): Promise<void> {
+  let got = first
   while (got) {
     const r = handle(got.head, got.rest)
     if (r instanceof Tunnel) return r.done
