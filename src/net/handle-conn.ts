@@ -1,7 +1,7 @@
 /**
  * @module One TCP connection on Node's TCP handle with no events, streams, promises or timers: its
  * reads, the end of its writes and its errors are calls to one owner object's methods. The data
- * path of a transparent TLS tunnel (src/proxy/tls-tunnel.ts) is built on two of them.
+ * path of a tunnel (src/proxy/tunnel-connection.ts) is built on two of them.
  *
  * Why not a LiteSocket (src/net/lite-socket.ts): a LiteSocket is an EventEmitter that keeps every
  * `net.Socket` semantic the HTTP paths use (lazy pause, held chunks, writes before connect,

@@ -715,7 +715,7 @@ export class LiteServer extends EventEmitter {
 
   /**
    * `noDelay`: TCP_NODELAY on every accepted socket (as net.Server's option). `takeHandle`: asked
-   * first at each accept; when it returns true it owns the handle (src/proxy/tls-tunnel.ts) and no
+   * first at each accept; when it returns true it owns the handle (src/proxy/tunnel-connection.ts) and no
    * LiteSocket is made.
    */
   constructor(options: { readonly noDelay?: boolean; readonly takeHandle?: HandleTaker } = {}) {

@@ -53,7 +53,7 @@ export interface ProxyRuntime {
   socketLayer(): SocketLayer
 }
 
-/** A connection relaying a tunnel: what a stop and a scrape need of it (ClientConnection, TlsTunnel). */
+/** A connection relaying a tunnel: what a stop and a scrape need of it (ClientConnection, TunnelConnection). */
 export interface RelayingConnection {
   /** Hands the bytes relayed since the last scrape to the metrics. */
   liveBytesToMetrics(): void
@@ -114,7 +114,7 @@ export function dialFailure(rt: ProxyRuntime, result: Extract<DialResult, { ok: 
   }
 }
 
-/** A connection taken over from another path (src/proxy/tls-tunnel.ts, for a denial): its start, fields and policy so far. */
+/** A connection taken over from another path (src/proxy/tunnel-connection.ts, for a denial or a request it does not serve): its start, fields and policy so far. */
 export interface Adopted {
   readonly startNs: bigint
   readonly fields: DecisionFields

@@ -35,7 +35,7 @@ import { ProxyMetrics } from './proxy-metrics.ts'
 import type { ServeLimits } from './serve-defaults.ts'
 import { handleTransparentHttp } from './transparent-http.ts'
 import { handleTransparentTls } from './transparent-tls.ts'
-import { TlsTunnel, type TunnelHost } from './tls-tunnel.ts'
+import { TunnelConnection, type TunnelHost } from './tunnel-connection.ts'
 import { planTransparentListeners, type PlannedListener, type TransparentPorts } from './listener-plan.ts'
 
 /** What fixes a transparent listener that cannot open: its port is the original one plus the offset, its address the option's. */
@@ -173,14 +173,14 @@ export class ProxyServer {
   #admin: AdminServer | undefined
   /**
    * Every accepted connection, from accept to the close of its client side: keyed by its socket,
-   * or by itself for a TlsTunnel (a stop closes the connection's origin too).
+   * or by itself for a TunnelConnection (a stop closes the connection's origin too).
    */
   readonly #sockets = new Map<object, RelayingConnection>()
   /** HTTP client connections with nothing in flight: waiting for their next request, or closing. */
   readonly #idleClients = new Set<StreamSocket>()
   /** Connections relaying a tunnel (ProxyRuntime.relaying). */
   readonly #relaying = new Set<RelayingConnection>()
-  /** What the transparent TLS listeners' tunnels need of the server (one object for all). */
+  /** What the tunnels' connections need of the server (one object for all). */
   readonly #tunnelHost: TunnelHost
   #socketLayer: SocketLayer
   readonly #pool: OriginPool
@@ -234,6 +234,9 @@ export class ProxyServer {
       rt: runtime,
       clientClosed: (t) => {
         this.#released(t, t.srcIp, t.listener)
+      },
+      handlerFailed: (conn, e) => {
+        this.#handlerFailed(conn, e)
       },
     }
     this.#recordPolicy(state)
@@ -317,7 +320,10 @@ export class ProxyServer {
       const explicit = o.listen
       if (explicit) {
         const route: Route = { label: 'explicit', handler: handleExplicit }
-        const server = this.#makeServer(() => route, true)
+        const server = this.#makeServer(() => route, true, (handle, peerAddress, peerPort) => {
+          this.#acceptTunnel(handle, peerAddress, peerPort, route, undefined)
+          return true
+        })
         const a = await listen(server, explicit.host, explicit.port).catch((e: unknown) => {
           throw new ListenerStartError('--listen', explicit.host, explicit.port, e)
         })
@@ -398,9 +404,14 @@ export class ProxyServer {
       this.#released(socket, source, label)
     })
     handler(conn).catch((e: unknown) => {
-      this.#options.log.logger.error({ event: 'handler-error', conn: conn.id, error: e instanceof Error ? e.stack ?? e.message : String(e) }, 'handler error')
-      socket.destroy()
+      this.#handlerFailed(conn, e)
     })
+  }
+
+  /** A fault in a connection's handler (never expected): logged, the connection closed. */
+  #handlerFailed(conn: ClientConnection, e: unknown): void {
+    this.#options.log.logger.error({ event: 'handler-error', conn: conn.id, error: e instanceof Error ? e.stack ?? e.message : String(e) }, 'handler error')
+    conn.socket.destroy()
   }
 
   /** A connection's client side closed: its slot, its source's count and its gauge are released. */
@@ -414,20 +425,21 @@ export class ProxyServer {
   }
 
   /**
-   * A connection to a transparent TLS listener on the default socket layer: a TlsTunnel on its
-   * handle (src/proxy/tls-tunnel.ts). One over a cap, or during a stop, goes to `#accept` on a
-   * LiteSocket, which refuses it as any other.
+   * A connection to the explicit port or a transparent TLS listener on the default socket layer:
+   * a TunnelConnection on its handle (src/proxy/tunnel-connection.ts; `originalPort` undefined for
+   * the explicit port). One over a cap, or during a stop, goes to `#accept` on a LiteSocket, which
+   * refuses it as any other.
    */
-  #acceptTunnel(handle: TcpHandle, address: string, port: number, route: Route, originalPort: number): void {
+  #acceptTunnel(handle: TcpHandle, address: string, port: number, route: Route, originalPort: number | undefined): void {
     const limits = this.#options.limits
     if (this.#stopping || this.#sockets.size >= limits.maxConnections || (this.#perSource.get(address) ?? 0) >= limits.maxConnectionsPerSource) {
       const socket = new LiteSocket(handle)
       socket.remoteAddress = address
       socket.remotePort = port
-      this.#accept(socket, route.label, route.handler, false)
+      this.#accept(socket, route.label, route.handler, originalPort === undefined)
       return
     }
-    const t = new TlsTunnel(++this.#nextId, handle, address, port, route.label, originalPort, this.#tunnelHost)
+    const t = new TunnelConnection(++this.#nextId, handle, address, port, route.label, originalPort, this.#tunnelHost)
     this.#sockets.set(t, t)
     this.#perSource.set(address, (this.#perSource.get(address) ?? 0) + 1)
     this.metrics.connectionOpened(route.label)
@@ -509,7 +521,7 @@ export class ProxyServer {
       tls: { label: `tls:${originalPort}`, handler: (c) => handleTransparentTls(c, originalPort) },
       http: { label: `http:${originalPort}`, handler: (c) => handleTransparentHttp(c, originalPort) },
     }
-    // A TLS port's connections are TlsTunnels on their handles (LiteSockets only when refused at accept).
+    // A TLS port's connections are TunnelConnections on their handles (LiteSockets only when refused at accept).
     const takeHandle: HandleTaker = (handle, peerAddress, peerPort) => {
       if ((record?.kind ?? p.kind) !== 'tls') return false
       this.#acceptTunnel(handle, peerAddress, peerPort, routes.tls, originalPort)

@@ -35,7 +35,7 @@ export function helloTimeout(limits: ServeLimits): HelloDenial {
 /**
  * What a complete ClientHello on a transparent TLS port leads to before the policy: the SNI in
  * normal form (a string), or a denial. Records what it learns (host, SNI, ALPN) in `fields`.
- * Shared by both connection paths (handleTransparentTls and src/proxy/tls-tunnel.ts).
+ * Shared by both connection paths (handleTransparentTls and src/proxy/tunnel-connection.ts).
  */
 export function judgeClientHello(r: Exclude<ClientHelloResult, { kind: 'needMore' }>, originalPort: number, limits: ServeLimits, fields: DecisionFields): string | HelloDenial {
   switch (r.kind) {

@@ -1,20 +1,30 @@
 /**
- * @module A transparent TLS connection from accept to close on one object: the ClientHello read
- * and judged, the policy's decision, the checked dial, the replay and the relay, on two
- * HandleConns (src/net/handle-conn.ts), with callbacks instead of promises, listeners and timers.
- * It does what handleTransparentTls (src/proxy/transparent-tls.ts) does on a ClientConnection,
- * with the same checks, decision and close lines and metrics, for a fraction of the garbage per
- * connection: the proxy benchmark measured a relay written this way with aks-egress's checks and
- * bookkeeping at 0.86–0.90 × the CPU per new connection of the path on LiteSockets
- * (docs/benchmarks.md, "A Node floor with aks-egress's checks").
+ * @module A tunnel's connection from accept to close on one object — a transparent TLS
+ * listener's connection, or an explicit-port CONNECT — on two HandleConns
+ * (src/net/handle-conn.ts), with callbacks instead of promises, listeners and timers. It does what
+ * handleTransparentTls (src/proxy/transparent-tls.ts) and handleConnect
+ * (src/proxy/explicit-proxy.ts) do on a ClientConnection, with the same checks, decision and close
+ * lines, metrics and bounds, for less CPU per new connection: the proxy benchmark measured a relay
+ * written this way, with aks-egress's checks and bookkeeping, at 0.86–0.90 × the CPU of those
+ * paths on LiteSockets (docs/benchmarks.md, "A Node floor with aks-egress's checks"), and this
+ * path at about 0.91 × for transparent TLS ("A connection path for tunnels").
+ *
+ * The phases:
+ * - transparent TLS: the ClientHello (HELLO) is read and judged, the SNI decided; explicit: the
+ *   request head (HEAD) is read and, for a CONNECT, its target decided;
+ * - the name is resolved, every address classified, a checked one dialled (DIAL);
+ * - explicit: the 200 is sent; to a TLS port the ClientHello inside the tunnel is read and its SNI
+ *   must be the CONNECT host (INNER_HELLO);
+ * - the decision line, then the relay (RELAY), the close line.
  *
  * - The handshake bound, each connect attempt's bound and the relay's idle bound are coarse
  *   sweeps (src/proxy/idle-sweep.ts): no timer per connection. A bound fires between its value and
  *   1/8 later; the handshake and dial bounds count from their start, whatever bytes come.
- * - What is not an allowed, dialled tunnel — a denial, a failed dial, the handshake bound — goes
- *   on as on the other path: the client's handle is handed to a LiteSocket and a ClientConnection
- *   (`#handOff`), which sends the alert (or not), logs the decision and closes after a short bound
- *   (src/proxy/client-connection.ts, `denyTls`). Denials are the rare case; their code is shared.
+ * - Whatever is not an allowed, dialled tunnel — a denial, a failed dial, the handshake bound, a
+ *   plain-HTTP request on the explicit port, a CONNECT when proxy authentication is on — goes on
+ *   on the common path: the client's handle is handed to a LiteSocket and a ClientConnection
+ *   (`#handOff`), which answers, forwards or denies as for any connection. Those cases' code is
+ *   shared, not written twice.
  * - The relay keeps the semantics of src/proxy/tunnel.ts: bytes both ways with backpressure (a
  *   side stops reading while a write to its peer is pending), half-close carried both ways (a FIN
  *   ends the other side's writable half once what was before it is written), the idle bound,
@@ -25,55 +35,79 @@ import { resolveChecked, resolveCheckedKnown, type CheckedAddresses, type DialOp
 import { HandleConn, type HandleConnOwner } from '../net/handle-conn.ts'
 import { LiteSocket, type TcpHandle } from '../net/lite-socket.ts'
 import { makeFlow } from '../policy/flow.ts'
+import { parseRawAddress } from '../net/classify-address.ts'
 import { ClientConnection, dialFailure, recordClose, recordDecision, type DecisionSubject, type ProxyRuntime, type RelayingConnection } from './client-connection.ts'
 import type { CloseEnd } from './connection-log.ts'
 import { DecisionFields } from './decision-fields.ts'
+import { CONNECT_ESTABLISHED, continueExplicit, judgeConnectHello } from './explicit-proxy.ts'
+import { flowFor } from './flow-for.ts'
+import { parseHttpHead, type HttpRequestHead } from './http-head.ts'
 import { IdleEntry, idleSweep, type IdleSweep } from './idle-sweep.ts'
-import { CLIENT_GONE_WHILE_CONNECTING, failedAfter, verdictOf, type Verdict } from './outcome.ts'
-import type { PolicyState } from './policy-state.ts'
-import { clientHelloStep, HELLO_CLIENT_CLOSED, helloTimeout, judgeClientHello, type HelloDenial } from './transparent-tls.ts'
+import { CLIENT_GONE_WHILE_CONNECTING, deny, failedAfter, verdictOf, type Verdict } from './outcome.ts'
+import { isTlsPort, type PolicyState } from './policy-state.ts'
+import { clientHelloStep, HELLO_CLIENT_CLOSED, helloTimeout, judgeClientHello } from './transparent-tls.ts'
 
 /** What a tunnel needs from its server. */
 export interface TunnelHost {
   readonly rt: ProxyRuntime
-  /** The tunnel's client connection closed: its slot is free (called once). */
-  clientClosed(t: TlsTunnel): void
+  /** The connection's client side closed: its slot is free (called once). */
+  clientClosed(t: TunnelConnection): void
+  /** A fault in a handler of the common path (after a hand-off): logged, the socket closed. */
+  handlerFailed(conn: ClientConnection, e: unknown): void
 }
 
+/** Transparent TLS: the ClientHello. */
 const HELLO = 0
-const DIAL = 1
-const RELAY = 2
-const DONE = 3
-const HANDED_OFF = 4
-type Phase = typeof HELLO | typeof DIAL | typeof RELAY | typeof DONE | typeof HANDED_OFF
+/** Explicit: the request head. */
+const HEAD = 1
+const DIAL = 2
+/** Explicit, to a TLS port: the ClientHello inside the tunnel, after the 200. */
+const INNER_HELLO = 3
+const RELAY = 4
+const DONE = 5
+const HANDED_OFF = 6
+type Phase = typeof HELLO | typeof HEAD | typeof DIAL | typeof INNER_HELLO | typeof RELAY | typeof DONE | typeof HANDED_OFF
 
 const EMPTY = Buffer.alloc(0)
+
+const HEAD_CLIENT_CLOSED: Verdict = Object.freeze(deny('CLIENT_CLOSED', 'The client closed the connection before a complete request head'))
 
 function ignoreError(): void {
   // A handed-off socket's errors are seen by its ClientConnection as its close.
 }
 
-export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingConnection, DecisionSubject {
+export class TunnelConnection extends IdleEntry implements HandleConnOwner, RelayingConnection, DecisionSubject {
   readonly id: number
   readonly listener: string
-  readonly explicit = false
+  readonly explicit: boolean
   readonly srcIp: string
   readonly srcPort: number
   readonly fields = new DecisionFields()
   readonly #host: TunnelHost
-  readonly #originalPort: number
+  /** Transparent: the original port (the flow's destination port); explicit: the CONNECT's port once read. */
+  #port: number
   readonly #client: HandleConn
   #origin: HandleConn | undefined
-  #phase: Phase = HELLO
+  #phase: Phase
   readonly #startNs = process.hrtime.bigint()
   #state: PolicyState
-  /** The sweep the tunnel is in now (handshake, connect attempt or idle bound). */
+  /** The sweep the connection is in now (handshake, connect attempt or idle bound). */
   #sweep: IdleSweep | undefined
-  /** The client's first bytes (the ClientHello, and whatever came before the dial ended): a chunk as it came, or a prefix of `#buf`. */
+  /**
+   * The client's bytes not yet sent on: the request head, the ClientHello, whatever came before
+   * the relay. A read's chunk as it came, or a prefix of `#buf`.
+   */
   #bytes: Buffer = EMPTY
   #buf: Buffer | undefined
+  /** Bytes of `#bytes` a parser has seen already (the head parser resumes there). */
+  #scanned = 0
   #verdict: Verdict | undefined
+  /** The decision's code (a CONNECT's inner ClientHello is judged by it). */
+  #decisionCode = ''
+  /** The name (or address) to dial. */
   #name = ''
+  /** Explicit: the CONNECT is to a TLS port (its ClientHello is read after the 200). */
+  #tls = false
   #checked: Extract<CheckedAddresses, { ok: true }> | undefined
   #attempts = 0
   #tried = 0
@@ -85,29 +119,36 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
   #released = false
   #handedOff: ClientConnection | undefined
 
-  /** `handle`: an accepted connection, not reading yet. */
-  constructor(id: number, handle: TcpHandle, srcIp: string, srcPort: number, listener: string, originalPort: number, host: TunnelHost) {
+  /**
+   * `handle`: an accepted connection, not reading yet. `originalPort`: a transparent TLS
+   * listener's original port; undefined for the explicit port.
+   */
+  constructor(id: number, handle: TcpHandle, srcIp: string, srcPort: number, listener: string, originalPort: number | undefined, host: TunnelHost) {
     super()
     this.id = id
     this.srcIp = srcIp
     this.srcPort = srcPort
     this.listener = listener
-    this.#originalPort = originalPort
+    this.explicit = originalPort === undefined
+    this.#port = originalPort ?? 0
+    this.#phase = originalPort === undefined ? HEAD : HELLO
     this.#host = host
     this.#state = host.rt.policy()
     this.#client = new HandleConn(handle, this)
   }
 
-  /** Starts reading the ClientHello, under the handshake bound. */
+  /** Starts reading the ClientHello or the request head, under the handshake bound. */
   start(): void {
-    const f = this.fields
-    f.protocol = 'https'
-    f.port = this.#originalPort
+    if (!this.explicit) {
+      const f = this.fields
+      f.protocol = 'https'
+      f.port = this.#port
+    }
     this.#enter(idleSweep(this.#host.rt.limits.handshakeTimeoutMs))
     this.#client.readStart()
   }
 
-  /** Moves the tunnel into `sweep` (out of the one it was in); its bound counts from now. */
+  /** Moves the connection into `sweep` (out of the one it was in); its bound counts from now. */
   #enter(sweep: IdleSweep | undefined): void {
     this.#sweep?.remove(this)
     this.#sweep = sweep
@@ -124,7 +165,7 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
     const bytes = this.#bytes
     const length = bytes.length
     if (length === 0) {
-      // A read's chunk is a fresh buffer of its own: kept as it is (most ClientHellos are one read).
+      // A read's chunk is a fresh buffer of its own: kept as it is (most heads and ClientHellos are one read).
       this.#bytes = chunk
       return
     }
@@ -138,8 +179,8 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
     this.#bytes = buf.subarray(0, length + chunk.length)
   }
 
-  #helloRead(chunk: Buffer): void {
-    this.#append(chunk)
+  /** Transparent TLS: a piece of the ClientHello. */
+  #helloRead(): void {
     const limits = this.#host.rt.limits
     const r = clientHelloStep(limits.maxClientHelloBytes, this.#bytes)
     if (r === undefined) return
@@ -147,17 +188,74 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
     this.fields.handshakeMs = this.#ms(this.#startNs)
     // Decided under the policy in force now, not the one of the accept (docs/serve.md).
     this.#state = this.#host.rt.policy()
-    const name = judgeClientHello(r, this.#originalPort, limits, this.fields)
+    const name = judgeClientHello(r, this.#port, limits, this.fields)
     if (typeof name !== 'string') {
-      this.#handOff(name)
+      this.#deny(name.verdict, name.alert)
       return
     }
-    const verdict = verdictOf(this.#state.engine.decide(makeFlow({ protocol: 'https', sni: name, destinationPort: this.#originalPort, sourceIp: this.srcIp })))
+    const decision = this.#state.engine.decide(makeFlow({ protocol: 'https', sni: name, destinationPort: this.#port, sourceIp: this.srcIp }))
+    this.#decided(verdictOf(decision), decision.code, name)
+  }
+
+  /** Explicit: a piece of the request head. */
+  #headRead(): void {
+    const rt = this.#host.rt
+    const limits = rt.limits
+    const r = parseHttpHead(this.#bytes, limits.maxHeaderBytes, this.#scanned)
+    this.#scanned = this.#bytes.length
+    if (r.kind === 'needMore') return
+    this.#enter(undefined)
+    const f = this.fields
+    f.request = 1
+    f.handshakeMs = this.#ms(this.#startNs)
+    this.#state = rt.policy()
+    if (r.kind === 'tooLarge') {
+      this.#handOff((conn) => {
+        conn.denyHttp(deny('HEADER_TOO_LARGE', `The request head exceeds ${limits.maxHeaderBytes} bytes`))
+      })
+      return
+    }
+    if (r.kind === 'malformed') {
+      this.#handOff((conn) => {
+        conn.denyHttp(deny('BAD_REQUEST', `Malformed request: ${r.detail}`), r.status)
+      })
+      return
+    }
+    const head = r.head
+    const rest = this.#bytes.subarray(head.headBytes)
+    if (head.method !== 'CONNECT' || rt.auth() !== undefined) {
+      // Forwarded requests (and keep-alive), and proxy authentication: the common path serves them.
+      this.#continue(head, rest)
+      return
+    }
+    const target = head.targetAuthority!
+    const port = target.port!
+    this.#port = port
+    const state = this.#state
+    const tls = parseRawAddress(target.host) === undefined && isTlsPort(state, port)
+    this.#tls = tls
+    f.protocol = tls ? 'https' : 'tcp'
+    f.host = target.host
+    f.port = port
+    const planned = flowFor(this, target.host, port, tls ? 'https' : 'tcp')
+    if (!planned) {
+      this.#deny(deny('INVALID_HOST', `CONNECT host "${target.host}" is not a valid host name`))
+      return
+    }
+    // The bytes after the head (a ClientHello sent early) stay, for the replay.
+    this.#bytes = rest
+    this.#buf = undefined
+    const decision = state.engine.decide(planned.flow)
+    this.#decided(verdictOf(decision), decision.code, planned.dialHost)
+  }
+
+  #decided(verdict: Verdict, code: string, name: string): void {
     if (verdict.action === 'deny') {
-      this.#handOff({ verdict, alert: true })
+      this.#deny(verdict)
       return
     }
     this.#verdict = verdict
+    this.#decisionCode = code
     this.#name = name
     this.#phase = DIAL
     this.#resolve()
@@ -173,12 +271,12 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
   #resolve(): void {
     const options = this.#dialOptions()
     // A name from --hosts or the cache (the usual case) is checked without a promise.
-    const known = resolveCheckedKnown(this.#name, this.#originalPort, options)
+    const known = resolveCheckedKnown(this.#name, this.#port, options)
     if (known !== undefined) {
       this.#resolved(known)
       return
     }
-    resolveChecked(this.#name, this.#originalPort, options).then(
+    resolveChecked(this.#name, this.#port, options).then(
       (checked) => {
         // The client may have gone (or a stop closed it) while DNS was asked.
         if (this.#phase === DIAL) this.#resolved(checked)
@@ -195,7 +293,7 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
     for (const r of checked.refused) rt.metrics.refusedAddresses.inc({ class: r.cls })
     this.fields.dnsMs = checked.dnsMs
     if (!checked.ok) {
-      this.#handOff({ verdict: failedAfter(this.#verdict!, dialFailure(rt, checked)), alert: true })
+      this.#deny(failedAfter(this.#verdict!, dialFailure(rt, checked)))
       return
     }
     this.#checked = checked
@@ -211,20 +309,19 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
     if (this.#tried >= this.#attempts) {
       const connectMs = this.#ms(this.#dialStartNs)
       this.fields.connectMs = connectMs
-      const detail = `cannot connect to ${this.#name}:${this.#originalPort} (${(this.#errors ?? []).join('; ')})`
+      const detail = `cannot connect to ${this.#name}:${this.#port} (${(this.#errors ?? []).join('; ')})`
       const failure = dialFailure(rt, { ok: false, failure: 'DIAL_FAILED', detail, refused: checked.refused, dnsMs: checked.dnsMs, connectMs })
-      this.#handOff({ verdict: failedAfter(this.#verdict!, failure), alert: true })
+      this.#deny(failedAfter(this.#verdict!, failure))
       return
     }
     const address = checked.allowed[this.#tried++]!
-    this.#origin = HandleConn.connect(address, this.#originalPort, this)
+    this.#origin = HandleConn.connect(address, this.#port, this)
     this.#enter(idleSweep(rt.limits.dialTimeoutMs))
   }
 
   /** A connect attempt failed (or timed out): the next address. */
   #attemptFailed(code: string): void {
-    const origin = this.#origin!
-    origin.close()
+    this.#origin?.close()
     this.#origin = undefined
     ;(this.#errors ??= []).push(`${this.#checked!.allowed[this.#tried - 1]!}: ${code}`)
     this.#connectNext()
@@ -242,11 +339,59 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
     const f = this.fields
     f.connectMs = connectMs
     f.upstreamAddress = this.#checked!.allowed[this.#tried - 1]!
-    f.upstreamPort = this.#originalPort
+    f.upstreamPort = this.#port
     this.#checked = undefined
     this.#errors = undefined
-    recordDecision(rt, this, f, this.#verdict!, true)
-    this.#startRelay(conn)
+    if (!this.explicit) {
+      this.#allowed()
+      return
+    }
+    const client = this.#client
+    client.write(CONNECT_ESTABLISHED)
+    if (client.closed) return
+    if (!this.#tls) {
+      this.#allowed()
+      return
+    }
+    // The ClientHello inside the tunnel, under the handshake bound (from the 200 on).
+    this.#phase = INNER_HELLO
+    this.#enter(idleSweep(rt.limits.handshakeTimeoutMs))
+    // The bytes after the head and those read while dialling may hold it whole already.
+    if (this.#bytes.length > 0 && this.#innerHelloRead()) return
+    if (client.eof) this.#innerHelloEnded('closed')
+    else client.readStart()
+  }
+
+  /** Explicit, to a TLS port: a piece of the ClientHello after the 200; true once it is judged. */
+  #innerHelloRead(): boolean {
+    const r = clientHelloStep(this.#host.rt.limits.maxClientHelloBytes, this.#bytes)
+    if (r === undefined) return false
+    this.#innerHelloEnded(r)
+    return true
+  }
+
+  #innerHelloEnded(hello: Parameters<typeof judgeConnectHello>[0]): void {
+    this.#enter(undefined)
+    this.fields.handshakeMs = this.#ms(this.#startNs)
+    const judged = judgeConnectHello(hello, this.#name, this.#port, this.#decisionCode, this.#verdict!, this.#state.reportMode, this.#host.rt.limits, this.fields)
+    if ('alert' in judged) {
+      this.#origin?.close()
+      this.#origin = undefined
+      // The client gone (or half-closed with no ClientHello): nothing to answer, closed.
+      if (hello === 'closed') this.#clientGone(judged.verdict)
+      else this.#handOff((conn) => {
+        conn.denyTls(judged.verdict, judged.alert)
+      })
+      return
+    }
+    this.#verdict = judged
+    this.#allowed()
+  }
+
+  /** The tunnel may go on: the decision line, then the relay. */
+  #allowed(): void {
+    recordDecision(this.#host.rt, this, this.fields, this.#verdict!, true)
+    this.#startRelay(this.#origin!)
   }
 
   // ---- The relay ----
@@ -266,7 +411,7 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
     const flushed = origin.write(first)
     if (origin.closed) return
     if (client.eof) {
-      // The client half-closed while the proxy was dialling: its FIN follows its bytes.
+      // The client half-closed before the relay: its FIN follows its bytes.
       if (flushed) origin.shutdown()
     } else if (flushed) client.readStart()
     else client.readStop()
@@ -275,35 +420,41 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
 
   connRead(conn: HandleConn, chunk: Buffer): void {
     const client = this.#client
-    if (conn === client) {
-      switch (this.#phase) {
-        case HELLO:
-          try {
-            this.#helloRead(chunk)
-          } catch (e) {
-            // Called from a read: a throw would reach the process. One connection fails, not the proxy.
-            this.#fault(e)
-          }
-          return
-        case DIAL:
-          // Bytes after the ClientHello, before the origin answers: kept for the replay, and no more read until then.
-          this.#append(chunk)
-          client.readStop()
-          return
-        case RELAY: {
-          this.active = true
-          const origin = this.#origin!
-          if (!origin.write(chunk) && !origin.closed) client.readStop()
-          return
-        }
-        default:
-          return
-      }
+    if (conn !== client) {
+      if (this.#phase !== RELAY) return
+      this.active = true
+      // A borrowed chunk must not be overwritten by the origin's next read before it is sent.
+      if (!client.write(chunk) && !client.closed) conn.readStop()
+      return
     }
-    if (this.#phase !== RELAY) return
-    this.active = true
-    // A borrowed chunk must not be overwritten by the origin's next read before it is sent.
-    if (!client.write(chunk) && !client.closed) conn.readStop()
+    switch (this.#phase) {
+      case RELAY: {
+        this.active = true
+        const origin = this.#origin!
+        if (!origin.write(chunk) && !origin.closed) client.readStop()
+        return
+      }
+      case HELLO:
+      case HEAD:
+      case INNER_HELLO:
+        this.#append(chunk)
+        try {
+          if (this.#phase === HELLO) this.#helloRead()
+          else if (this.#phase === HEAD) this.#headRead()
+          else this.#innerHelloRead()
+        } catch (e) {
+          // Called from a read: a throw would reach the process. One connection fails, not the proxy.
+          this.#fault(e)
+        }
+        return
+      case DIAL:
+        // Bytes before the origin answers: kept for the replay, and no more read until then.
+        this.#append(chunk)
+        client.readStop()
+        return
+      default:
+        return
+    }
   }
 
   connDrained(conn: HandleConn): void {
@@ -319,21 +470,24 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
   }
 
   connEof(conn: HandleConn): void {
-    const client = this.#client
     switch (this.#phase) {
       case HELLO:
         this.#clientGone(HELLO_CLIENT_CLOSED)
         return
-      case DIAL:
-        // A half-close after the ClientHello: carried to the origin once it is connected.
+      case HEAD:
+        this.fields.request = 1
+        this.#clientGone(HEAD_CLIENT_CLOSED)
+        return
+      case INNER_HELLO:
+        this.#innerHelloEnded('closed')
         return
       case RELAY: {
-        const origin = this.#origin!
-        const to = conn === client ? origin : client
+        const to = conn === this.#client ? this.#origin! : this.#client
         if (to.pendingBytes === 0) to.shutdown()
         return
       }
       default:
+        // DIAL: a half-close after the first bytes, carried to the origin once the relay starts.
         return
     }
   }
@@ -350,9 +504,17 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
       case HELLO:
         this.#clientGone(HELLO_CLIENT_CLOSED)
         return
+      case HEAD:
+        this.fields.request = 1
+        this.#clientGone(HEAD_CLIENT_CLOSED)
+        return
       case DIAL:
         if (conn === this.#client) this.#clientGone(failedAfter(this.#verdict!, CLIENT_GONE_WHILE_CONNECTING))
         else this.#attemptFailed('EIO')
+        return
+      case INNER_HELLO:
+        if (conn === this.#client) this.#innerHelloEnded('closed')
+        else this.#closeBoth('error')
         return
       case RELAY:
         this.#closeBoth('error')
@@ -365,9 +527,19 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
   /** The bound of the phase passed: the handshake's, a connect attempt's, or the relay's idle bound. */
   onIdle(): void {
     this.#sweep = undefined
+    const limits = this.#host.rt.limits
     switch (this.#phase) {
-      case HELLO:
-        this.#handOff(helloTimeout(this.#host.rt.limits))
+      case HELLO: {
+        const t = helloTimeout(limits)
+        this.#deny(t.verdict, t.alert)
+        return
+      }
+      case HEAD:
+        this.fields.request = 1
+        this.#deny(deny('HANDSHAKE_TIMEOUT', `No complete request head within ${limits.handshakeTimeoutMs} ms`))
+        return
+      case INNER_HELLO:
+        this.#innerHelloEnded('timeout')
         return
       case DIAL:
         this.#attemptFailed('ETIMEDOUT')
@@ -419,31 +591,57 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
     this.#done()
   }
 
-  /** A fault in the tunnel's own code (never expected): logged, and the connection closed. */
+  /** A fault in this code (never expected): logged, and the connection closed. */
   #fault(e: unknown): void {
     this.#host.rt.log.logger.error({ event: 'handler-error', conn: this.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }, 'handler error')
+    if (this.#phase === HANDED_OFF) {
+      this.#handedOff?.destroyNow()
+      return
+    }
     this.#client.close()
     this.#origin?.close()
     this.#done()
   }
 
+  /** Denied before the relay: an HTTP status on the explicit port, a TLS alert (or not) on a transparent one. */
+  #deny(verdict: Verdict, alert = true): void {
+    if (this.explicit) {
+      this.#handOff((conn) => {
+        conn.denyHttp(verdict)
+      })
+    } else {
+      this.#handOff((conn) => {
+        conn.denyTls(verdict, alert)
+      })
+    }
+  }
+
+  /** A request the common path serves: forwarded requests and what follows them, CONNECTs with proxy authentication. */
+  #continue(head: HttpRequestHead, rest: Buffer): void {
+    this.#handOff((conn) => {
+      conn.requests = 1
+      continueExplicit(conn, head, rest).catch((e: unknown) => {
+        this.#host.handlerFailed(conn, e)
+      })
+    })
+  }
+
   /**
-   * Goes on as the other path does for a denial: the client's handle becomes a LiteSocket with a
-   * ClientConnection (the fields, start and policy so far), which denies with `denial` and closes.
+   * Goes on on the common path: the client's handle becomes a LiteSocket with a ClientConnection
+   * (the fields, start and policy so far), which `then` uses.
    */
-  #handOff(denial: HelloDenial): void {
+  #handOff(then: (conn: ClientConnection) => void): void {
     this.#enter(undefined)
     this.#origin?.close()
     this.#origin = undefined
     this.#bytes = EMPTY
     this.#buf = undefined
     this.#phase = HANDED_OFF
-    const rt = this.#host.rt
     const socket = new LiteSocket(this.#client.release())
     socket.remoteAddress = this.srcIp
     socket.remotePort = this.srcPort
     socket.on('error', ignoreError)
-    const conn = new ClientConnection(this.id, socket, this.listener, false, rt, {
+    const conn = new ClientConnection(this.id, socket, this.listener, this.explicit, this.#host.rt, {
       startNs: this.#startNs,
       fields: this.fields,
       state: this.#state,
@@ -455,7 +653,7 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
       conn.clientClosed()
       this.#release()
     })
-    conn.denyTls(denial.verdict, denial.alert)
+    then(conn)
   }
 
   /** At a scrape: the bytes relayed since the last one, to the metrics (a long tunnel's move while it is open). */
@@ -476,8 +674,15 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
       case HELLO:
         this.#clientGone(HELLO_CLIENT_CLOSED)
         return
+      case HEAD:
+        this.fields.request = 1
+        this.#clientGone(HEAD_CLIENT_CLOSED)
+        return
       case DIAL:
         this.#clientGone(failedAfter(this.#verdict!, CLIENT_GONE_WHILE_CONNECTING))
+        return
+      case INNER_HELLO:
+        this.#innerHelloEnded('closed')
         return
       case RELAY:
         this.#closeBoth('closed')
@@ -490,3 +695,4 @@ export class TlsTunnel extends IdleEntry implements HandleConnOwner, RelayingCon
     }
   }
 }
+

@@ -1,6 +1,7 @@
-// The transparent TLS listener's connection path from accept to close: on the default socket
-// layer a TlsTunnel on the TCP handles (src/proxy/tls-tunnel.ts), with `--socket-layer node` the
-// ClientConnection path (the test runner runs this file once with each: both must behave alike).
+// A tunnel's connection from accept to close, on a transparent TLS listener and through an
+// explicit CONNECT: on the default socket layer a TunnelConnection on the TCP handles
+// (src/proxy/tunnel-connection.ts), with `--socket-layer node` the ClientConnection path (the test
+// runner runs this file once with each: both must behave alike).
 // Raw origins stand for TLS servers: the proxy relays the ClientHello's bytes untouched and never
 // looks past it, so an echo origin shows exactly what was relayed, in order.
 import assert from 'node:assert/strict'
@@ -9,13 +10,13 @@ import { connect, createServer, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, test } from 'node:test'
 import { TLS_ALERT_ACCESS_DENIED } from '../../../src/proxy/deny-response.ts'
-import { idleSweepTimers } from '../../../src/proxy/idle-sweep.ts'
 import { DEFAULT_LIMITS } from '../../../src/proxy/serve-defaults.ts'
 import { buildClientHello } from '../../helpers/client-hello-builder.ts'
-import { randomLoopback, startRawOrigin, startProxy, type ProxyHandle } from './harness.ts'
+import { assertResourcesBack, resourceBaseline } from './resource-check.ts'
+import { connectTunnel, randomLoopback, rawExchange, startRawOrigin, startProxy, type ProxyHandle } from './harness.ts'
 
 const POLICY = `apiVersion: aks-egress/v1
-name: e2e-tls-tunnel
+name: e2e-tunnel-connection
 settings:
   unsafeAllowPrivateRanges: ["127.0.0.0/8"]
 ruleCollectionGroups:
@@ -232,6 +233,72 @@ describe('before the relay', () => {
   })
 })
 
+describe('explicit CONNECT', () => {
+  const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n'
+
+  test('a ClientHello sent with the CONNECT head, before the 200: its SNI is checked and it is replayed whole', async () => {
+    const h = hello('echo.hcp.westeurope.azmk8s.io')
+    const s = connect({ host: '127.0.0.1', port: proxy.explicitPort })
+    s.on('error', () => undefined)
+    await once(s, 'connect')
+    const srcPort = s.localPort
+    const reply = readAll(s)
+    s.write(Buffer.concat([Buffer.from('CONNECT echo.hcp.westeurope.azmk8s.io:443 HTTP/1.1\r\nHost: echo.hcp.westeurope.azmk8s.io:443\r\n\r\n'), h]))
+    await sleep(50)
+    s.end()
+    assert.deepEqual(await reply, Buffer.concat([Buffer.from(ESTABLISHED), h]))
+    const d = await proxy.log.waitFor((l) => l['event'] === 'decision' && l['srcPort'] === srcPort)
+    assert.equal(d['sni'], 'echo.hcp.westeurope.azmk8s.io')
+    assert.equal(d['action'], 'allow')
+  })
+
+  test('a ClientHello naming another host, sent with the head: the 200, then an alert, and nothing reaches the origin', async () => {
+    const before = echo.connections()
+    const r = await rawExchange(proxy.explicitPort, Buffer.concat([Buffer.from('CONNECT echo.hcp.westeurope.azmk8s.io:443 HTTP/1.1\r\n\r\n'), hello('banner.hcp.westeurope.azmk8s.io')]))
+    assert.deepEqual(r.reply, Buffer.concat([Buffer.from(ESTABLISHED), TLS_ALERT_ACCESS_DENIED]))
+    const d = await proxy.log.waitFor((l) => l['event'] === 'decision' && l['code'] === 'SNI_MISMATCH')
+    assert.equal(d['action'], 'deny')
+    // The proxy dialled (to answer 200) but relayed nothing: the origin saw a connection and no bytes.
+    assert.ok(echo.connections() >= before)
+  })
+
+  test('a CONNECT to a TLS port whose client half-closes without a ClientHello: closed, CLIENT_CLOSED', async () => {
+    const t = await connectTunnel(proxy.explicitPort, 'echo.hcp.westeurope.azmk8s.io:443')
+    assert.equal(t.status, 200)
+    const port = t.socket.localPort
+    t.socket.on('error', () => undefined)
+    t.socket.end()
+    t.socket.resume()
+    await once(t.socket, 'close')
+    const d = await proxy.log.waitFor((l) => l['event'] === 'decision' && l['srcPort'] === port)
+    assert.equal(d['code'], 'CLIENT_CLOSED')
+    assert.equal(d['action'], 'deny')
+  })
+
+  test('a CONNECT whose ClientHello never comes is closed at the handshake bound without an alert', async () => {
+    const t = await connectTunnel(proxy.explicitPort, 'echo.hcp.westeurope.azmk8s.io:443')
+    const port = t.socket.localPort
+    const t0 = Date.now()
+    const rest = readAll(t.socket)
+    assert.equal((await rest).length, 0)
+    assert.ok(Date.now() - t0 >= 350 && Date.now() - t0 < 4000, `closed after ${Date.now() - t0} ms`)
+    const d = await proxy.log.waitFor((l) => l['event'] === 'decision' && l['srcPort'] === port)
+    assert.equal(d['code'], 'HANDSHAKE_TIMEOUT')
+  })
+
+  test('a plain-HTTP request on the explicit port is served by the common path, its decision line the first request\'s', async () => {
+    // No Http rule: refused with 403 (and closed: docs/serve.md).
+    const r = await rawExchange(
+      proxy.explicitPort,
+      'GET http://echo.hcp.westeurope.azmk8s.io/x HTTP/1.1\r\nHost: echo.hcp.westeurope.azmk8s.io\r\n\r\n',
+    )
+    assert.match(r.reply.toString(), /^HTTP\/1\.1 403 /)
+    const d = await proxy.log.waitFor((l) => l['event'] === 'decision' && l['url'] === 'http://echo.hcp.westeurope.azmk8s.io/x')
+    assert.equal(d['request'], 1)
+    assert.equal(d['explicit'], true)
+  })
+})
+
 describe('operations', () => {
   test('a stop at its drain bound closes a tunnel whose origin does not read; the close line and the bytes counter agree', async () => {
     const stuck = createServer((c) => {
@@ -285,14 +352,7 @@ describe('operations', () => {
   })
 
   test('1,000 tunnels open at once, then no socket, timer or slot is left behind', async () => {
-    const count = (): Record<string, number> => {
-      const c: Record<string, number> = {}
-      for (const r of process.getActiveResourcesInfo()) c[r] = (c[r] ?? 0) + 1
-      return c
-    }
-    await sleep(100)
-    const baseline = count()
-    const baselineSweeps = idleSweepTimers()
+    const baseline = await resourceBaseline()
     const h = hello('echo.hcp.westeurope.azmk8s.io')
     const sockets = await Promise.all(
       Array.from({ length: 1000 }, async () => {
@@ -316,14 +376,7 @@ describe('operations', () => {
     )
     for (let i = 0; i < 100 && proxy.server.openConnections > 0; i++) await sleep(50)
     assert.equal(proxy.server.openConnections, 0)
-    let after = count()
-    for (let i = 0; i < 40 && (after['TCPSocketWrap'] ?? 0) > (baseline['TCPSocketWrap'] ?? 0); i++) {
-      await sleep(50)
-      after = count()
-    }
-    assert.equal(after['TCPSocketWrap'] ?? 0, baseline['TCPSocketWrap'] ?? 0, JSON.stringify({ baseline, after }))
-    // The shared idle sweeps' timers (one per bound) stop by themselves at their next sweep: not counted.
-    assert.ok((after['Timeout'] ?? 0) - idleSweepTimers() <= (baseline['Timeout'] ?? 0) - baselineSweeps, JSON.stringify({ baseline, after, baselineSweeps, sweeps: idleSweepTimers() }))
+    await assertResourcesBack(baseline)
     assert.match(await proxy.server.metrics.registry.getSingleMetricAsString('aks_egress_tunnels_open'), /^aks_egress_tunnels_open 0$/m)
     assert.ok(DEFAULT_LIMITS.maxConnectionsPerSource >= 1000)
   })
