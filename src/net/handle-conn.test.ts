@@ -6,7 +6,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { HandleConn, type HandleConnOwner } from './handle-conn.ts'
-import { LiteServer } from './lite-socket.ts'
+import { LiteServer, uvError } from './lite-socket.ts'
 
 /** Records what a HandleConn tells its owner. */
 class Recorder implements HandleConnOwner {
@@ -36,8 +36,8 @@ class Recorder implements HandleConnOwner {
     this.finished++
     this.#wake()
   }
-  connFailed(_c: HandleConn, e: Error): void {
-    this.failed.push(e)
+  connFailed(_c: HandleConn, status: number, syscall: 'read' | 'write' | 'shutdown'): void {
+    this.failed.push(uvError(status, syscall))
     this.#wake()
   }
   connConnected(_c: HandleConn, e: Error | undefined): void {

@@ -19,7 +19,9 @@
  * - `write(data)` returns true when the kernel took every byte; false when some wait (the bytes
  *   are kept until done); `owner.connDrained(conn)` when every pending write has completed;
  * - `shutdown()` sends a FIN after what was written; `owner.connFinished(conn)` once it is sent;
- * - a failed read, write or shutdown calls `owner.connFailed(conn, error)` once; the connection is
+ * - a failed read, write or shutdown calls `owner.connFailed(conn, status, syscall)` with libuv's
+ *   status (`uvError(status, syscall)` makes the Error, when the owner wants one: its stack trace
+ *   costs, and a client's reset is common); the connection is
  *   left open for the owner to `close()`;
  * - `close()` closes the handle at once (pending writes are cancelled, nothing more is called).
  */
@@ -30,7 +32,7 @@ export interface HandleConnOwner {
   connEof(conn: HandleConn): void
   connDrained(conn: HandleConn): void
   connFinished(conn: HandleConn): void
-  connFailed(conn: HandleConn, error: Error): void
+  connFailed(conn: HandleConn, status: number, syscall: 'read' | 'write' | 'shutdown'): void
   /** `connect()` completed: `error` undefined when connected. */
   connConnected(conn: HandleConn, error: Error | undefined): void
 }
@@ -196,7 +198,7 @@ export class HandleConn {
       return undefined
     }
     this.#reading = false
-    this.#owner.connFailed(this, uvError(n, 'read'))
+    this.#owner.connFailed(this, n, 'read')
     return undefined
   }
 
@@ -208,7 +210,7 @@ export class HandleConn {
     if (this.#reading || this.closed || this.eof) return
     const err = this.#h.readStart()
     if (err !== 0) {
-      this.#owner.connFailed(this, uvError(err, 'read'))
+      this.#owner.connFailed(this, err, 'read')
       return
     }
     this.#reading = true
@@ -236,7 +238,7 @@ export class HandleConn {
     if (err !== 0) {
       // Node disposed of a request that failed after it became a WriteWrap: not reused.
       spareWrite = undefined
-      this.#owner.connFailed(this, uvError(err, 'write'))
+      this.#owner.connFailed(this, err, 'write')
       return false
     }
     this.bytesWritten += data.length
@@ -255,7 +257,7 @@ export class HandleConn {
     req.buffer = null
     if (this.closed) return
     if (status < 0) {
-      this.#owner.connFailed(this, uvError(status, 'write'))
+      this.#owner.connFailed(this, status, 'write')
       return
     }
     if (this.pendingBytes === 0) this.#owner.connDrained(this)
@@ -272,14 +274,14 @@ export class HandleConn {
     const err = this.#h.shutdown(req)
     // 1: done synchronously; ENOTCONN: the peer is gone already (as net.Socket: finished).
     if (err === 1 || (err < 0 && uvErrorName(err) === 'ENOTCONN')) process.nextTick(finishedAtOnce, this)
-    else if (err !== 0) this.#owner.connFailed(this, uvError(err, 'shutdown'))
+    else if (err !== 0) this.#owner.connFailed(this, err, 'shutdown')
   }
 
   /** @internal */
   shutdownDone(status: number): void {
     if (this.closed || this.finished) return
     if (status < 0 && uvErrorName(status) !== 'ENOTCONN') {
-      this.#owner.connFailed(this, uvError(status, 'shutdown'))
+      this.#owner.connFailed(this, status, 'shutdown')
       return
     }
     this.finished = true

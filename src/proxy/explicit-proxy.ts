@@ -75,7 +75,7 @@ async function handleConnect(conn: ClientConnection, target: Authority, rest: Bu
   const port = target.port!
   const isIp = parseRawAddress(target.host) !== undefined
   const tls = !isIp && isTlsPort(state, port)
-  const planned = flowFor(conn, target.host, port, tls ? 'https' : 'tcp')
+  const planned = flowFor(conn, target.host, port, tls ? 'https' : 'tcp', isIp)
   conn.fields.protocol = tls ? 'https' : 'tcp'
   conn.fields.host = target.host
   conn.fields.port = port

@@ -11,8 +11,15 @@ import { parseRawAddress } from '../net/classify-address.ts'
  * The flow of a destination and the host to dial; undefined when `host` is not a valid name.
  * @example flowFor(conn, 'security.ubuntu.com', 80, 'http') // { flow: { protocol: 'http', host: 'security.ubuntu.com', ... }, dialHost: 'security.ubuntu.com' }
  */
-export function flowFor(conn: { readonly srcIp: string }, host: string, port: number, protocol: 'https' | 'http' | 'tcp'): { flow: Flow; dialHost: string } | undefined {
-  if (parseRawAddress(host)) {
+export function flowFor(
+  conn: { readonly srcIp: string },
+  host: string,
+  port: number,
+  protocol: 'https' | 'http' | 'tcp',
+  // The caller may know already (parsing an address literal twice was a visible share of a CONNECT's checks).
+  isIp = parseRawAddress(host) !== undefined,
+): { flow: Flow; dialHost: string } | undefined {
+  if (isIp) {
     // CONNECT to an address: network rules only. Plain HTTP to an address: network rules by
     // address, and application rules whose target is `*` (the engine matches an IP Host so).
     // makeFlow: flows of one shape keep the engine's property reads monomorphic (flow.ts).

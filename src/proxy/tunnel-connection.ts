@@ -232,12 +232,13 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
     const port = target.port!
     this.#port = port
     const state = this.#state
-    const tls = parseRawAddress(target.host) === undefined && isTlsPort(state, port)
+    const isIp = parseRawAddress(target.host) !== undefined
+    const tls = !isIp && isTlsPort(state, port)
     this.#tls = tls
     f.protocol = tls ? 'https' : 'tcp'
     f.host = target.host
     f.port = port
-    const planned = flowFor(this, target.host, port, tls ? 'https' : 'tcp')
+    const planned = flowFor(this, target.host, port, tls ? 'https' : 'tcp', isIp)
     if (!planned) {
       this.#deny(deny('INVALID_HOST', `CONNECT host "${target.host}" is not a valid host name`))
       return
