@@ -471,26 +471,14 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
   }
 
   connEof(conn: HandleConn): void {
-    switch (this.#phase) {
-      case HELLO:
-        this.#clientGone(HELLO_CLIENT_CLOSED)
-        return
-      case HEAD:
-        this.fields.request = 1
-        this.#clientGone(HEAD_CLIENT_CLOSED)
-        return
-      case INNER_HELLO:
-        this.#innerHelloEnded('closed')
-        return
-      case RELAY: {
-        const to = conn === this.#client ? this.#origin! : this.#client
-        if (to.pendingBytes === 0) to.shutdown()
-        return
-      }
-      default:
-        // DIAL: a half-close after the first bytes, carried to the origin once the relay starts.
-        return
+    // DIAL: a half-close after the first bytes, carried to the origin once the relay starts.
+    if (this.#phase === DIAL) return
+    if (this.#phase !== RELAY) {
+      this.#clientGoneBeforeRelay()
+      return
     }
+    const to = conn === this.#client ? this.#origin! : this.#client
+    if (to.pendingBytes === 0) to.shutdown()
   }
 
   connFinished(): void {
@@ -501,6 +489,16 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
   }
 
   connFailed(conn: HandleConn): void {
+    if (this.#phase === RELAY || (this.#phase === INNER_HELLO && conn !== this.#client)) this.#closeBoth('error')
+    else if (this.#phase === DIAL && conn !== this.#client) this.#attemptFailed('EIO')
+    else this.#clientGoneBeforeRelay()
+  }
+
+  /**
+   * The client went away (its FIN or a failure before a complete handshake, or a stop) before the
+   * relay: decided as such and closed. Nothing in the other phases.
+   */
+  #clientGoneBeforeRelay(): void {
     switch (this.#phase) {
       case HELLO:
         this.#clientGone(HELLO_CLIENT_CLOSED)
@@ -510,15 +508,10 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
         this.#clientGone(HEAD_CLIENT_CLOSED)
         return
       case DIAL:
-        if (conn === this.#client) this.#clientGone(failedAfter(this.#verdict!, CLIENT_GONE_WHILE_CONNECTING))
-        else this.#attemptFailed('EIO')
+        this.#clientGone(failedAfter(this.#verdict!, CLIENT_GONE_WHILE_CONNECTING))
         return
       case INNER_HELLO:
-        if (conn === this.#client) this.#innerHelloEnded('closed')
-        else this.#closeBoth('error')
-        return
-      case RELAY:
-        this.#closeBoth('error')
+        this.#innerHelloEnded('closed')
         return
       default:
         return
@@ -671,29 +664,9 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
 
   /** Closes the connection at once (a stop at its drain bound). */
   destroyNow(): void {
-    switch (this.#phase) {
-      case HELLO:
-        this.#clientGone(HELLO_CLIENT_CLOSED)
-        return
-      case HEAD:
-        this.fields.request = 1
-        this.#clientGone(HEAD_CLIENT_CLOSED)
-        return
-      case DIAL:
-        this.#clientGone(failedAfter(this.#verdict!, CLIENT_GONE_WHILE_CONNECTING))
-        return
-      case INNER_HELLO:
-        this.#innerHelloEnded('closed')
-        return
-      case RELAY:
-        this.#closeBoth('closed')
-        return
-      case HANDED_OFF:
-        this.#handedOff?.destroyNow()
-        return
-      default:
-        return
-    }
+    if (this.#phase === RELAY) this.#closeBoth('closed')
+    else if (this.#phase === HANDED_OFF) this.#handedOff?.destroyNow()
+    else this.#clientGoneBeforeRelay()
   }
 }
 
