@@ -25,7 +25,7 @@ import { formatHostPort, type Authority } from './authority.ts'
 import type { ClientHelloResult } from './client-hello.ts'
 import type { DecisionFields } from './decision-fields.ts'
 import type { ServeLimits } from './serve-defaults.ts'
-import { clientHelloStep, type HelloDenial } from './transparent-tls.ts'
+import { clientHelloStep, helloTimeout, type HelloDenial } from './transparent-tls.ts'
 import type { ClientConnection } from './client-connection.ts'
 import { flowFor } from './flow-for.ts'
 import { decideAndForward, refuse } from './forward-request.ts'
@@ -142,8 +142,9 @@ export function judgeConnectHello(
   let denied: Verdict | undefined
   let alert = true
   if (hello === 'timeout') {
-    denied = deny('HANDSHAKE_TIMEOUT', `No complete ClientHello within ${limits.handshakeTimeoutMs} ms`)
-    alert = false
+    const t = helloTimeout(limits)
+    denied = t.verdict
+    alert = t.alert
   } else if (hello === 'closed') {
     denied = deny('CLIENT_CLOSED', 'The client closed the tunnel before a complete ClientHello')
     alert = false

@@ -15,8 +15,27 @@
  */
 import type { ClientConnection } from './client-connection.ts'
 import { parseHttpHead, type HttpHeadResult, type HttpRequestHead } from './http-head.ts'
-import { deny } from './outcome.ts'
+import { deny, type Verdict } from './outcome.ts'
+import type { ServeLimits } from './serve-defaults.ts'
 import { readInitial } from './read-initial.ts'
+
+/** The client closed before a complete request head (nothing is answered). */
+export const HEAD_CLIENT_CLOSED: Verdict = Object.freeze(deny('CLIENT_CLOSED', 'The client closed the connection before a complete request head'))
+
+/** The handshake bound passed before a complete request head (answered 408). */
+export function headTimeout(limits: ServeLimits): Verdict {
+  return deny('HANDSHAKE_TIMEOUT', `No complete request head within ${limits.handshakeTimeoutMs} ms`)
+}
+
+/**
+ * A request head the parser refused, and the status of its answer (undefined: the verdict's).
+ * Shared by readRequestHead and src/proxy/tunnel-connection.ts.
+ */
+export function headRefused(r: Extract<HttpHeadResult, { kind: 'tooLarge' | 'malformed' }>, limits: ServeLimits): { readonly verdict: Verdict; readonly status: number | undefined } {
+  return r.kind === 'tooLarge'
+    ? { verdict: deny('HEADER_TOO_LARGE', `The request head exceeds ${limits.maxHeaderBytes} bytes`), status: undefined }
+    : { verdict: deny('BAD_REQUEST', `Malformed request: ${r.detail}`), status: r.status }
+}
 
 export type RequestRead = { readonly head: HttpRequestHead; readonly rest: Buffer } | undefined
 
@@ -61,22 +80,19 @@ export async function readRequestHead(conn: ClientConnection, pending?: Buffer):
   // On every line of the request, its refusal included (a bad second head on a kept-alive connection).
   conn.fields.request = conn.requests
   if (read.kind === 'timeout') {
-    conn.denyHttp(deny('HANDSHAKE_TIMEOUT', `No complete request head within ${limits.handshakeTimeoutMs} ms`))
+    conn.denyHttp(headTimeout(limits))
     return undefined
   }
   if (read.kind === 'closed') {
-    conn.decide(deny('CLIENT_CLOSED', 'The client closed the connection before a complete request head'))
+    conn.decide(HEAD_CLIENT_CLOSED)
     conn.socket.destroy()
     return undefined
   }
   const r = read.value
   if (!next) conn.handshakeDone()
-  if (r.kind === 'tooLarge') {
-    conn.denyHttp(deny('HEADER_TOO_LARGE', `The request head exceeds ${limits.maxHeaderBytes} bytes`))
-    return undefined
-  }
-  if (r.kind === 'malformed') {
-    conn.denyHttp(deny('BAD_REQUEST', `Malformed request: ${r.detail}`), r.status)
+  if (r.kind === 'tooLarge' || r.kind === 'malformed') {
+    const refused = headRefused(r, limits)
+    conn.denyHttp(refused.verdict, refused.status)
     return undefined
   }
   if (r.kind !== 'ok') return undefined

@@ -1,20 +1,14 @@
 /**
  * @module Reads a client's first bytes until a parser can decide (a complete ClientHello or
  * request head), within a time bound, without losing any: the bytes are kept for replay to the
- * origin. The buffer grows by doubling; the parsers stop it at their own byte bound.
- *
- * Most request heads and ClientHellos arrive in one read: the socket's chunk (a fresh Buffer of
- * its own, which Node never reuses) is then parsed and kept as it is. A buffer is allocated and
- * the bytes copied only when a second piece comes (or for `initial`, which belongs to the caller):
- * per new connection that was a 4 KiB allocation and a copy per read.
+ * origin, gathered without copies where they can be (src/proxy/gathered-bytes.ts).
  *
  * One object per read (`InitialRead`), found by the socket's listeners through a property of the
  * socket: the listeners and the timer callback are shared module functions, not closures made for
  * every connection (there were eight per call).
  */
 import type { StreamSocket } from '../net/stream-socket.ts'
-
-const EMPTY = Buffer.alloc(0)
+import { GatheredBytes } from './gathered-bytes.ts'
 
 export type ReadInitialResult<T> =
   | { readonly kind: 'done'; readonly value: T; readonly data: Buffer }
@@ -65,13 +59,7 @@ function onTimeout<T>(r: InitialRead<T>): void {
 }
 
 class InitialRead<T> {
-  /** The bytes so far: a socket's chunk as it came, or a prefix of `#buf`. */
-  bytes: Buffer = EMPTY
-  /** The copy that pieces are gathered in, once there are two. */
-  #buf: Buffer | undefined
-  /** `bytes` is a prefix of `#buf` (else a chunk as it came, or nothing). */
-  #gathered = false
-  #length = 0
+  readonly #gathered = new GatheredBytes()
   #scanned = 0
   #settled = false
   #waitingFirstByte = false
@@ -93,7 +81,7 @@ class InitialRead<T> {
     this.#waitingFirstByte = empty && firstByteTimeoutMs !== undefined
     this.#timer = setTimeout(onTimeout, this.#waitingFirstByte ? firstByteTimeoutMs : this.#timeoutMs, this)
     if (initial && initial.length > 0) {
-      this.#append(initial, false)
+      this.#gathered.append(initial, false)
       if (this.#attempt()) return
     }
     const socket = this.#socket
@@ -109,23 +97,9 @@ class InitialRead<T> {
     socket.resume()
   }
 
-  #append(chunk: Uint8Array, own: boolean): void {
-    const length = this.#length
-    if (length === 0 && own) {
-      this.bytes = chunk as Buffer
-      this.#length = chunk.length
-      return
-    }
-    let buf = this.#buf
-    if (buf === undefined || !this.#gathered || length + chunk.length > buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(4096, (buf?.length ?? 0) * 2, length + chunk.length))
-      this.bytes.copy(next, 0, 0, length)
-      buf = this.#buf = next
-      this.#gathered = true
-    }
-    buf.set(chunk, length)
-    this.#length = length + chunk.length
-    this.bytes = buf.subarray(0, this.#length)
+  /** The bytes so far. */
+  get bytes(): Buffer {
+    return this.#gathered.bytes
   }
 
   finish(result: ReadInitialResult<T>): void {
@@ -145,19 +119,19 @@ class InitialRead<T> {
 
   #attempt(): boolean {
     const value = this.#step(this.bytes, this.#scanned)
-    this.#scanned = this.#length
+    this.#scanned = this.bytes.length
     if (value === undefined) return false
     this.finish({ kind: 'done', value, data: this.bytes })
     return true
   }
 
   data(chunk: Buffer): void {
-    if (this.#length === 0 && this.#waitingFirstByte) {
+    if (this.bytes.length === 0 && this.#waitingFirstByte) {
       this.#waitingFirstByte = false
       clearTimeout(this.#timer)
       this.#timer = setTimeout(onTimeout, this.#timeoutMs, this)
     }
-    this.#append(chunk, true)
+    this.#gathered.append(chunk, true)
     this.#attempt()
   }
 }

@@ -42,6 +42,8 @@ import { DecisionFields } from './decision-fields.ts'
 import { CONNECT_ESTABLISHED, continueExplicit, judgeConnectHello } from './explicit-proxy.ts'
 import { flowFor } from './flow-for.ts'
 import { parseHttpHead, type HttpRequestHead } from './http-head.ts'
+import { HEAD_CLIENT_CLOSED, headRefused, headTimeout } from './http-session.ts'
+import { GatheredBytes } from './gathered-bytes.ts'
 import { IdleEntry, idleSweep, type IdleSweep } from './idle-sweep.ts'
 import { CLIENT_GONE_WHILE_CONNECTING, deny, failedAfter, verdictOf, type Verdict } from './outcome.ts'
 import { isTlsPort, type PolicyState } from './policy-state.ts'
@@ -68,9 +70,7 @@ const DONE = 5
 const HANDED_OFF = 6
 type Phase = typeof HELLO | typeof HEAD | typeof DIAL | typeof INNER_HELLO | typeof RELAY | typeof DONE | typeof HANDED_OFF
 
-const EMPTY = Buffer.alloc(0)
 
-const HEAD_CLIENT_CLOSED: Verdict = Object.freeze(deny('CLIENT_CLOSED', 'The client closed the connection before a complete request head'))
 
 function ignoreError(): void {
   // A handed-off socket's errors are seen by its ClientConnection as its close.
@@ -93,12 +93,8 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
   #state: PolicyState
   /** The sweep the connection is in now (handshake, connect attempt or idle bound). */
   #sweep: IdleSweep | undefined
-  /**
-   * The client's bytes not yet sent on: the request head, the ClientHello, whatever came before
-   * the relay. A read's chunk as it came, or a prefix of `#buf`.
-   */
-  #bytes: Buffer = EMPTY
-  #buf: Buffer | undefined
+  /** The client's bytes not yet sent on: the request head, the ClientHello, whatever came before the relay. */
+  readonly #first = new GatheredBytes()
   /** Bytes of `#bytes` a parser has seen already (the head parser resumes there). */
   #scanned = 0
   #verdict: Verdict | undefined
@@ -161,28 +157,10 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
 
   // ---- The client's first bytes ----
 
-  #append(chunk: Buffer): void {
-    const bytes = this.#bytes
-    const length = bytes.length
-    if (length === 0) {
-      // A read's chunk is a fresh buffer of its own: kept as it is (most heads and ClientHellos are one read).
-      this.#bytes = chunk
-      return
-    }
-    let buf = this.#buf
-    if (buf === undefined || bytes.buffer !== buf.buffer || length + chunk.length > buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(4096, (buf?.length ?? 0) * 2, length + chunk.length))
-      bytes.copy(next, 0, 0, length)
-      buf = this.#buf = next
-    }
-    buf.set(chunk, length)
-    this.#bytes = buf.subarray(0, length + chunk.length)
-  }
-
   /** Transparent TLS: a piece of the ClientHello. */
   #helloRead(): void {
     const limits = this.#host.rt.limits
-    const r = clientHelloStep(limits.maxClientHelloBytes, this.#bytes)
+    const r = clientHelloStep(limits.maxClientHelloBytes, this.#first.bytes)
     if (r === undefined) return
     this.#enter(undefined)
     this.fields.handshakeMs = this.#ms(this.#startNs)
@@ -201,28 +179,23 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
   #headRead(): void {
     const rt = this.#host.rt
     const limits = rt.limits
-    const r = parseHttpHead(this.#bytes, limits.maxHeaderBytes, this.#scanned)
-    this.#scanned = this.#bytes.length
+    const r = parseHttpHead(this.#first.bytes, limits.maxHeaderBytes, this.#scanned)
+    this.#scanned = this.#first.bytes.length
     if (r.kind === 'needMore') return
     this.#enter(undefined)
     const f = this.fields
     f.request = 1
     f.handshakeMs = this.#ms(this.#startNs)
     this.#state = rt.policy()
-    if (r.kind === 'tooLarge') {
+    if (r.kind === 'tooLarge' || r.kind === 'malformed') {
+      const refused = headRefused(r, limits)
       this.#handOff((conn) => {
-        conn.denyHttp(deny('HEADER_TOO_LARGE', `The request head exceeds ${limits.maxHeaderBytes} bytes`))
-      })
-      return
-    }
-    if (r.kind === 'malformed') {
-      this.#handOff((conn) => {
-        conn.denyHttp(deny('BAD_REQUEST', `Malformed request: ${r.detail}`), r.status)
+        conn.denyHttp(refused.verdict, refused.status)
       })
       return
     }
     const head = r.head
-    const rest = this.#bytes.subarray(head.headBytes)
+    const rest = this.#first.bytes.subarray(head.headBytes)
     if (head.method !== 'CONNECT' || rt.auth() !== undefined) {
       // Forwarded requests (and keep-alive), and proxy authentication: the common path serves them.
       this.#continue(head, rest)
@@ -244,8 +217,7 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
       return
     }
     // The bytes after the head (a ClientHello sent early) stay, for the replay.
-    this.#bytes = rest
-    this.#buf = undefined
+    this.#first.reset(rest)
     const decision = state.engine.decide(planned.flow)
     this.#decided(verdictOf(decision), decision.code, planned.dialHost)
   }
@@ -358,14 +330,14 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
     this.#phase = INNER_HELLO
     this.#enter(idleSweep(rt.limits.handshakeTimeoutMs))
     // The bytes after the head and those read while dialling may hold it whole already.
-    if (this.#bytes.length > 0 && this.#innerHelloRead()) return
+    if (this.#first.bytes.length > 0 && this.#innerHelloRead()) return
     if (client.eof) this.#innerHelloEnded('closed')
     else client.readStart()
   }
 
   /** Explicit, to a TLS port: a piece of the ClientHello after the 200; true once it is judged. */
   #innerHelloRead(): boolean {
-    const r = clientHelloStep(this.#host.rt.limits.maxClientHelloBytes, this.#bytes)
+    const r = clientHelloStep(this.#host.rt.limits.maxClientHelloBytes, this.#first.bytes)
     if (r === undefined) return false
     this.#innerHelloEnded(r)
     return true
@@ -406,9 +378,8 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
     this.#enter(idleSweep(rt.limits.idleTimeoutMs))
     origin.readIntoReusedBuffers()
     // The peeked bytes, untouched (ALPN included); not kept for the tunnel's life.
-    const first = this.#bytes
-    this.#bytes = EMPTY
-    this.#buf = undefined
+    const first = this.#first.bytes
+    this.#first.reset()
     const flushed = origin.write(first)
     if (origin.closed) return
     if (client.eof) {
@@ -438,7 +409,7 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
       case HELLO:
       case HEAD:
       case INNER_HELLO:
-        this.#append(chunk)
+        this.#first.append(chunk, true)
         try {
           if (this.#phase === HELLO) this.#helloRead()
           else if (this.#phase === HEAD) this.#headRead()
@@ -450,7 +421,7 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
         return
       case DIAL:
         // Bytes before the origin answers: kept for the replay, and no more read until then.
-        this.#append(chunk)
+        this.#first.append(chunk, true)
         client.readStop()
         return
       default:
@@ -530,7 +501,7 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
       }
       case HEAD:
         this.fields.request = 1
-        this.#deny(deny('HANDSHAKE_TIMEOUT', `No complete request head within ${limits.handshakeTimeoutMs} ms`))
+        this.#deny(headTimeout(limits))
         return
       case INNER_HELLO:
         this.#innerHelloEnded('timeout')
@@ -628,8 +599,7 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
     this.#enter(undefined)
     this.#origin?.close()
     this.#origin = undefined
-    this.#bytes = EMPTY
-    this.#buf = undefined
+    this.#first.reset()
     this.#phase = HANDED_OFF
     const socket = new LiteSocket(this.#client.release())
     socket.remoteAddress = this.srcIp
