@@ -21,6 +21,8 @@
  * BENCH_PROXY_TARGETS (comma-separated target ids, default all), BENCH_PROXY_WORKLOADS,
  * BENCH_PROXY_PACED_RATE (W1p's new connections per second, default 1000),
  * BENCH_PROXY_NODE_ARGS (extra node flags for aks-egress, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`),
+ * BENCH_PROXY_WARM_SECONDS (each target's warm-up per load before run 1, default 3, quick 0.5; 0
+ * for none, so that a profile or a process's counters hold the measured loads only),
  * BENCH_PROXY_FLOOR_BOOKKEEPING=1 (the floor + checks keeps aks-egress's caps, bounds, fields and
  * metrics too: node-floor.ts `--bookkeeping`),
  * BENCH_PROXY_KEEP=1 (keep the temporary directory), BENCH_PROXY_AKS_BASELINE=DIR (another
@@ -54,7 +56,7 @@ import {
   type WorkloadId,
 } from './proxy/model.ts'
 import { NAME, startFreshPeer, startOrigin, startPeers, type Origin, type PeerKind, type Peers } from './proxy/peers.ts'
-import { onInterrupt, runCommand, sleep, stopAll, stopService, treeCpuSeconds, treeRssKiB, type Service } from './proxy/processes.ts'
+import { onInterrupt, runCommand, sleep, stopAll, stopService, treeCpu, treeRssKiB, type Service } from './proxy/processes.ts'
 import { proxyChartSvg, proxyMarkdown } from './proxy/report.ts'
 
 const GIB = 2 ** 30
@@ -103,6 +105,8 @@ interface Settings {
   readonly runs: number
   readonly seconds: number
   readonly warmupSeconds: number
+  /** Each target's warm-up before run 1, per load (BENCH_PROXY_WARM_SECONDS; 0: none, e.g. for a CPU profile of the measured loads alone). */
+  readonly warmSeconds: number
   readonly idleTunnels: number
   readonly bulkBytes: number
   /** W1p's offered rate (BENCH_PROXY_PACED_RATE): below every target's W1 maximum on this machine. */
@@ -143,6 +147,7 @@ function settingsFrom(quick: boolean): Settings {
     runs: num('BENCH_PROXY_RUNS', quick ? 1 : 3),
     seconds: num('BENCH_PROXY_SECONDS', quick ? 2 : 10),
     warmupSeconds: quick ? 0.5 : 1,
+    warmSeconds: num('BENCH_PROXY_WARM_SECONDS', quick ? 0.5 : 3, true),
     // 0: no idle-memory measurement.
     idleTunnels: num('BENCH_PROXY_IDLE_TUNNELS', quick ? 200 : 1000, true),
     bulkBytes: GIB,
@@ -177,8 +182,8 @@ function runOrder(targets: readonly TargetInfo[], run: number): TargetInfo[] {
   return rotate(groups, run).flat()
 }
 
-function cpuOf(e: Endpoint): number | null {
-  return e.service ? treeCpuSeconds(e.service.pid) : null
+function cpuOf(e: Endpoint): { total: number; sys: number } | null {
+  return e.service ? treeCpu(e.service.pid) : null
 }
 
 /** Runs one workload against one target; CPU sampled around the whole load, settled after. */
@@ -218,7 +223,9 @@ async function measure(ctx: BenchContext, s: Settings, plg: string, run: number,
   // Let the proxy finish closing what the load left (its CPU counts too).
   await sleep(300)
   const cpu1 = cpuOf(e)
-  const cpuS = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0
+  const cpuS = cpu0 === null || cpu1 === null ? null : cpu1.total - cpu0.total
+  // The kernel's share of it (system calls, the TCP stack's work on writes to loopback).
+  const sysShare = cpu0 === null || cpu1 === null || cpuS === null || cpuS <= 0 ? null : (cpu1.sys - cpu0.sys) / cpuS
   let cpuPerUnit: number | null = null
   if (cpuS !== null) {
     if (reconnects(workload)) cpuPerUnit = (cpuS / Math.max(1, sample.totalNewConns)) * 1000
@@ -231,6 +238,7 @@ async function measure(ctx: BenchContext, s: Settings, plg: string, run: number,
       (sample.p50Ms !== null ? `  p50 ${sample.p50Ms.toFixed(2)} p99 ${(sample.p99Ms ?? 0).toFixed(2)} ms` : '') +
       `  new conns ${sample.totalNewConns}` +
       (cpuPerUnit !== null ? `  cpu ${cpuPerUnit.toFixed(3)}` : '') +
+      (sysShare !== null ? ` (${(sysShare * 100).toFixed(0)}% sys)` : '') +
       (sample.errors > 0 ? `  ERRORS ${sample.errors}` : ''),
   )
   return { ...sample, cpuS, cpuPerUnit }
@@ -506,9 +514,9 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     // JIT-cold with a small heap. With a warm-up of aks-egress's paths alone, kept-alive for
     // CONNECT (8 tunnels: its per-connection path stayed cold), the first run measured the Node
     // targets 13–30% above their later runs, haproxy 8% and squid not at all (2026-11-30).
-    const warmSeconds = ctx.quick ? 0.5 : 3
+    const warmSeconds = s.warmSeconds
     ctx.log(`warming up every target (${warmSeconds} s per load)`)
-    for (const t of targets) {
+    for (const t of warmSeconds > 0 ? targets : []) {
       const e = eps[t.id]!
       for (const w of t.workloads.filter((x) => x === 'newconn' || x === 'keepalive' || x === 'forward')) {
         await runPlg(plg, { url: `${e.base}/ok`, ...(e.proxy !== undefined ? { proxy: e.proxy } : {}), workers: 32, seconds: warmSeconds, warmupSeconds: 0, keepAlive: w !== 'newconn', label: `warm ${t.id}/${w}` })

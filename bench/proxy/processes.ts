@@ -142,6 +142,8 @@ interface ProcStat {
   readonly ppid: number
   /** utime + stime + cutime + cstime, in clock ticks. */
   readonly ticks: number
+  /** stime + cstime: the kernel's part of `ticks`. */
+  readonly sysTicks: number
 }
 
 function readStat(pid: number): ProcStat | undefined {
@@ -150,7 +152,7 @@ function readStat(pid: number): ProcStat | undefined {
     // The command name is in parentheses and may contain spaces: fields start after the last ')'.
     const f = text.slice(text.lastIndexOf(')') + 2).split(' ')
     // f[0] = state (field 3); ppid = field 4; utime, stime, cutime, cstime = fields 14-17.
-    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) }
+    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]), sysTicks: Number(f[12]) + Number(f[14]) }
   } catch {
     return undefined
   }
@@ -179,10 +181,16 @@ export function processTree(pid: number): number[] {
 }
 
 /** CPU seconds (user + system, reaped children included) of the process and its descendants. */
-export function treeCpuSeconds(pid: number): number {
+/** CPU seconds (user + system, and system alone) of the process and its descendants. */
+export function treeCpu(pid: number): { total: number; sys: number } {
   let ticks = 0
-  for (const p of processTree(pid)) ticks += readStat(p)?.ticks ?? 0
-  return ticks / CLOCK_TICKS_PER_SECOND
+  let sysTicks = 0
+  for (const p of processTree(pid)) {
+    const st = readStat(p)
+    ticks += st?.ticks ?? 0
+    sysTicks += st?.sysTicks ?? 0
+  }
+  return { total: ticks / CLOCK_TICKS_PER_SECOND, sys: sysTicks / CLOCK_TICKS_PER_SECOND }
 }
 
 function rssKiB(pid: number): number {
