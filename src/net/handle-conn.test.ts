@@ -7,6 +7,7 @@ import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { HandleConn, type HandleConnOwner } from './handle-conn.ts'
 import { LiteServer, uvError } from './lite-socket.ts'
+import { readBufferPool } from './read-buffers.ts'
 
 /** Records what a HandleConn tells its owner. */
 class Recorder implements HandleConnOwner {
@@ -163,6 +164,66 @@ test('reads into reused buffers: a download arrives whole, large reads borrowed,
     c.close()
   } finally {
     srv.close()
+  }
+})
+
+test('a burst\'s own read buffer goes back to the pool only once the owner reads again: a view it still holds is never another connection\'s read buffer', async () => {
+  // Connection A: a burst (its first read fills the shared buffer), then a small read on its own
+  // buffer, which the owner holds as if its write were pending (it stops reading, as the relay
+  // does). Connection B's burst meanwhile must not read into that buffer.
+  const burst = (fill: number): Buffer => Buffer.alloc(64 * 1024, fill)
+  let peerA: Socket | undefined
+  let peerB: Socket | undefined
+  const a = await server((s) => (peerA = s))
+  const b = await server((s) => (peerB = s))
+  class Holder extends Recorder {
+    held: Buffer | undefined
+    override connRead(conn: HandleConn, chunk: Buffer, borrowed: boolean): void {
+      if (borrowed && chunk.length < 4096) {
+        // A small read on the own buffer: kept as a view, reads stopped until "its write is done".
+        this.held = chunk
+        conn.readStop()
+      }
+      super.connRead(conn, chunk, borrowed)
+    }
+  }
+  const ra = new Holder()
+  const rb = new Recorder()
+  const ca = HandleConn.connect('127.0.0.1', a.port, ra)
+  const cb = HandleConn.connect('127.0.0.1', b.port, rb)
+  try {
+    await ra.until(() => ra.connected.length === 1 && rb.connected.length === 1 && peerA !== undefined && peerB !== undefined)
+    ca.readIntoReusedBuffers()
+    cb.readIntoReusedBuffers()
+    ca.readStart()
+    cb.readStart()
+    peerA!.write(burst(1))
+    await ra.until(() => ra.text().length === 64 * 1024)
+    assert.ok(ra.borrowed > 0, 'the burst went into an own buffer')
+    peerA!.write(Buffer.alloc(100, 2))
+    await ra.until(() => ra.held !== undefined)
+    // B's bursts while A holds its view: each takes a buffer, from the pool or new, never A's.
+    for (let i = 0; i < 4; i++) {
+      const before = rb.text().length
+      peerB!.write(burst(3 + i))
+      await rb.until(() => rb.text().length === before + 64 * 1024)
+      peerB!.write(Buffer.alloc(10, 9))
+      await rb.until(() => rb.text().length === before + 64 * 1024 + 10)
+    }
+    assert.deepEqual([...new Set(ra.held)], [2], 'A\'s held view still holds A\'s bytes')
+    const pooled = readBufferPool().pooled
+    // A reads again: its write is done, its buffer may be pooled now.
+    ca.readStart()
+    peerA!.write(Buffer.alloc(10, 4))
+    await ra.until(() => ra.text().length === 64 * 1024 + 110)
+    assert.equal(readBufferPool().pooled, pooled + 1, 'A\'s buffer went back to the pool')
+  } finally {
+    ca.close()
+    cb.close()
+    peerA?.destroy()
+    peerB?.destroy()
+    a.server.close()
+    b.server.close()
   }
 })
 

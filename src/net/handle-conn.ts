@@ -25,6 +25,7 @@
  *   left open for the owner to `close()`;
  * - `close()` closes the handle at once (pending writes are cancelled, nothing more is called).
  */
+import { ReadBuffers } from './read-buffers.ts'
 import { tcpBindings, uvError, uvErrorName, type Bindings, type ConnectReq, type ShutdownReq, type TcpHandle, type WriteReq } from './lite-socket.ts'
 
 export interface HandleConnOwner {
@@ -36,14 +37,6 @@ export interface HandleConnOwner {
   /** `connect()` completed: `error` undefined when connected. */
   connConnected(conn: HandleConn, error: Error | undefined): void
 }
-
-/** Reads into one process-wide buffer, copied out (small reads); see src/net/origin-reader.ts. */
-const SHARED_BYTES = 16 * 1024
-/** A connection whose reads fill the shared buffer reads into its own buffer of this size, without copies. */
-const OWN_BYTES = 64 * 1024
-/** A read on an own buffer smaller than this goes back to the shared buffer. */
-const SMALL_READ_BYTES = 4 * 1024
-const shared = Buffer.allocUnsafe(SHARED_BYTES)
 
 let bindings: Bindings | undefined
 
@@ -110,10 +103,8 @@ export class HandleConn {
   bytesRead = 0
   /** Bytes handed to the handle (pending ones included). */
   bytesWritten = 0
-  /** Reads go into reused buffers: the shared one or `#own`. */
-  #reuse = false
-  #next: Buffer = shared
-  #own: Buffer | undefined
+  /** `readIntoReusedBuffers()`: the buffers reads go into (src/net/read-buffers.ts). */
+  #buffers: ReadBuffers | undefined
   /** Set by `connect()`: the address and port dialled (for its error). */
   #address = ''
   #port = 0
@@ -155,11 +146,11 @@ export class HandleConn {
 
   /**
    * From now on reads go into reused buffers (the origin → client direction of a tunnel, which
-   * carries the downloads: no 64 KiB allocation per read; src/net/origin-reader.ts measured why).
+   * carries the downloads: no 64 KiB allocation per read; src/net/read-buffers.ts says why and how).
    */
   readIntoReusedBuffers(): void {
-    this.#reuse = true
-    this.#h.useUserBuffer(this.#next)
+    const buffers = (this.#buffers = new ReadBuffers())
+    this.#h.useUserBuffer(buffers.next)
   }
 
   /** @internal The handle read (`this` of onRead). */
@@ -168,26 +159,18 @@ export class HandleConn {
     const n = state[kReadBytesOrError]!
     if (n > 0) {
       this.bytesRead += n
-      if (!this.#reuse) {
+      if (this.#buffers === undefined) {
         this.#owner.connRead(this, Buffer.from(arrayBuffer!, state[kArrayBufferOffset], n), false)
         return undefined
       }
-      const buf = this.#next
-      if (buf === shared) {
-        const chunk = Buffer.allocUnsafe(n)
-        shared.copy(chunk, 0, 0, n)
-        if (n === SHARED_BYTES) this.#next = this.#own ??= Buffer.allocUnsafe(OWN_BYTES)
-        this.#owner.connRead(this, chunk, false)
-      } else {
-        if (n < SMALL_READ_BYTES) {
-          // The next read goes to the shared buffer; this one may still be held by a pending write.
-          this.#next = shared
-          this.#own = undefined
-        }
-        this.#owner.connRead(this, buf.subarray(0, n), true)
-      }
+      const buffers = this.#buffers
+      const buf = buffers.next
+      this.#owner.connRead(this, buffers.chunkOf(buf, n), buffers.borrowed)
+      if (this.closed) return undefined
+      // Still reading: no write of the chunk is pending (the owner stops reads while one is).
+      if (this.#reading) buffers.settled()
       // The handle reads into the returned buffer from now on (CustomBufferJSListener).
-      return this.#next !== buf && !this.closed ? this.#next : undefined
+      return buffers.next !== buf ? buffers.next : undefined
     }
     if (n === 0) return undefined
     if (n === UV_EOF) {

@@ -1,30 +1,14 @@
 /**
- * @module Reading an origin socket into reused buffers (Node's `onread` socket option) instead of
- * a fresh 64 KiB `ArrayBuffer` per read: the origin → client direction carries the bulk of egress
- * traffic (downloads), and per-read allocations cost garbage collection and cold caches (the
- * proxy benchmark measured 1.7–1.9 CPU-s per GiB relayed with `pipe()`, most of it there).
- *
- * Buffers, and why no write ever sees a buffer that a later read overwrites:
- * - every origin socket starts reading into one process-wide 16 KiB buffer; such a read is copied
- *   out before the sink sees it (small reads: handshakes, requests and responses of APIs), so
- *   nothing holds that buffer after the callback returns;
- * - a read that fills it means bulk data: the socket gets a 64 KiB buffer of its own and reads
- *   into it without copies; the sink must pause the socket (return false) while a write of that
- *   chunk is still pending, and resume it once flushed, so the next read cannot overwrite bytes
- *   not yet sent. A small read on the own buffer goes back to the shared one (idle tunnels then
- *   hold no buffer of their own).
+ * @module Reading an origin socket into reused buffers (Node's `onread` socket option, or
+ * LiteSocket's) instead of a fresh 64 KiB `ArrayBuffer` per read: the buffers, and why no write
+ * ever sees one that a later read overwrites, are in src/net/read-buffers.ts. The sink pauses the
+ * socket (returns false) while a write of a borrowed chunk is pending, and resumes it once flushed.
  * Before a sink is attached (the relay starts after the dial, the CONNECT reply, the ClientHello
  * replay), a read is kept as a copy and the socket paused.
  */
 import type { LiteOnRead } from './lite-socket.ts'
+import { ReadBuffers } from './read-buffers.ts'
 import type { StreamSocket } from './stream-socket.ts'
-
-const SHARED_BYTES = 16 * 1024
-const OWN_BYTES = 64 * 1024
-/** Reads on the own buffer smaller than this go back to the shared buffer. */
-const SMALL_READ_BYTES = 4 * 1024
-
-const shared = Buffer.allocUnsafe(SHARED_BYTES)
 
 /**
  * Receives each chunk read. `borrowed`: the chunk is a view of the socket's own buffer, valid only
@@ -41,14 +25,13 @@ const READER = Symbol('originReader')
 type WithReader = StreamSocket & { [READER]?: OriginReader }
 
 export class OriginReader {
-  #next: Buffer = shared
-  #own: Buffer | undefined
+  readonly #buffers = new ReadBuffers()
   #sink: ChunkSink | undefined
   #held: Buffer[] = []
 
   /** The `onread` option for `net.connect`. */
   readonly onread: LiteOnRead = {
-    buffer: () => this.#next,
+    buffer: () => this.#buffers.next,
     callback: (bytes: number, buf: Uint8Array): boolean => this.#onRead(bytes, buf),
   }
 
@@ -59,26 +42,18 @@ export class OriginReader {
   }
 
   #onRead(bytes: number, buf: Uint8Array): boolean {
-    let chunk: Buffer
-    let borrowed: boolean
-    if (buf === shared) {
-      chunk = Buffer.allocUnsafe(bytes)
-      shared.copy(chunk, 0, 0, bytes)
-      borrowed = false
-      if (bytes === SHARED_BYTES) this.#next = this.#own ??= Buffer.allocUnsafe(OWN_BYTES)
-    } else {
-      chunk = (buf as Buffer).subarray(0, bytes)
-      borrowed = true
-      if (bytes < SMALL_READ_BYTES) {
-        // The next read goes to the shared buffer; this one may still be held by a pending write.
-        this.#next = shared
-        this.#own = undefined
-      }
-    }
+    const buffers = this.#buffers
+    const chunk = buffers.chunkOf(buf, bytes)
     const sink = this.#sink
-    if (sink) return sink(chunk, borrowed)
-    this.#held.push(borrowed ? Buffer.from(chunk) : chunk)
-    return false
+    if (!sink) {
+      this.#held.push(buffers.borrowed ? Buffer.from(chunk) : chunk)
+      buffers.settled()
+      return false
+    }
+    // Not paused: no write of the chunk is pending.
+    if (!sink(chunk, buffers.borrowed)) return false
+    buffers.settled()
+    return true
   }
 
   /**

@@ -5,10 +5,12 @@
 // Raw origins stand for TLS servers: the proxy relays the ClientHello's bytes untouched and never
 // looks past it, so an echo origin shows exactly what was relayed, in order.
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { connect, createServer, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, test } from 'node:test'
+import { readBufferPool } from '../../../src/net/read-buffers.ts'
 import { TLS_ALERT_ACCESS_DENIED } from '../../../src/proxy/deny-response.ts'
 import { DEFAULT_LIMITS } from '../../../src/proxy/serve-defaults.ts'
 import { buildClientHello } from '../../helpers/client-hello-builder.ts'
@@ -142,6 +144,77 @@ describe('relay', () => {
     } finally {
       await p.close()
       big.close()
+    }
+  })
+
+  test('downloads in bursts on many tunnels at once arrive byte for byte: the read buffers passed between tunnels never mix their bytes', async () => {
+    // Each burst (random bytes, more than the shared read buffer) ends with a small piece read on
+    // its own: the tunnel's own read buffer goes back to the pool and another tunnel's next burst
+    // takes it (src/net/read-buffers.ts). Slow clients keep writes pending on borrowed views.
+    const TUNNELS = 6
+    const BURSTS = 8
+    const sent = new Map<number, Buffer[]>()
+    const bursty = createServer({ allowHalfOpen: true }, (c) => {
+      c.on('error', () => undefined)
+      let got = ''
+      const onData = (d: Buffer): void => {
+        got += d.toString('latin1')
+        const m = /id:(\d+);/.exec(got)
+        if (!m) return
+        c.off('data', onData)
+        const id = Number(m[1])
+        const parts: Buffer[] = []
+        sent.set(id, parts)
+        void (async () => {
+          for (let b = 0; b < BURSTS && !c.destroyed; b++) {
+            const burst = randomBytes(48 * 1024 + id * 4096 + b * 1000)
+            const tail = randomBytes(64 + b)
+            parts.push(burst, tail)
+            c.write(burst)
+            await sleep(8)
+            c.write(tail)
+            await sleep(8)
+          }
+          c.end()
+        })()
+      }
+      c.on('data', onData)
+    })
+    const address = randomLoopback()
+    bursty.listen(443, address)
+    await once(bursty, 'listening')
+    const p = await startProxy({ policy: POLICY, hosts: { 'bursty.hcp.westeurope.azmk8s.io': address }, transparent: true })
+    const reusedBefore = readBufferPool().reused
+    try {
+      const received = await Promise.all(
+        Array.from({ length: TUNNELS }, async (_, id) => {
+          const s = await open(tlsPort(p))
+          s.write(Buffer.concat([hello('bursty.hcp.westeurope.azmk8s.io'), Buffer.from(`id:${String(id)};`)]))
+          const chunks: Buffer[] = []
+          let sinceStall = 0
+          s.on('data', (d: Buffer) => {
+            chunks.push(d)
+            sinceStall += d.length
+            // A slow reader now and then: the proxy's writes to it wait, on views of its read buffer.
+            if (sinceStall > 96 * 1024) {
+              sinceStall = 0
+              s.pause()
+              setTimeout(() => s.resume(), 15)
+            }
+          })
+          await once(s, 'end')
+          return Buffer.concat(chunks)
+        }),
+      )
+      received.forEach((got, id) => {
+        const want = Buffer.concat(sent.get(id) ?? [])
+        assert.equal(got.length, want.length, `tunnel ${String(id)}: length`)
+        assert.ok(got.equals(want), `tunnel ${String(id)}: the bytes differ from what its origin sent`)
+      })
+      assert.ok(readBufferPool().reused > reusedBefore, 'bursts took read buffers from the pool')
+    } finally {
+      await p.close()
+      bursty.close()
     }
   })
 
