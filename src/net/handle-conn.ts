@@ -145,8 +145,8 @@ export class HandleConn {
   }
 
   /**
-   * From now on reads go into reused buffers (the origin → client direction of a tunnel, which
-   * carries the downloads: no 64 KiB allocation per read; src/net/read-buffers.ts says why and how).
+   * From now on reads go into reused buffers (a tunnel's relay: no 64 KiB allocation per read;
+   * src/net/read-buffers.ts says why and how). A chunk is then `borrowed` when it is a view of one.
    */
   readIntoReusedBuffers(): void {
     const buffers = (this.#buffers = new ReadBuffers())
