@@ -8,7 +8,8 @@
  *   off (every new connection is a full handshake), `/ok`, 1 MiB, 1 GiB;
  * - load: `plg` (bench/plg, built at run time) for W1 new connections, W1p the same paced at a
  *   fixed rate, W2 kept-alive requests, W3 4 streams of 1 MiB and W5 plain-HTTP forwarding; curl
- *   for W4, one 1 GiB stream; every target warmed up with its short loads before run 1;
+ *   for W4, one 1 GiB download, and W6, one 1 GiB upload; every target warmed up with its short
+ *   loads before run 1;
  * - targets interleaved run by run (the order rotated each run), medians of 3 runs with every
  *   run's value; errors must be 0 and kept-alive tests must keep their connections (else the
  *   suite fails after printing what it measured);
@@ -187,11 +188,11 @@ function cpuOf(e: Endpoint): { total: number; sys: number } | null {
 }
 
 /** Runs one workload against one target; CPU sampled around the whole load, settled after. */
-async function measure(ctx: BenchContext, s: Settings, plg: string, run: number, workload: WorkloadId, target: TargetId, e: Endpoint): Promise<Sample> {
+async function measure(ctx: BenchContext, s: Settings, plg: string, run: number, workload: WorkloadId, target: TargetId, e: Endpoint, origin: Origin): Promise<Sample> {
   const cpu0 = cpuOf(e)
   let sample: Omit<Sample, 'cpuS' | 'cpuPerUnit'>
-  if (workload === 'single') {
-    const r = await runCurl(`${e.base}/1g`, e.proxy, s.bulkBytes)
+  if (workload === 'single' || workload === 'upload') {
+    const r = workload === 'single' ? await runCurl(`${e.base}/1g`, e.proxy, s.bulkBytes) : await runCurl(`${e.base}/upload`, e.proxy, s.bulkBytes, origin.bulkFile)
     sample = { run, workload, target, rate: r.mibS, p50Ms: null, p99Ms: null, errors: 0, requests: 1, totalRequests: 1, totalNewConns: 1, totalBytes: r.bytes }
   } else {
     const path = workload === 'bulk' ? '/1m' : '/ok'
@@ -232,7 +233,7 @@ async function measure(ctx: BenchContext, s: Settings, plg: string, run: number,
     else if (workload === 'keepalive' || workload === 'forward') cpuPerUnit = (cpuS / Math.max(1, sample.totalRequests)) * 1e6
     else cpuPerUnit = cpuS / (sample.totalBytes / GIB)
   }
-  const unit = workload === 'bulk' || workload === 'single' ? 'MiB/s' : 'req/s'
+  const unit = workload === 'bulk' || workload === 'single' || workload === 'upload' ? 'MiB/s' : 'req/s'
   ctx.log(
     `run ${run} ${workload.padEnd(9)} ${target.padEnd(17)} ${sample.rate.toFixed(0).padStart(6)} ${unit}` +
       (sample.p50Ms !== null ? `  p50 ${sample.p50Ms.toFixed(2)} p99 ${(sample.p99Ms ?? 0).toFixed(2)} ms` : '') +
@@ -439,8 +440,9 @@ function aimsOf(summaries: readonly Summary[], samples: readonly Sample[]): Aim[
     }
     cpuAim('CPU per GiB ≤ 1.2 × haproxy\'s', 'bulk', subject, 'haproxy-sni', 1.2)
     cpuAim('CPU per GiB ≤ 1.2 × haproxy\'s', 'single', subject, 'haproxy-sni', 1.2)
+    cpuAim('CPU per GiB ≤ 1.2 × haproxy\'s', 'upload', subject, 'haproxy-sni', 1.2)
   }
-  for (const subject of ['aks-connect', 'aks-sni'] as const) for (const w of ['newconn', 'keepalive', 'bulk', 'single'] as const) rateAim(w, subject, 'squid-connect')
+  for (const subject of ['aks-connect', 'aks-sni'] as const) for (const w of ['newconn', 'keepalive', 'bulk', 'single', 'upload'] as const) rateAim(w, subject, 'squid-connect')
   rateAim('forward', 'aks-forward', 'squid-forward')
   return out.filter((a) => get(a.workload as WorkloadId, a.subject) !== undefined && get(a.workload as WorkloadId, a.against) !== undefined)
 }
@@ -527,7 +529,7 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
         if (!s.workloads.has(w.id)) continue
         const order = runOrder(targets.filter((t) => t.workloads.includes(w.id)), r - 1)
         for (const t of order) {
-          const sample = await measure(ctx, s, plg, r, w.id, t.id, eps[t.id]!)
+          const sample = await measure(ctx, s, plg, r, w.id, t.id, eps[t.id]!, origin)
           samples.push(sample)
           problems.push(...problemsOf(sample, w.id === 'bulk' ? 4 : 32))
           await sleep(300)

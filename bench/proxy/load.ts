@@ -70,10 +70,14 @@ export interface CurlResult {
   readonly seconds: number
 }
 
-/** One download with curl (the single-stream workload); `proxy` for the explicit proxies. */
-export async function runCurl(url: string, proxy: string | undefined, expectBytes: number): Promise<CurlResult> {
-  const args = ['-sk', '--fail', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', '--noproxy', '']
+/**
+ * One download with curl (the single-stream workload), or with `uploadFile` one upload of it (PUT);
+ * `proxy` for the explicit proxies.
+ */
+export async function runCurl(url: string, proxy: string | undefined, expectBytes: number, uploadFile?: string): Promise<CurlResult> {
+  const args = ['-sk', '--fail', '-o', '/dev/null', '-w', uploadFile === undefined ? '%{size_download} %{time_total}' : '%{size_upload} %{time_total}', '--noproxy', '']
   if (proxy !== undefined) args.push('-x', proxy)
+  if (uploadFile !== undefined) args.push('-T', uploadFile)
   args.push(url)
   const out = await runCommand('curl', args, { timeoutMs: 300_000, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } })
   const [size, time] = out.trim().split(' ').map(Number)

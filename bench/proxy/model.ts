@@ -30,7 +30,7 @@ export const BASELINE_OF: Readonly<Record<'aks-connect' | 'aks-sni' | 'aks-forwa
   'aks-forward': 'aks-forward@base',
 }
 
-export type WorkloadId = 'newconn' | 'paced' | 'keepalive' | 'bulk' | 'single' | 'forward'
+export type WorkloadId = 'newconn' | 'paced' | 'keepalive' | 'bulk' | 'single' | 'upload' | 'forward'
 
 /** Keep-alive off: every request of the workload is a new connection (W1, W1p). */
 export function reconnects(w: WorkloadId): boolean {
@@ -55,6 +55,8 @@ export const WORKLOADS: readonly WorkloadInfo[] = [
   { id: 'bulk', title: 'W3 bulk, 4 kept-alive streams of GET 1 MiB', rateUnit: 'MiB/s', cpuUnit: 'CPU s per GiB' },
   { id: 'single', title: 'W4 bulk, one 1 GiB download (curl)', rateUnit: 'MiB/s', cpuUnit: 'CPU s per GiB' },
   { id: 'forward', title: 'W5 plain-HTTP forwarding (absolute-form GET /ok, client keep-alive on, 32 workers)', rateUnit: 'req/s', cpuUnit: 'CPU µs per request' },
+  // Client → origin: image pushes and log shipping go this way (the other loads are downloads).
+  { id: 'upload', title: 'W6 bulk, one 1 GiB upload (curl PUT; the origin discards it)', rateUnit: 'MiB/s', cpuUnit: 'CPU s per GiB' },
 ]
 
 export interface TargetInfo {
@@ -68,7 +70,7 @@ export interface TargetInfo {
   readonly baseline?: boolean
 }
 
-const TLS: readonly WorkloadId[] = ['newconn', 'paced', 'keepalive', 'bulk', 'single']
+const TLS: readonly WorkloadId[] = ['newconn', 'paced', 'keepalive', 'bulk', 'single', 'upload']
 
 export const TARGETS: readonly TargetInfo[] = [
   { id: 'direct', name: 'direct', mode: 'no proxy: the limit', workloads: [...TLS, 'forward'], idle: false },

@@ -26,6 +26,8 @@ export interface Origin {
   readonly service: Service
   readonly tlsPort: number
   readonly httpPort: number
+  /** The 1 GiB file it serves (W4), which W6 uploads to it. */
+  readonly bulkFile: string
 }
 
 export interface AksPeer {
@@ -115,6 +117,8 @@ http {
     ssl_session_tickets off;
     root ${dir}/www;
     location = /ok { return 200 "ok\\n"; }
+    # W6: nginx reads and discards the body (any size) and answers 204.
+    location = /upload { client_max_body_size 0; return 204; }
   }
 }
 `,
@@ -122,7 +126,7 @@ http {
   const service = startService('origin nginx', 'nginx', ['-p', dir, '-e', join(dir, 'origin-error.log'), '-c', conf])
   await waitForPort(service, tlsPort)
   await waitForPort(service, httpPort)
-  return { service, tlsPort, httpPort }
+  return { service, tlsPort, httpPort, bulkFile: join(dir, 'www', '1g') }
 }
 
 /**
