@@ -46,7 +46,7 @@ export function handleExplicit(conn: ClientConnection): Promise<void> {
 /**
  * The explicit port's connection from its first request on, that request's head read already
  * (src/proxy/tunnel-connection.ts hands over what it does not serve itself: forwarded requests,
- * CONNECTs when proxy authentication is on).
+ * CONNECTs without valid proxy credentials).
  */
 export function continueExplicit(conn: ClientConnection, head: HttpRequestHead, rest: Buffer): Promise<void> {
   return serveHttpFrom(conn, { head, rest }, (h, r) => explicitRequest(conn, h, r))

@@ -21,7 +21,7 @@
  *   sweeps (src/proxy/idle-sweep.ts): no timer per connection. A bound fires between its value and
  *   1/8 later; the handshake and dial bounds count from their start, whatever bytes come.
  * - Whatever is not an allowed, dialled tunnel — a denial, a failed dial, the handshake bound, a
- *   plain-HTTP request on the explicit port, a CONNECT when proxy authentication is on — goes on
+ *   plain-HTTP request on the explicit port, a CONNECT without valid proxy credentials — goes on
  *   on the common path: the client's handle is handed to a LiteSocket and a ClientConnection
  *   (`#handOff`), which answers, forwards or denies as for any connection. Those cases' code is
  *   shared, not written twice.
@@ -49,6 +49,7 @@ import { GatheredBytes } from './gathered-bytes.ts'
 import { IdleEntry, idleSweep, type IdleSweep } from './idle-sweep.ts'
 import { CLIENT_GONE_WHILE_CONNECTING, deny, failedAfter, verdictOf, type Verdict } from './outcome.ts'
 import { isTlsPort, type PolicyState } from './policy-state.ts'
+import { checkProxyAuth } from './proxy-auth.ts'
 import { clientHelloStep, HELLO_CLIENT_CLOSED, helloTimeout, judgeClientHello } from './transparent-tls.ts'
 
 /** What a tunnel needs from its server. */
@@ -198,8 +199,10 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
     }
     const head = r.head
     const rest = this.#first.bytes.subarray(head.headBytes)
-    if (head.method !== 'CONNECT' || rt.auth() !== undefined) {
-      // Forwarded requests (and keep-alive), and proxy authentication: the common path serves them.
+    const auth = rt.auth()
+    // Forwarded requests (and keep-alive) are served on the common path; so is a CONNECT without
+    // valid credentials when proxy authentication is on, which gets its 407 there.
+    if (head.method !== 'CONNECT' || (auth !== undefined && checkProxyAuth(auth, head.proxyAuthorization) !== 'ok')) {
       this.#continue(head, rest)
       return
     }
@@ -585,7 +588,7 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
     }
   }
 
-  /** A request the common path serves: forwarded requests and what follows them, CONNECTs with proxy authentication. */
+  /** A request the common path serves: forwarded requests and what follows them, CONNECTs without valid proxy credentials. */
   #continue(head: HttpRequestHead, rest: Buffer): void {
     this.#handOff((conn) => {
       conn.requests = 1
