@@ -442,9 +442,9 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
     const client = this.#client
     const origin = this.#origin!
     if (conn === origin) {
-      if (client.eof) origin.shutdown()
+      if (client.eof) this.#endWrites(origin)
       else client.readStart()
-    } else if (origin.eof) client.shutdown()
+    } else if (origin.eof) this.#endWrites(client)
     else origin.readStart()
   }
 
@@ -456,7 +456,20 @@ export class TunnelConnection extends IdleEntry implements HandleConnOwner, Rela
       return
     }
     const to = conn === this.#client ? this.#origin! : this.#client
-    if (to.pendingBytes === 0) to.shutdown()
+    if (to.pendingBytes === 0) this.#endWrites(to)
+  }
+
+  /**
+   * Every byte for `side` is in the kernel and its peer's FIN was read: a FIN to `side`. When
+   * `side`'s own FIN was read too and nothing waits to be written to its peer, both directions are
+   * done: both close at once. close(2) sends the FIN after the queued bytes just as shutdown(2)
+   * does (nothing is unread, so no RST), and the shutdown, its completion and a turn of the loop
+   * are saved (as LiteSocket does, src/net/lite-socket.ts).
+   */
+  #endWrites(side: HandleConn): void {
+    const peer = side === this.#client ? this.#origin! : this.#client
+    if (side.eof && peer.pendingBytes === 0) this.#closeBoth('closed')
+    else side.shutdown()
   }
 
   connFinished(): void {
