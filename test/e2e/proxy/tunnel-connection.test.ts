@@ -78,6 +78,23 @@ function readAll(socket: Socket): Promise<Buffer> {
   return once(socket, 'end').then(() => Buffer.concat(chunks))
 }
 
+/**
+ * Writes 8 bursts of random bytes (1 MiB and more: past the shared read buffer, into pooled ones),
+ * each followed after a pause by a small tail (a read of its own, which ends the burst), and keeps
+ * in `parts` what it wrote. Different sizes per tunnel `id`.
+ */
+async function sendBursts(s: Socket, id: number, parts: Buffer[]): Promise<void> {
+  for (let b = 0; b < 8 && !s.destroyed; b++) {
+    const burst = randomBytes(1024 * 1024 + id * 4096 + b * 1000)
+    const tail = randomBytes(64 + b)
+    parts.push(burst, tail)
+    if (!s.write(burst)) await once(s, 'drain')
+    await sleep(8)
+    s.write(tail)
+    await sleep(8)
+  }
+}
+
 describe('relay', () => {
   test('the ClientHello and the bytes after it (written apart, before the origin answers) reach the origin in order; the client\'s FIN too', async () => {
     const s = await open()
@@ -152,7 +169,6 @@ describe('relay', () => {
     // its own: the tunnel's own read buffer goes back to the pool and another tunnel's next burst
     // takes it (src/net/read-buffers.ts). Slow clients keep writes pending on borrowed views.
     const TUNNELS = 3
-    const BURSTS = 8
     const sent = new Map<number, Buffer[]>()
     const bursty = createServer({ allowHalfOpen: true }, (c) => {
       c.on('error', () => undefined)
@@ -165,18 +181,7 @@ describe('relay', () => {
         const id = Number(m[1])
         const parts: Buffer[] = []
         sent.set(id, parts)
-        void (async () => {
-          for (let b = 0; b < BURSTS && !c.destroyed; b++) {
-            const burst = randomBytes(1024 * 1024 + id * 4096 + b * 1000)
-            const tail = randomBytes(64 + b)
-            parts.push(burst, tail)
-            c.write(burst)
-            await sleep(8)
-            c.write(tail)
-            await sleep(8)
-          }
-          c.end()
-        })()
+        void sendBursts(c, id, parts).then(() => c.end())
       }
       c.on('data', onData)
     })
@@ -224,7 +229,6 @@ describe('relay', () => {
     // The client → origin direction reads into reused buffers too: each burst ends with a small
     // piece, so read buffers pass between tunnels while slow origins keep writes pending.
     const TUNNELS = 3
-    const BURSTS = 8
     const h = hello('sink.hcp.westeurope.azmk8s.io')
     const received = new Map<number, Promise<Buffer>>()
     const sink = createServer({ allowHalfOpen: true }, (c) => {
@@ -262,15 +266,7 @@ describe('relay', () => {
           const s = await open(tlsPort(p), true)
           s.write(Buffer.concat([h, Buffer.from(`id:${String(id)};`)]))
           const parts: Buffer[] = []
-          for (let b = 0; b < BURSTS; b++) {
-            const burst = randomBytes(1024 * 1024 + id * 3000 + b * 777)
-            const tail = randomBytes(50 + b)
-            parts.push(burst, tail)
-            if (!s.write(burst)) await once(s, 'drain')
-            await sleep(8)
-            s.write(tail)
-            await sleep(8)
-          }
+          await sendBursts(s, id, parts)
           s.end()
           await once(s, 'end')
           return Buffer.concat(parts)
