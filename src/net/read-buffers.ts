@@ -18,8 +18,9 @@
  *   goes to the shared buffer again, so an idle tunnel holds no buffer of its own. The own buffer
  *   goes back to a small process-wide pool once the view of that last read is settled — its write
  *   done or the bytes dropped — and the next burst of any socket takes it from there. Before, each
- *   burst (each 1 MiB response of the bulk benchmark W3) allocated a new 64 KiB buffer: 93 MB of
- *   garbage per GiB relayed, and 6% of the proxy's CPU in garbage collection.
+ *   burst (each 1 MiB response of the bulk benchmark W3) allocated a new 64 KiB buffer and a
+ *   16 KiB copy: 93 MB of garbage per GiB relayed, 8% of the proxy's CPU in garbage collection;
+ *   with the pool W3 took 0.84 and 0.93 × the CPU per GiB (docs/benchmarks.md).
  *
  * A pooled buffer still holds another tunnel's old bytes; a sink only ever sees `subarray(0, n)`
  * of what this socket's read just wrote, never past it.
