@@ -20,7 +20,8 @@
  *
  * Environment: BENCH_PROXY_SECONDS (per load, default 10), BENCH_PROXY_RUNS (default 3),
  * BENCH_PROXY_TARGETS (comma-separated target ids, default all), BENCH_PROXY_WORKLOADS,
- * BENCH_PROXY_PACED_RATE (W1p's new connections per second, default 1000),
+ * BENCH_PROXY_PACED_RATE (W1p's new connections per second, default 1000), BENCH_PROXY_TRANSFERS
+ * (W4 and W6: 1 GiB transfers per run, default 3, quick 1; the run's rate is their median),
  * BENCH_PROXY_NODE_ARGS (extra node flags for aks-egress, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`),
  * BENCH_PROXY_WARM_SECONDS (each target's warm-up per load before run 1, default 3, quick 0.5; 0
  * for none, so that a profile or a process's counters hold the measured loads only),
@@ -110,6 +111,8 @@ interface Settings {
   readonly warmSeconds: number
   readonly idleTunnels: number
   readonly bulkBytes: number
+  /** W4 and W6: transfers of 1 GiB per run (BENCH_PROXY_TRANSFERS), the run's rate their median. */
+  readonly transfers: number
   /** W1p's offered rate (BENCH_PROXY_PACED_RATE): below every target's W1 maximum on this machine. */
   readonly pacedRate: number
   readonly targets: ReadonlySet<TargetId>
@@ -152,6 +155,7 @@ function settingsFrom(quick: boolean): Settings {
     // 0: no idle-memory measurement.
     idleTunnels: num('BENCH_PROXY_IDLE_TUNNELS', quick ? 200 : 1000, true),
     bulkBytes: GIB,
+    transfers: Math.floor(num('BENCH_PROXY_TRANSFERS', quick ? 1 : 3)),
     pacedRate: num('BENCH_PROXY_PACED_RATE', 1000),
     // direct is the reference of every ratio: always measured.
     targets: new Set<TargetId>(['direct', ...targets]),
@@ -192,8 +196,16 @@ async function measure(ctx: BenchContext, s: Settings, plg: string, run: number,
   const cpu0 = cpuOf(e)
   let sample: Omit<Sample, 'cpuS' | 'cpuPerUnit'>
   if (workload === 'single' || workload === 'upload') {
-    const r = workload === 'single' ? await runCurl(`${e.base}/1g`, e.proxy, s.bulkBytes) : await runCurl(`${e.base}/upload`, e.proxy, s.bulkBytes, origin.bulkFile)
-    sample = { run, workload, target, rate: r.mibS, p50Ms: null, p99Ms: null, errors: 0, requests: 1, totalRequests: 1, totalNewConns: 1, totalBytes: r.bytes }
+    // One stream's rate swings 2–3 × from one transfer to the next on this machine, for every
+    // target: a run is several transfers, its rate their median, its CPU over all of them.
+    const rates: number[] = []
+    let bytes = 0
+    for (let i = 0; i < s.transfers; i++) {
+      const r = workload === 'single' ? await runCurl(`${e.base}/1g`, e.proxy, s.bulkBytes) : await runCurl(`${e.base}/upload`, e.proxy, s.bulkBytes, origin.bulkFile)
+      rates.push(r.mibS)
+      bytes += r.bytes
+    }
+    sample = { run, workload, target, rate: median(rates), p50Ms: null, p99Ms: null, errors: 0, requests: s.transfers, totalRequests: s.transfers, totalNewConns: s.transfers, totalBytes: bytes }
   } else {
     const path = workload === 'bulk' ? '/1m' : '/ok'
     const workers = workload === 'bulk' ? 4 : 32
