@@ -5,8 +5,6 @@
  * same things in the same words. No regular expressions; nothing here throws on input.
  */
 
-import { latin1 } from '../util/latin1.ts'
-
 const SP = 0x20
 const HTAB = 0x09
 const COLON = 0x3a
@@ -40,28 +38,30 @@ export function isTchar(c: number): boolean {
 }
 
 /**
- * One field line, `field-name ":" OWS field-value OWS` (RFC 9112 §5), from `s` to `e` (the CR
- * excluded): `[name, value]` as sent (the value without the surrounding whitespace), or why it is
- * refused: obs-fold (§5.2), an empty or non-token name, whitespace before the colon (§5.1, a
- * MUST), a control character in the value (RFC 9110 §5.5).
+ * One field line, `field-name ":" OWS field-value OWS` (RFC 9112 §5), from `s` to `e` of the
+ * head's latin1 text (the CR excluded): `[name, value]` as sent (the value without the surrounding
+ * whitespace), or why it is refused: obs-fold (§5.2), an empty or non-token name, whitespace
+ * before the colon (§5.1, a MUST), a control character in the value (RFC 9110 §5.5). The head is
+ * decoded once by the caller: its names and values are then slices of one string, where a native
+ * decode per name and per value cost about 0.4 µs each.
  */
-export function parseFieldLine(buf: Uint8Array, s: number, e: number): readonly [string, string] | string {
-  const first = buf[s]
+export function parseFieldLine(text: string, s: number, e: number): readonly [string, string] | string {
+  const first = text.charCodeAt(s)
   if (first === SP || first === HTAB) return 'obsolete line folding'
   let q = s
-  while (q < e && isTchar(buf[q]!)) q++
+  while (q < e && isTchar(text.charCodeAt(q))) q++
   if (q === s) return 'empty or invalid field name'
-  if (q >= e || buf[q] !== COLON) return 'invalid character in field name or before the colon'
-  const name = latin1(buf, s, q)
+  if (q >= e || text.charCodeAt(q) !== COLON) return 'invalid character in field name or before the colon'
+  const name = text.slice(s, q)
   let vs = q + 1
   let ve = e
-  while (vs < ve && (buf[vs] === SP || buf[vs] === HTAB)) vs++
-  while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--
+  while (vs < ve && (text.charCodeAt(vs) === SP || text.charCodeAt(vs) === HTAB)) vs++
+  while (ve > vs && (text.charCodeAt(ve - 1) === SP || text.charCodeAt(ve - 1) === HTAB)) ve--
   for (let i = vs; i < ve; i++) {
-    const c = buf[i]!
+    const c = text.charCodeAt(i)
     if ((c < SP && c !== HTAB) || c === 0x7f) return `control character in field ${name}`
   }
-  return [name, latin1(buf, vs, ve)]
+  return [name, text.slice(vs, ve)]
 }
 
 /** A Content-Length value of digits only (RFC 9110 §8.6), at most MAX_CONTENT_LENGTH_DIGITS; -1 otherwise. */

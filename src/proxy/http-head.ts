@@ -132,6 +132,8 @@ function parseLines(buf: Uint8Array, start: number, end: number): HttpHeadResult
   }
   // The last line is the empty one.
   const requestLine = lines[0]
+  // One native decode of the whole head; its tokens are slices of it.
+  const text = latin1(buf, 0, end)
   if (!requestLine || lines.length < 2) return bad('no request line')
   if (lines.length - 2 > MAX_HEADER_FIELDS) return bad(`more than ${MAX_HEADER_FIELDS} header fields`, 400)
 
@@ -139,13 +141,13 @@ function parseLines(buf: Uint8Array, start: number, end: number): HttpHeadResult
   let p = requestLine.s
   while (p < requestLine.e && isTchar(buf[p]!)) p++
   if (p === requestLine.s || buf[p] !== SP) return bad('malformed request line (method)')
-  const method = latin1(buf, requestLine.s, p)
+  const method = text.slice(requestLine.s, p)
   const targetStart = ++p
   while (p < requestLine.e && buf[p]! > SP && buf[p]! < 0x7f) p++
   if (p === targetStart || buf[p] !== SP) return bad('malformed request line (target)')
-  const target = latin1(buf, targetStart, p)
+  const target = text.slice(targetStart, p)
   p++
-  const versionText = latin1(buf, p, requestLine.e)
+  const versionText = text.slice(p, requestLine.e)
   let version: '1.0' | '1.1'
   if (versionText === 'HTTP/1.1') version = '1.1'
   else if (versionText === 'HTTP/1.0') version = '1.0'
@@ -161,7 +163,7 @@ function parseLines(buf: Uint8Array, start: number, end: number): HttpHeadResult
   const connectionTokens: string[] = []
   for (let k = 1; k < lines.length - 1; k++) {
     const line = lines[k]!
-    const field = parseFieldLine(buf, line.s, line.e)
+    const field = parseFieldLine(text, line.s, line.e)
     if (typeof field === 'string') return bad(field)
     headers.push(field)
     const [name, value] = field

@@ -101,6 +101,8 @@ function parseLines(buf: Uint8Array, end: number): ResponseHeadResult {
   if (buf[8] !== SP || !isDigit(buf[9]) || !isDigit(buf[10]) || !isDigit(buf[11])) return bad('malformed status line')
   const status = (buf[9]! - 0x30) * 100 + (buf[10]! - 0x30) * 10 + (buf[11]! - 0x30)
   if (status < 100 || status > 599) return bad(`status code ${status} out of range`)
+  // One native decode of the whole head; its reason phrase and fields are slices of it.
+  const text = latin1(buf, 0, end)
   let reason = ''
   if (eol > 12) {
     if (buf[12] !== SP) return bad('malformed status line')
@@ -108,7 +110,7 @@ function parseLines(buf: Uint8Array, end: number): ResponseHeadResult {
       const c = buf[i]!
       if ((c < SP && c !== HTAB) || c === 0x7f) return bad('control character in the reason phrase')
     }
-    reason = latin1(buf, 13, eol)
+    reason = text.slice(13, eol)
   }
 
   const headers: Array<readonly [string, string]> = []
@@ -121,7 +123,7 @@ function parseLines(buf: Uint8Array, end: number): ResponseHeadResult {
     let e = s
     while (buf[e] !== CR) e++
     if (headers.length >= MAX_RESPONSE_FIELDS) return bad(`more than ${MAX_RESPONSE_FIELDS} header fields`)
-    const field = parseFieldLine(buf, s, e)
+    const field = parseFieldLine(text, s, e)
     if (typeof field === 'string') return bad(field)
     headers.push(field)
     const [name, value] = field
