@@ -20,7 +20,9 @@
  *
  * Environment: BENCH_PROXY_SECONDS (per load, default 10), BENCH_PROXY_RUNS (default 3),
  * BENCH_PROXY_TARGETS (comma-separated target ids, default all), BENCH_PROXY_WORKLOADS,
- * BENCH_PROXY_PACED_RATE (W1p's new connections per second, default 1000), BENCH_PROXY_TRANSFERS
+ * BENCH_PROXY_PACED_RATE (W1p's new connections per second; default: 70% of the slowest target's
+ * W1 rate in run 1, or in the warm-up when W1 is not measured, so that W1p stays below every
+ * target's maximum), BENCH_PROXY_TRANSFERS
  * (W4 and W6: 1 GiB transfers per run, default 3, quick 1; the run's rate is their median),
  * BENCH_PROXY_NODE_ARGS (extra node flags for aks-egress, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`),
  * BENCH_PROXY_WARM_SECONDS (each target's warm-up per load before run 1, default 3, quick 0.5; 0
@@ -36,7 +38,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { execFileSync } from 'node:child_process'
-import { median } from './stats.ts'
+import { grouped, median } from './stats.ts'
 import type { BenchContext, BenchSuite, SuiteOutput } from './suite.ts'
 import { buildPlg, openIdleTunnels, runCurl, runPlg, type TunnelPath } from './proxy/load.ts'
 import {
@@ -113,8 +115,11 @@ interface Settings {
   readonly bulkBytes: number
   /** W4 and W6: transfers of 1 GiB per run (BENCH_PROXY_TRANSFERS), the run's rate their median. */
   readonly transfers: number
-  /** W1p's offered rate (BENCH_PROXY_PACED_RATE): below every target's W1 maximum on this machine. */
-  readonly pacedRate: number
+  /**
+   * W1p's offered rate (BENCH_PROXY_PACED_RATE); undefined: calibrated from the W1 rates of run 1
+   * or of the warm-up (pacedRateOf), so that it is below every target's maximum on the machine at hand.
+   */
+  readonly pacedRate: number | undefined
   readonly targets: ReadonlySet<TargetId>
   readonly workloads: ReadonlySet<WorkloadId>
   readonly nodeArgs: readonly string[]
@@ -156,7 +161,7 @@ function settingsFrom(quick: boolean): Settings {
     idleTunnels: num('BENCH_PROXY_IDLE_TUNNELS', quick ? 200 : 1000, true),
     bulkBytes: GIB,
     transfers: Math.floor(num('BENCH_PROXY_TRANSFERS', quick ? 1 : 3)),
-    pacedRate: num('BENCH_PROXY_PACED_RATE', 1000),
+    pacedRate: env['BENCH_PROXY_PACED_RATE'] ? num('BENCH_PROXY_PACED_RATE', NaN) : undefined,
     // direct is the reference of every ratio: always measured.
     targets: new Set<TargetId>(['direct', ...targets]),
     workloads: list('BENCH_PROXY_WORKLOADS', WORKLOADS.map((w) => w.id)),
@@ -191,8 +196,31 @@ function cpuOf(e: Endpoint): { total: number; sys: number } | null {
   return e.service ? treeCpu(e.service.pid) : null
 }
 
+/**
+ * The share of the slowest target's W1 rate that W1p offers every target: the first suites'
+ * fixed 1,000/s was 0.6–0.8 of the W1 maxima of the machine they ran on (2026-11-30).
+ */
+const PACED_SHARE = 0.7
+/** Without a warm-up to calibrate from (BENCH_PROXY_WARM_SECONDS=0), W1p offers this. */
+const PACED_DEFAULT = 1000
+
+/**
+ * W1p's offered rate and where it comes from. W1p measures every target's CPU per connection at
+ * the same load, which holds only below every target's maximum: at 1,000/s, the fixed rate of
+ * the first suites, the proxies of a slower machine (2026-12-01: 790–960/s) ran at their maximum
+ * with p50 latencies of 30 ms, and W1p measured W1 again.
+ */
+function pacedRateOf(s: Settings, w1: ReadonlyMap<TargetId, number>, from: string): { rate: number; basis: string } {
+  if (s.pacedRate !== undefined) return { rate: s.pacedRate, basis: 'BENCH_PROXY_PACED_RATE' }
+  let slowest: [TargetId, number] | undefined
+  for (const [t, rate] of w1) if (slowest === undefined || rate < slowest[1]) slowest = [t, rate]
+  if (slowest === undefined) return { rate: PACED_DEFAULT, basis: 'the default: no W1 rate to calibrate from' }
+  const rate = Math.max(50, Math.floor((slowest[1] * PACED_SHARE) / 50) * 50)
+  return { rate, basis: `${Math.round(PACED_SHARE * 100)}% of the slowest target's W1 rate ${from}, ${slowest[0]} at ${grouped(Math.round(slowest[1]))}/s, rounded down to 50` }
+}
+
 /** Runs one workload against one target; CPU sampled around the whole load, settled after. */
-async function measure(ctx: BenchContext, s: Settings, plg: string, run: number, workload: WorkloadId, target: TargetId, e: Endpoint, origin: Origin): Promise<Sample> {
+async function measure(ctx: BenchContext, s: Settings & { readonly pacedRate: number }, plg: string, run: number, workload: WorkloadId, target: TargetId, e: Endpoint, origin: Origin): Promise<Sample> {
   const cpu0 = cpuOf(e)
   let sample: Omit<Sample, 'cpuS' | 'cpuPerUnit'>
   if (workload === 'single' || workload === 'upload') {
@@ -504,6 +532,7 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     else rmSync(dir, { recursive: true, force: true })
   }
   const unregister = onInterrupt(removeDir)
+  let paced: { rate: number; basis: string }
   try {
     ctx.log(`${s.runs} run(s) × ${s.seconds} s per load (+${s.warmupSeconds} s warm-up); idle tunnels ${s.idleTunnels}; temp ${dir}`)
     ctx.log('building plg (bench/plg) with GOPROXY=off go build')
@@ -530,18 +559,31 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     // targets 13–30% above their later runs, haproxy 8% and squid not at all (2026-11-30).
     const warmSeconds = s.warmSeconds
     ctx.log(`warming up every target (${warmSeconds} s per load)`)
+    // Each W1p target's W1 rate in the warm-up: W1p's offered rate is calibrated from them.
+    const warmW1 = new Map<TargetId, number>()
     for (const t of warmSeconds > 0 ? targets : []) {
       const e = eps[t.id]!
       for (const w of t.workloads.filter((x) => x === 'newconn' || x === 'keepalive' || x === 'forward')) {
-        await runPlg(plg, { url: `${e.base}/ok`, ...(e.proxy !== undefined ? { proxy: e.proxy } : {}), workers: 32, seconds: warmSeconds, warmupSeconds: 0, keepAlive: w !== 'newconn', label: `warm ${t.id}/${w}` })
+        const r = await runPlg(plg, { url: `${e.base}/ok`, ...(e.proxy !== undefined ? { proxy: e.proxy } : {}), workers: 32, seconds: warmSeconds, warmupSeconds: 0, keepAlive: w !== 'newconn', label: `warm ${t.id}/${w}` })
+        if (w === 'newconn' && t.workloads.includes('paced') && r.errors === 0) warmW1.set(t.id, r.rps)
       }
     }
+    // W1 runs before W1p in every run: W1p's rate comes from run 1's W1 when it is measured (the
+    // warm-up's first load is JIT-cold and slower), from the warm-up otherwise.
+    paced = pacedRateOf(s, warmW1, 'in the warm-up')
+    let sm = { ...s, pacedRate: paced.rate }
     for (let r = 1; r <= s.runs; r++) {
       for (const w of WORKLOADS) {
         if (!s.workloads.has(w.id)) continue
+        if (w.id === 'paced' && r === 1) {
+          const w1 = new Map(samples.filter((x) => x.workload === 'newconn' && x.errors === 0 && targetInfo(x.target).workloads.includes('paced')).map((x) => [x.target, x.rate]))
+          if (w1.size > 0) paced = pacedRateOf(s, w1, 'in run 1')
+          sm = { ...s, pacedRate: paced.rate }
+          ctx.log(`W1p offers ${paced.rate} new connections per second (${paced.basis})`)
+        }
         const order = runOrder(targets.filter((t) => t.workloads.includes(w.id)), r - 1)
         for (const t of order) {
-          const sample = await measure(ctx, s, plg, r, w.id, t.id, eps[t.id]!, origin)
+          const sample = await measure(ctx, sm, plg, r, w.id, t.id, eps[t.id]!, origin)
           samples.push(sample)
           problems.push(...problemsOf(sample, w.id === 'bulk' ? 4 : 32))
           await sleep(300)
@@ -566,7 +608,7 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     ...(s.floorBookkeeping ? { floorBookkeeping: true } : {}),
     runs: s.runs,
     seconds: s.seconds,
-    ...(s.workloads.has('paced') ? { pacedRate: s.pacedRate } : {}),
+    ...(s.workloads.has('paced') ? { pacedRate: paced.rate, pacedRateBasis: paced.basis } : {}),
     warmupSeconds: s.warmupSeconds,
     idleTunnels: s.idleTunnels,
     bulkBytes: s.bulkBytes,

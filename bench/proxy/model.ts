@@ -213,6 +213,8 @@ export interface ProxyBenchData {
   readonly seconds: number
   /** W1p's offered rate, new connections per second over all workers. */
   readonly pacedRate?: number
+  /** Where W1p's rate came from: BENCH_PROXY_PACED_RATE, or calibrated from the warm-up's W1 rates. */
+  readonly pacedRateBasis?: string
   readonly warmupSeconds: number
   readonly idleTunnels: number
   readonly bulkBytes: number

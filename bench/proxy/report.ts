@@ -200,7 +200,11 @@ export function proxyMarkdown(d: ProxyBenchData, chartPath: string): string {
     out.push(`### ${w.title}`)
     out.push('')
     if (w.id === 'paced' && d.pacedRate !== undefined) {
-      out.push(`Offered: ${grouped(d.pacedRate)} new connections per second for every target (its W1 rate is its maximum): each proxy's CPU per connection at the same load. A rate below the offered one means the target could not keep up.`)
+      const basis = d.pacedRateBasis !== undefined && d.pacedRateBasis !== '' ? ` (${d.pacedRateBasis})` : ''
+      out.push(`Offered: ${grouped(d.pacedRate)} new connections per second for every target${basis}; its W1 rate is its maximum: each proxy's CPU per connection at the same load. A rate below the offered one means the target could not keep up.`)
+      // Below 95% of the offered rate, a target ran at its maximum: its W1p figures are not at the same load.
+      const behind = rows.filter((x) => x.rate < d.pacedRate! * 0.95)
+      if (behind.length > 0) out.push(`**Not at the same load:** ${behind.map((x) => `${x.target} (${grouped(Math.round(x.rate))}/s)`).join(', ')} kept below 95% of the offered rate; set \`BENCH_PROXY_PACED_RATE\` lower.`)
       out.push('')
     }
     out.push(...workloadTable(w, rows))
