@@ -132,22 +132,26 @@ function parseLines(buf: Uint8Array, start: number, end: number): HttpHeadResult
   }
   // The last line is the empty one.
   const requestLine = lines[0]
-  // One native decode of the whole head; its tokens are slices of it.
-  const text = latin1(buf, 0, end)
   if (!requestLine || lines.length < 2) return bad('no request line')
   if (lines.length - 2 > MAX_HEADER_FIELDS) return bad(`more than ${MAX_HEADER_FIELDS} header fields`, 400)
+  // One native decode for the request line and one for the fields; tokens are slices of them. A
+  // slice keeps the string it was cut from alive: a tunnel keeps its CONNECT target for its whole
+  // life, and with it the request line only, never up to maxBytes of fields.
+  const lineText = latin1(buf, requestLine.s, requestLine.e)
+  const fieldsStart = lines[1]!.s
+  const fieldsText = latin1(buf, fieldsStart, end)
 
   // request-line = method SP request-target SP HTTP-version
   let p = requestLine.s
   while (p < requestLine.e && isTchar(buf[p]!)) p++
   if (p === requestLine.s || buf[p] !== SP) return bad('malformed request line (method)')
-  const method = text.slice(requestLine.s, p)
+  const method = lineText.slice(0, p - requestLine.s)
   const targetStart = ++p
   while (p < requestLine.e && buf[p]! > SP && buf[p]! < 0x7f) p++
   if (p === targetStart || buf[p] !== SP) return bad('malformed request line (target)')
-  const target = text.slice(targetStart, p)
+  const target = lineText.slice(targetStart - requestLine.s, p - requestLine.s)
   p++
-  const versionText = text.slice(p, requestLine.e)
+  const versionText = lineText.slice(p - requestLine.s)
   let version: '1.0' | '1.1'
   if (versionText === 'HTTP/1.1') version = '1.1'
   else if (versionText === 'HTTP/1.0') version = '1.0'
@@ -163,7 +167,7 @@ function parseLines(buf: Uint8Array, start: number, end: number): HttpHeadResult
   const connectionTokens: string[] = []
   for (let k = 1; k < lines.length - 1; k++) {
     const line = lines[k]!
-    const field = parseFieldLine(text, line.s, line.e)
+    const field = parseFieldLine(fieldsText, line.s - fieldsStart, line.e - fieldsStart)
     if (typeof field === 'string') return bad(field)
     headers.push(field)
     const [name, value] = field
