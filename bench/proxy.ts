@@ -144,6 +144,7 @@ function settingsFrom(quick: boolean): Settings {
     if (bad.length > 0) throw new Error(`${name}: unknown ${bad.join(', ')} (known: ${all.join(', ')})`)
     return new Set(chosen as T[])
   }
+  const pacedRate = num('BENCH_PROXY_PACED_RATE', NaN)
   const baselineRoot = env['BENCH_PROXY_AKS_BASELINE'] ? resolve(env['BENCH_PROXY_AKS_BASELINE']) : undefined
   if (baselineRoot !== undefined && !existsSync(join(baselineRoot, 'dist', 'cli'))) {
     throw new Error(`BENCH_PROXY_AKS_BASELINE: ${baselineRoot} has no dist/cli: run \`npm ci && npm run build\` there first`)
@@ -161,7 +162,8 @@ function settingsFrom(quick: boolean): Settings {
     idleTunnels: num('BENCH_PROXY_IDLE_TUNNELS', quick ? 200 : 1000, true),
     bulkBytes: GIB,
     transfers: Math.floor(num('BENCH_PROXY_TRANSFERS', quick ? 1 : 3)),
-    pacedRate: env['BENCH_PROXY_PACED_RATE'] ? num('BENCH_PROXY_PACED_RATE', NaN) : undefined,
+    // Unset or not a positive number: calibrated (pacedRateOf).
+    pacedRate: Number.isNaN(pacedRate) ? undefined : pacedRate,
     // direct is the reference of every ratio: always measured.
     targets: new Set<TargetId>(['direct', ...targets]),
     workloads: list('BENCH_PROXY_WORKLOADS', WORKLOADS.map((w) => w.id)),
