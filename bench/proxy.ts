@@ -29,6 +29,9 @@
  * for none, so that a profile or a process's counters hold the measured loads only),
  * BENCH_PROXY_FLOOR_BOOKKEEPING=1 (the floor + checks keeps aks-egress's caps, bounds, fields and
  * metrics too: node-floor.ts `--bookkeeping`),
+ * BENCH_PROXY_FLOOR_PLANE=1 (an experiment: the Node floors' sockets, accept, reads, writes and
+ * relay, in C on Node's event loop, their verdicts in JavaScript: node-floor.ts `--plane`, compiled
+ * from bench/proxy/native-relay/plane.c with `cc` against Node's headers),
  * BENCH_PROXY_KEEP=1 (keep the temporary directory), BENCH_PROXY_AKS_BASELINE=DIR (another
  * checkout, built: its aks-egress runs too, as the `@base` twin of every aks-egress target chosen,
  * interleaved with the others run by run; an A/B of two builds in one run, where the machine's
@@ -40,7 +43,7 @@ import { join, resolve } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { grouped, median } from './stats.ts'
 import type { BenchContext, BenchSuite, SuiteOutput } from './suite.ts'
-import { buildPlg, openIdleTunnels, runCurl, runPlg, type TunnelPath } from './proxy/load.ts'
+import { buildPlane, buildPlg, openIdleTunnels, runCurl, runPlg, type TunnelPath } from './proxy/load.ts'
 import {
   BASELINE_OF,
   reconnects,
@@ -127,6 +130,8 @@ interface Settings {
   readonly baselineRoot: string | undefined
   /** BENCH_PROXY_FLOOR_BOOKKEEPING=1: the floor + checks does aks-egress's bookkeeping too. */
   readonly floorBookkeeping: boolean
+  /** BENCH_PROXY_FLOOR_PLANE=1: the Node floors run on the C socket plane. */
+  readonly floorPlane: boolean
 }
 
 function settingsFrom(quick: boolean): Settings {
@@ -170,6 +175,7 @@ function settingsFrom(quick: boolean): Settings {
     nodeArgs: (env['BENCH_PROXY_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0),
     baselineRoot,
     floorBookkeeping: env['BENCH_PROXY_FLOOR_BOOKKEEPING'] === '1',
+    floorPlane: env['BENCH_PROXY_FLOOR_PLANE'] === '1',
   }
 }
 
@@ -540,7 +546,12 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     ctx.log('building plg (bench/plg) with GOPROXY=off go build')
     const plg = await buildPlg(ctx.root, dir)
     const origin = await startOrigin(dir, s.bulkBytes)
-    const peers = await startPeers(ctx.root, dir, origin, s.nodeArgs, s.baselineRoot, s.floorBookkeeping)
+    let plane: string | undefined
+    if (s.floorPlane) {
+      ctx.log('compiling the Node floors\' C socket plane (bench/proxy/native-relay/plane.c)')
+      plane = await buildPlane(ctx.root, dir)
+    }
+    const peers = await startPeers(ctx.root, dir, origin, s.nodeArgs, s.baselineRoot, s.floorBookkeeping, plane)
     if (peers.aksBase) ctx.log(`aks-egress@base (${s.baselineRoot}): explicit :${peers.aksBase.explicitPort} sni :${peers.aksBase.sniPort}`)
     ctx.log(`origin https :${origin.tlsPort} http :${origin.httpPort}; aks-egress explicit :${peers.aks.explicitPort} sni :${peers.aks.sniPort}; squid :${peers.squid.port}; tinyproxy :${peers.tinyproxy.port}; haproxy :${peers.haproxy.port}; nginx stream :${peers.nginxStream.port}; node floor connect :${peers.floor.connectPort} sni :${peers.floor.sniPort} checks :${peers.floor.checksConnectPort} :${peers.floor.checksSniPort}`)
     const eps = endpoints(peers)
@@ -608,6 +619,7 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     ...(s.baselineRoot !== undefined ? { baseline: { dir: s.baselineRoot, commit: gitCommit(s.baselineRoot) }, comparisons: compareToBaseline(samples) } : {}),
     floor: compareToFloor(samples),
     ...(s.floorBookkeeping ? { floorBookkeeping: true } : {}),
+    ...(s.floorPlane ? { floorPlane: true } : {}),
     runs: s.runs,
     seconds: s.seconds,
     ...(s.workloads.has('paced') ? { pacedRate: paced.rate, pacedRateBasis: paced.basis } : {}),

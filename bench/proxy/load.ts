@@ -5,8 +5,8 @@
  * URL's port and the `-proxy` flag change (reference/bench-baselines.md §4, §7).
  */
 import { connect as netConnect, type Socket } from 'node:net'
-import { copyFileSync, mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { runCommand } from './processes.ts'
 import { NAME } from './peers.ts'
@@ -41,6 +41,19 @@ export async function buildPlg(root: string, dir: string): Promise<string> {
     timeoutMs: 300_000,
   })
   return bin
+}
+
+/**
+ * Compiles the C socket plane of the Node floors (bench/proxy/native-relay/plane.c, an experiment
+ * that BENCH_PROXY_FLOOR_PLANE=1 turns on) into `dir`, against the headers of the Node.js that
+ * runs the bench (Node-API and libuv: `<prefix>/include/node`).
+ */
+export async function buildPlane(root: string, dir: string): Promise<string> {
+  const include = join(dirname(process.execPath), '..', 'include', 'node')
+  if (!existsSync(join(include, 'node_api.h'))) throw new Error(`BENCH_PROXY_FLOOR_PLANE=1 needs Node.js's headers at ${include} (they come with the nodejs package)`)
+  const out = join(dir, 'plane.node')
+  await runCommand('cc', ['-std=gnu11', '-O2', '-shared', '-fPIC', '-Wall', '-Wextra', '-I', include, join(root, 'bench', 'proxy', 'native-relay', 'plane.c'), '-o', out], { cwd: dir, timeoutMs: 120_000 })
+  return out
 }
 
 export interface PlgOptions {

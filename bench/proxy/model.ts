@@ -209,6 +209,8 @@ export interface ProxyBenchData {
   readonly floor?: readonly FloorComparison[]
   /** The floor + checks kept aks-egress's caps, bounds, fields and metrics too (BENCH_PROXY_FLOOR_BOOKKEEPING). */
   readonly floorBookkeeping?: boolean
+  /** The floors' sockets were in C (BENCH_PROXY_FLOOR_PLANE, bench/proxy/native-relay/plane.c). */
+  readonly floorPlane?: boolean
   readonly runs: number
   readonly seconds: number
   /** W1p's offered rate, new connections per second over all workers. */

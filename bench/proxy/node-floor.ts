@@ -44,9 +44,8 @@ import { parseClientHello } from '../../src/proxy/client-hello.ts'
 import { parseHttpHead } from '../../src/proxy/http-head.ts'
 import { buildPolicyState, isTlsPort, type PolicyState } from '../../src/proxy/policy-state.ts'
 import { DEFAULT_LIMITS } from '../../src/proxy/serve-defaults.ts'
-import { DecisionFields } from '../../src/proxy/decision-fields.ts'
-import { IdleEntry, idleSweep } from '../../src/proxy/idle-sweep.ts'
-import { ProxyMetrics } from '../../src/proxy/proxy-metrics.ts'
+import { Book } from './floor-book.ts'
+import { runPlane } from './plane-floor.ts'
 
 interface Handle {
   onread: (this: Handle, ab: ArrayBuffer | undefined) => undefined
@@ -57,6 +56,7 @@ interface Handle {
   shutdown(req: ShutdownReq): number
   close(): void
   setNoDelay(on: boolean): number
+  readonly fd: number
   getpeername(out: { address?: string; port?: number }): number
   connect(req: ConnectReq, address: string, port: number): number
   bind(address: string, port: number): number
@@ -129,7 +129,7 @@ class Conn {
     if (this.closed) return
     this.closed = true
     this.h.close()
-    this.book?.sideClosed(this)
+    this.book?.sideClosed(this.peer === undefined)
     const p = this.peer
     if (p && !p.closed && p.pending === 0) p.close()
   }
@@ -228,8 +228,34 @@ function onConnected(this: ConnectReq, status: number): void {
   c.head = undefined
   if (head) write(o, head)
   else write(c, ESTABLISHED)
+  // Experiment (--native): the bare CONNECT and SNI relays leave JavaScript here; the checked
+  // CONNECT after its ClientHello (checkedConnect).
+  if (native && c.first === undefined && handOff(c)) return
   o.h.readStart()
   c.h.readStart()
+}
+
+/** `--native FILE`: the relay in C (bench/proxy/native-relay/relay.c); false when a write is pending. */
+const nativeFile = process.argv.includes('--native') ? process.argv[process.argv.indexOf('--native') + 1] : undefined
+const native = nativeFile === undefined ? undefined : loadNative(nativeFile)
+function loadNative(file: string): { relay(a: number, b: number, done: (ab: number, ba: number, err: number) => void): void } {
+  const m = { exports: {} as { relay(a: number, b: number, done: (ab: number, ba: number, err: number) => void): void } }
+  process.dlopen(m, file)
+  return m.exports
+}
+let relayed = 0
+function relayDone(): void {
+  relayed++
+}
+function handOff(c: Conn): boolean {
+  const o = c.peer
+  if (!native || !o || c.pending > 0 || o.pending > 0 || c.closed || o.closed) return false
+  c.h.readStop()
+  o.h.readStop()
+  native.relay(c.h.fd, o.h.fd, relayDone)
+  c.close()
+  o.close()
+  return true
 }
 
 function dial(c: Conn, originPort: number, address = '127.0.0.1'): void {
@@ -293,113 +319,24 @@ function loadChecks(policyFile: string, hostsFile: string): Checks {
 const peer: { address?: string; port?: number } = {}
 
 const bookkeeping = process.argv.includes('--bookkeeping')
-const metrics = new ProxyMetrics(false)
-const perSource = new Map<string, number>()
-const open = new Set<Book>()
-const handshakeSweep = idleSweep(DEFAULT_LIMITS.handshakeTimeoutMs)
-const dialSweep = idleSweep(DEFAULT_LIMITS.dialTimeoutMs)
-const relaySweep = idleSweep(DEFAULT_LIMITS.idleTimeoutMs)
 
-/** `--bookkeeping`: what aks-egress keeps for an allowed connection besides its log lines. */
-class Book extends IdleEntry {
-  readonly #start = process.hrtime.bigint()
-  #dialStart = 0n
-  readonly fields = new DecisionFields()
-  #sides = 0
-  #relaying = false
-  #rule: string | null = null
-  #code = ''
-  constructor(
-    readonly client: Conn,
-    readonly source: string,
-    readonly label: string,
-  ) {
-    super()
-  }
-
-  /** Accepted: counted against the caps, the handshake bound running; false when over a cap (closed). */
-  static accept(c: Conn, label: string): boolean {
-    if (!bookkeeping) return true
-    c.h.getpeername(peer)
-    const source = peer.address ?? ''
-    const fromSource = perSource.get(source) ?? 0
-    if (open.size >= DEFAULT_LIMITS.maxConnections || fromSource >= DEFAULT_LIMITS.maxConnectionsPerSource) {
+/** Starts a connection's record (`--bookkeeping`): false when over a cap (closed). */
+function accept(c: Conn, label: string): boolean {
+  if (!bookkeeping) return true
+  c.h.getpeername(peer)
+  const book = Book.open(peer.address ?? '', label, {
+    closeAll: () => {
       c.close()
-      return false
-    }
-    const b = new Book(c, source, label)
-    c.book = b
-    perSource.set(source, fromSource + 1)
-    open.add(b)
-    metrics.connectionOpened(label)
-    handshakeSweep.add(b)
-    return true
+      c.peer?.close()
+    },
+    bytes: () => [c.peer?.bytesOut ?? 0, c.peer?.bytesIn ?? 0],
+  })
+  if (book === undefined) {
+    c.close()
+    return false
   }
-
-  /** The sweep in charge found the connection idle for its bound (handshake, dial or relay). */
-  onIdle(): void {
-    this.client.close()
-    this.client.peer?.close()
-  }
-
-  #ms(from: bigint): number {
-    return Number(process.hrtime.bigint() - from) / 1e6
-  }
-
-  /** The request head or the ClientHello was read (a CONNECT's, after its head: the handshake ends there). */
-  handshake(protocol: 'https' | 'tcp', host: string, port: number, sni: string | undefined, alpn: readonly string[] | undefined): void {
-    handshakeSweep.remove(this)
-    const f = this.fields
-    f.protocol = protocol
-    f.host = host
-    f.port = port
-    f.sni = sni
-    f.alpn = alpn
-    f.handshakeMs = this.#ms(this.#start)
-  }
-
-  /** Decided and resolved: the dial starts, under its bound. */
-  dialing(code: string, rule: string | null, dnsMs: number, address: string, port: number): void {
-    this.#code = code
-    this.#rule = rule
-    metrics.dnsSeconds.observe(dnsMs / 1000)
-    const f = this.fields
-    f.dnsMs = dnsMs
-    f.upstreamAddress = address
-    f.upstreamPort = port
-    this.#dialStart = process.hrtime.bigint()
-    dialSweep.add(this)
-  }
-
-  connected(): void {
-    dialSweep.remove(this)
-    const ms = this.#ms(this.#dialStart)
-    this.fields.connectMs = ms
-    metrics.dialSeconds.observe(ms / 1000, 'ok')
-    metrics.decided(this.label, 'allow', this.#code, this.#rule)
-    if (this.fields.handshakeMs !== undefined) metrics.handshakeSeconds.observe(this.fields.handshakeMs / 1000, this.label)
-    metrics.tunnelOpened()
-    this.#relaying = true
-    relaySweep.add(this)
-  }
-
-  /** One side closed; with both (or the client before any dial), the connection's end. */
-  sideClosed(c: Conn): void {
-    if (++this.#sides < 2 && c.peer !== undefined) return
-    handshakeSweep.remove(this)
-    dialSweep.remove(this)
-    relaySweep.remove(this)
-    if (!open.delete(this)) return
-    const n = (perSource.get(this.source) ?? 1) - 1
-    if (n <= 0) perSource.delete(this.source)
-    else perSource.set(this.source, n)
-    metrics.connectionClosed(this.label)
-    if (this.#relaying) {
-      metrics.tunnelClosed()
-      const origin = this.client.peer
-      metrics.relayedBytes(origin?.bytesOut ?? 0, origin?.bytesIn ?? 0)
-    }
-  }
+  c.book = book
+  return true
 }
 
 /** The policy's decision and the checked address for `name`:`port` from `c`'s source, or undefined (closed). */
@@ -455,6 +392,7 @@ function checkedConnect(checks: Checks, c: Conn): void {
       else {
         c.book?.handshake('https', target.host, port, h.sni, h.alpn)
         write(c.peer, hello)
+        if (native) handOff(c)
       }
       return true
     })
@@ -484,45 +422,62 @@ function checkedSni(checks: Checks, c: Conn, originalPort: number): void {
 }
 
 const originPort = arg('--origin')
-
-listen(arg('--connect'), (c) => {
-  let seen: Buffer | undefined
-  c.first = (chunk) => {
-    seen = seen ? Buffer.concat([seen, chunk]) : chunk
-    if (seen.indexOf('\r\n\r\n') === -1) {
-      if (seen.length > MAX_HEAD) c.close()
-      return
-    }
-    // The head only: a client waits for the 200 before it sends the ClientHello.
-    c.first = undefined
-    c.h.readStop()
-    dial(c, originPort)
-  }
-})
-
-listen(arg('--sni'), (c) => {
-  c.first = (chunk) => {
-    c.first = undefined
-    c.head = chunk
-    c.h.readStop()
-    dial(c, originPort)
-  }
-})
-
-const checksConnect = optionalArg('--checks-connect')
-if (checksConnect !== undefined) {
+const planeFile = optionalArg('--plane')
+if (planeFile !== undefined) {
+  const checksPort = optionalArg('--checks-connect')
   const policyFile = optionalArg('--policy')
   const hostsFile = optionalArg('--hosts')
-  if (policyFile === undefined || hostsFile === undefined) throw new Error('node-floor: --checks-connect and --checks-sni need --policy FILE and --hosts FILE')
-  const checks = loadChecks(policyFile, hostsFile)
-  listen(arg('--checks-connect'), (c) => {
-    if (Book.accept(c, 'explicit')) checkedConnect(checks, c)
+  const checks = checksPort !== undefined && policyFile !== undefined && hostsFile !== undefined ? loadChecks(policyFile, hostsFile) : undefined
+  for (const name of ['--connect', '--sni', '--checks-connect', '--checks-sni']) if (optionalArg(name) !== undefined) listening.push({ address: '127.0.0.1', port: arg(name) })
+  runPlane(planeFile, {
+    connect: arg('--connect'),
+    sni: arg('--sni'),
+    ...(checks ? { checksConnect: arg('--checks-connect'), checksSni: arg('--checks-sni') } : {}),
+  }, originPort, checks, bookkeeping)
+} else {
+
+  listen(arg('--connect'), (c) => {
+    let seen: Buffer | undefined
+    c.first = (chunk) => {
+      seen = seen ? Buffer.concat([seen, chunk]) : chunk
+      if (seen.indexOf('\r\n\r\n') === -1) {
+        if (seen.length > MAX_HEAD) c.close()
+        return
+      }
+      // The head only: a client waits for the 200 before it sends the ClientHello.
+      c.first = undefined
+      c.h.readStop()
+      dial(c, originPort)
+    }
   })
-  const sniLabel = `tls:${String(originPort)}`
-  listen(arg('--checks-sni'), (c) => {
-    if (Book.accept(c, sniLabel)) checkedSni(checks, c, originPort)
+
+  listen(arg('--sni'), (c) => {
+    c.first = (chunk) => {
+      c.first = undefined
+      c.head = chunk
+      c.h.readStop()
+      dial(c, originPort)
+    }
   })
+
+  const checksConnect = optionalArg('--checks-connect')
+  if (checksConnect !== undefined) {
+    const policyFile = optionalArg('--policy')
+    const hostsFile = optionalArg('--hosts')
+    if (policyFile === undefined || hostsFile === undefined) throw new Error('node-floor: --checks-connect and --checks-sni need --policy FILE and --hosts FILE')
+    const checks = loadChecks(policyFile, hostsFile)
+    listen(arg('--checks-connect'), (c) => {
+      if (accept(c, 'explicit')) checkedConnect(checks, c)
+    })
+    const sniLabel = `tls:${String(originPort)}`
+    listen(arg('--checks-sni'), (c) => {
+      if (accept(c, sniLabel)) checkedSni(checks, c, originPort)
+    })
+  }
 }
 
-process.on('SIGTERM', () => process.exit(0))
+process.on('SIGTERM', () => {
+  if (native) process.stderr.write(`node-floor: ${String(relayed)} native relays done\n`)
+  process.exit(0)
+})
 process.on('SIGINT', () => process.exit(0))

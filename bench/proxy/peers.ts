@@ -305,7 +305,7 @@ stream {
  * (src/cli/serve-node-flags.ts) and the same extra Node arguments as aks-egress; its checked
  * listeners read aks-egress's policy and `--hosts` files.
  */
-async function startNodeFloor(root: string, origin: Origin, aks: AksPeer, nodeArgs: readonly string[], bookkeeping: boolean): Promise<Peers['floor']> {
+async function startNodeFloor(root: string, origin: Origin, aks: AksPeer, nodeArgs: readonly string[], bookkeeping: boolean, plane: string | undefined): Promise<Peers['floor']> {
   const connectPort = await freePort()
   const sniPort = await freePort()
   const checksConnectPort = await freePort()
@@ -315,6 +315,7 @@ async function startNodeFloor(root: string, origin: Origin, aks: AksPeer, nodeAr
     '--connect', String(connectPort), '--sni', String(sniPort), '--origin', String(origin.tlsPort),
     '--checks-connect', String(checksConnectPort), '--checks-sni', String(checksSniPort), '--policy', aks.policyFile, '--hosts', aks.hostsFile,
     ...(bookkeeping ? ['--bookkeeping'] : []),
+    ...(plane !== undefined ? ['--plane', plane] : []),
   ]
   const service = startService('node floor', process.execPath, args, { cwd: root })
   for (const port of [connectPort, sniPort, checksConnectPort, checksSniPort]) await waitForPort(service, port)
@@ -323,16 +324,17 @@ async function startNodeFloor(root: string, origin: Origin, aks: AksPeer, nodeAr
 
 /**
  * `baselineRoot`: another checkout whose aks-egress runs too, as the `@base` targets;
- * `floorBookkeeping`: the floor + checks keeps aks-egress's caps, bounds, fields and metrics too.
+ * `floorBookkeeping`: the floor + checks keeps aks-egress's caps, bounds, fields and metrics too;
+ * `floorPlane`: the floors' sockets are in C (the compiled bench/proxy/native-relay/plane.c).
  */
-export async function startPeers(root: string, dir: string, origin: Origin, aksNodeArgs: readonly string[], baselineRoot?: string, floorBookkeeping = false): Promise<Peers> {
+export async function startPeers(root: string, dir: string, origin: Origin, aksNodeArgs: readonly string[], baselineRoot?: string, floorBookkeeping = false, floorPlane?: string): Promise<Peers> {
   const aks = await startAks(root, dir, origin, aksNodeArgs)
   const aksBase = baselineRoot === undefined ? undefined : await startAks(baselineRoot, dir, origin, aksNodeArgs, 'aks-egress@base')
   const squid = await startSquid(dir, origin)
   const tinyproxy = await startTinyproxy(dir, origin)
   const haproxy = await startHaproxy(dir, origin)
   const nginxStream = await startNginxStream(dir, origin)
-  const floor = await startNodeFloor(root, origin, aks, aksNodeArgs, floorBookkeeping)
+  const floor = await startNodeFloor(root, origin, aks, aksNodeArgs, floorBookkeeping, floorPlane)
   return { origin, aks, ...(aksBase ? { aksBase } : {}), squid, tinyproxy, haproxy, nginxStream, floor }
 }
 

@@ -78,6 +78,10 @@ function floorRows(d: ProxyBenchData): string[] {
       (d.floorBookkeeping
         ? 'classified; in this run it also kept aks-egress\'s caps, bounds (in coarse sweeps), decision fields and metrics (`--bookkeeping`), but wrote no log lines. '
         : 'classified; still no timers, bounds, logs or metrics. ') +
+      (d.floorPlane
+        ? '**In this run both floors ran on a C socket plane** (BENCH_PROXY_FLOOR_PLANE=1, bench/proxy/native-relay/plane.c): the accept, every read and write, the connect and the relay in C on Node\'s event loop; JavaScript saw only a connection\'s first bytes (and a CONNECT\'s ClientHello) and gave the verdict. ' +
+          'So "Node floor" below means that plane, not Node\'s TCP handles. '
+        : '') +
       'CPU per new connection, the first target over the second **in the same run**:',
     '',
     '| workload | ratio of CPU per new connection | median | per run |',
