@@ -19,7 +19,7 @@
  *   before, over N.
  *
  * Environment: BENCH_PROXY_SECONDS (per load, default 10), BENCH_PROXY_RUNS (default 3),
- * BENCH_PROXY_TARGETS (comma-separated target ids, default all), BENCH_PROXY_WORKLOADS,
+ * BENCH_PROXY_TARGETS (comma-separated target ids, default all but the experiment's `plane-*`), BENCH_PROXY_WORKLOADS,
  * BENCH_PROXY_PACED_RATE (W1p's new connections per second; default: 70% of the slowest target's
  * W1 rate in run 1, or in the warm-up when W1 is not measured, so that W1p stays below every
  * target's maximum), BENCH_PROXY_TRANSFERS
@@ -29,9 +29,6 @@
  * for none, so that a profile or a process's counters hold the measured loads only),
  * BENCH_PROXY_FLOOR_BOOKKEEPING=1 (the floor + checks keeps aks-egress's caps, bounds, fields and
  * metrics too: node-floor.ts `--bookkeeping`),
- * BENCH_PROXY_FLOOR_PLANE=1 (an experiment: the Node floors' sockets, accept, reads, writes and
- * relay, in C on Node's event loop, their verdicts in JavaScript: node-floor.ts `--plane`, compiled
- * from bench/proxy/native-relay/plane.c with `cc` against Node's headers),
  * BENCH_PROXY_KEEP=1 (keep the temporary directory), BENCH_PROXY_AKS_BASELINE=DIR (another
  * checkout, built: its aks-egress runs too, as the `@base` twin of every aks-egress target chosen,
  * interleaved with the others run by run; an A/B of two builds in one run, where the machine's
@@ -105,6 +102,14 @@ function endpoints(p: Peers): Partial<Record<TargetId, Endpoint>> {
     'floor-sni': { base: tls(p.floor.sniPort), service: p.floor.service },
     'floor-checks-connect': { base: origin, proxy: px(p.floor.checksConnectPort), service: p.floor.service },
     'floor-checks-sni': { base: tls(p.floor.checksSniPort), service: p.floor.service },
+    ...(p.plane
+      ? {
+          'plane-connect': { base: origin, proxy: px(p.plane.connectPort), service: p.plane.service },
+          'plane-sni': { base: tls(p.plane.sniPort), service: p.plane.service },
+          'plane-checks-connect': { base: origin, proxy: px(p.plane.checksConnectPort), service: p.plane.service },
+          'plane-checks-sni': { base: tls(p.plane.checksSniPort), service: p.plane.service },
+        }
+      : {}),
   }
 }
 
@@ -130,8 +135,6 @@ interface Settings {
   readonly baselineRoot: string | undefined
   /** BENCH_PROXY_FLOOR_BOOKKEEPING=1: the floor + checks does aks-egress's bookkeeping too. */
   readonly floorBookkeeping: boolean
-  /** BENCH_PROXY_FLOOR_PLANE=1: the Node floors run on the C socket plane. */
-  readonly floorPlane: boolean
 }
 
 function settingsFrom(quick: boolean): Settings {
@@ -154,7 +157,7 @@ function settingsFrom(quick: boolean): Settings {
   if (baselineRoot !== undefined && !existsSync(join(baselineRoot, 'dist', 'cli'))) {
     throw new Error(`BENCH_PROXY_AKS_BASELINE: ${baselineRoot} has no dist/cli: run \`npm ci && npm run build\` there first`)
   }
-  const chosen = list('BENCH_PROXY_TARGETS', TARGETS.filter((t) => !t.baseline).map((t) => t.id))
+  const chosen = list('BENCH_PROXY_TARGETS', TARGETS.filter((t) => t.baseline !== true && t.optIn !== true).map((t) => t.id))
   // Each aks-egress target chosen brings its baseline twin.
   const targets = new Set<TargetId>(chosen)
   if (baselineRoot !== undefined) for (const [id, twin] of Object.entries(BASELINE_OF)) if (chosen.has(id as TargetId)) targets.add(twin)
@@ -175,7 +178,6 @@ function settingsFrom(quick: boolean): Settings {
     nodeArgs: (env['BENCH_PROXY_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0),
     baselineRoot,
     floorBookkeeping: env['BENCH_PROXY_FLOOR_BOOKKEEPING'] === '1',
-    floorPlane: env['BENCH_PROXY_FLOOR_PLANE'] === '1',
   }
 }
 
@@ -429,6 +431,17 @@ function compareToFloor(samples: readonly Sample[]): FloorComparison[] {
     ['floor-checks-sni', 'haproxy-sni'],
     ['floor-checks-connect', 'squid-connect'],
     ['floor-checks-sni', 'squid-connect'],
+    // The experiment of the floors' sockets in C (opt-in targets).
+    ['plane-connect', 'floor-connect'],
+    ['plane-sni', 'floor-sni'],
+    ['plane-checks-connect', 'floor-checks-connect'],
+    ['plane-checks-sni', 'floor-checks-sni'],
+    ['aks-connect', 'plane-checks-connect'],
+    ['aks-sni', 'plane-checks-sni'],
+    ['plane-connect', 'haproxy-sni'],
+    ['plane-sni', 'haproxy-sni'],
+    ['plane-checks-connect', 'haproxy-sni'],
+    ['plane-checks-sni', 'haproxy-sni'],
   ]
   // The floors run the new-connection workloads only (W1, W1p).
   return WORKLOADS.filter((w) => reconnects(w.id)).flatMap(({ id: workload }) =>
@@ -547,13 +560,13 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     const plg = await buildPlg(ctx.root, dir)
     const origin = await startOrigin(dir, s.bulkBytes)
     let plane: string | undefined
-    if (s.floorPlane) {
-      ctx.log('compiling the Node floors\' C socket plane (bench/proxy/native-relay/plane.c)')
+    if ([...s.targets].some((t) => t.startsWith('plane-'))) {
+      ctx.log('compiling the Node floors\' C socket plane (bench/proxy/plane/plane.c)')
       plane = await buildPlane(ctx.root, dir)
     }
     const peers = await startPeers(ctx.root, dir, origin, s.nodeArgs, s.baselineRoot, s.floorBookkeeping, plane)
     if (peers.aksBase) ctx.log(`aks-egress@base (${s.baselineRoot}): explicit :${peers.aksBase.explicitPort} sni :${peers.aksBase.sniPort}`)
-    ctx.log(`origin https :${origin.tlsPort} http :${origin.httpPort}; aks-egress explicit :${peers.aks.explicitPort} sni :${peers.aks.sniPort}; squid :${peers.squid.port}; tinyproxy :${peers.tinyproxy.port}; haproxy :${peers.haproxy.port}; nginx stream :${peers.nginxStream.port}; node floor connect :${peers.floor.connectPort} sni :${peers.floor.sniPort} checks :${peers.floor.checksConnectPort} :${peers.floor.checksSniPort}`)
+    ctx.log(`origin https :${origin.tlsPort} http :${origin.httpPort}; aks-egress explicit :${peers.aks.explicitPort} sni :${peers.aks.sniPort}; squid :${peers.squid.port}; tinyproxy :${peers.tinyproxy.port}; haproxy :${peers.haproxy.port}; nginx stream :${peers.nginxStream.port}; node floor connect :${peers.floor.connectPort} sni :${peers.floor.sniPort} checks :${peers.floor.checksConnectPort} :${peers.floor.checksSniPort}${peers.plane ? `; C plane connect :${peers.plane.connectPort} sni :${peers.plane.sniPort} checks :${peers.plane.checksConnectPort} :${peers.plane.checksSniPort}` : ''}`)
     const eps = endpoints(peers)
     const targets = TARGETS.filter((t) => s.targets.has(t.id))
     // Validate before timing: every target answers /ok, and aks-egress refuses what its policy does not allow.
@@ -606,7 +619,7 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
         for (const t of runOrder(targets.filter((x) => x.idle), r - 1)) idle.push(await measureIdle(ctx, s, r, t.id, dir, origin))
       }
     }
-    for (const svc of [origin.service, peers.aks.service, ...(peers.aksBase ? [peers.aksBase.service] : []), peers.squid.service, peers.tinyproxy.service, peers.haproxy.service, peers.nginxStream.service, peers.floor.service]) {
+    for (const svc of [origin.service, peers.aks.service, ...(peers.aksBase ? [peers.aksBase.service] : []), peers.squid.service, peers.tinyproxy.service, peers.haproxy.service, peers.nginxStream.service, peers.floor.service, ...(peers.plane ? [peers.plane.service] : [])]) {
       if (svc.exitCode() !== undefined) problems.push(`${svc.name} exited during the benchmark (${String(svc.exitCode())}): ${svc.output().slice(-500)}`)
     }
   } finally {
@@ -619,7 +632,6 @@ async function run(ctx: BenchContext): Promise<SuiteOutput<ProxyBenchData>> {
     ...(s.baselineRoot !== undefined ? { baseline: { dir: s.baselineRoot, commit: gitCommit(s.baselineRoot) }, comparisons: compareToBaseline(samples) } : {}),
     floor: compareToFloor(samples),
     ...(s.floorBookkeeping ? { floorBookkeeping: true } : {}),
-    ...(s.floorPlane ? { floorPlane: true } : {}),
     runs: s.runs,
     seconds: s.seconds,
     ...(s.workloads.has('paced') ? { pacedRate: paced.rate, pacedRateBasis: paced.basis } : {}),

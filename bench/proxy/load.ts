@@ -44,15 +44,15 @@ export async function buildPlg(root: string, dir: string): Promise<string> {
 }
 
 /**
- * Compiles the C socket plane of the Node floors (bench/proxy/native-relay/plane.c, an experiment
- * that BENCH_PROXY_FLOOR_PLANE=1 turns on) into `dir`, against the headers of the Node.js that
+ * Compiles the C socket plane of the Node floors (bench/proxy/plane/plane.c, an experiment
+ * measured by the opt-in `plane-*` targets) into `dir`, against the headers of the Node.js that
  * runs the bench (Node-API and libuv: `<prefix>/include/node`).
  */
 export async function buildPlane(root: string, dir: string): Promise<string> {
   const include = join(dirname(process.execPath), '..', 'include', 'node')
-  if (!existsSync(join(include, 'node_api.h'))) throw new Error(`BENCH_PROXY_FLOOR_PLANE=1 needs Node.js's headers at ${include} (they come with the nodejs package)`)
+  if (!existsSync(join(include, 'node_api.h'))) throw new Error(`the plane-* targets need Node.js's headers at ${include} (they come with the nodejs package) and a C compiler (cc)`)
   const out = join(dir, 'plane.node')
-  await runCommand('cc', ['-std=gnu11', '-O2', '-shared', '-fPIC', '-Wall', '-Wextra', '-I', include, join(root, 'bench', 'proxy', 'native-relay', 'plane.c'), '-o', out], { cwd: dir, timeoutMs: 120_000 })
+  await runCommand('cc', ['-std=gnu11', '-O2', '-shared', '-fPIC', '-Wall', '-Wextra', '-I', include, join(root, 'bench', 'proxy', 'plane', 'plane.c'), '-o', out], { cwd: dir, timeoutMs: 120_000 })
   return out
 }
 

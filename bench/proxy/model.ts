@@ -18,6 +18,10 @@ export type TargetId =
   | 'floor-sni'
   | 'floor-checks-connect'
   | 'floor-checks-sni'
+  | 'plane-connect'
+  | 'plane-sni'
+  | 'plane-checks-connect'
+  | 'plane-checks-sni'
   | BaselineTargetId
 
 /** aks-egress built from another checkout (BENCH_PROXY_AKS_BASELINE), measured beside this tree's. */
@@ -68,6 +72,8 @@ export interface TargetInfo {
   readonly idle: boolean
   /** Run from the baseline checkout: measured only when BENCH_PROXY_AKS_BASELINE is set. */
   readonly baseline?: boolean
+  /** An experiment: measured only when BENCH_PROXY_TARGETS names it. */
+  readonly optIn?: boolean
 }
 
 const TLS: readonly WorkloadId[] = ['newconn', 'paced', 'keepalive', 'bulk', 'single', 'upload']
@@ -89,6 +95,11 @@ export const TARGETS: readonly TargetInfo[] = [
   // The same relay doing aks-egress's own checks of a connection, with aks-egress's code: what its structure adds over them.
   { id: 'floor-checks-connect', name: 'Node floor + checks', mode: 'relay on TCP handles with aks-egress\'s checks, CONNECT', workloads: ['newconn', 'paced'], idle: false },
   { id: 'floor-checks-sni', name: 'Node floor + checks', mode: 'relay on TCP handles with aks-egress\'s checks, TLS port', workloads: ['newconn', 'paced'], idle: false },
+  // Experiment: the floors' sockets in C (bench/proxy/plane/plane.c), their verdicts in JavaScript.
+  { id: 'plane-connect', name: 'C plane', mode: 'sockets and relay in C, CONNECT', workloads: ['newconn', 'paced'], idle: false, optIn: true },
+  { id: 'plane-sni', name: 'C plane', mode: 'sockets and relay in C, TLS port', workloads: ['newconn', 'paced'], idle: false, optIn: true },
+  { id: 'plane-checks-connect', name: 'C plane + checks', mode: 'sockets and relay in C, aks-egress\'s checks in JavaScript, CONNECT', workloads: ['newconn', 'paced'], idle: false, optIn: true },
+  { id: 'plane-checks-sni', name: 'C plane + checks', mode: 'sockets and relay in C, aks-egress\'s checks in JavaScript, TLS port', workloads: ['newconn', 'paced'], idle: false, optIn: true },
   { id: 'aks-connect@base', name: 'aks-egress@base', mode: 'explicit CONNECT', workloads: TLS, idle: true, baseline: true },
   { id: 'aks-sni@base', name: 'aks-egress@base', mode: 'transparent SNI', workloads: TLS, idle: true, baseline: true },
   { id: 'aks-forward@base', name: 'aks-egress@base', mode: 'explicit HTTP forward', workloads: ['forward'], idle: false, baseline: true },
@@ -209,8 +220,6 @@ export interface ProxyBenchData {
   readonly floor?: readonly FloorComparison[]
   /** The floor + checks kept aks-egress's caps, bounds, fields and metrics too (BENCH_PROXY_FLOOR_BOOKKEEPING). */
   readonly floorBookkeeping?: boolean
-  /** The floors' sockets were in C (BENCH_PROXY_FLOOR_PLANE, bench/proxy/native-relay/plane.c). */
-  readonly floorPlane?: boolean
   readonly runs: number
   readonly seconds: number
   /** W1p's offered rate, new connections per second over all workers. */

@@ -32,6 +32,9 @@
  * coarse sweeps (src/proxy/idle-sweep.ts; each read marks the connection active), the decision's
  * fields with their timings (DecisionFields), and the metrics calls (ProxyMetrics). It prices what
  * a connection path for tunnels written as the floor is would cost (docs/benchmarks.md).
+ *
+ * `--plane FILE` (an experiment; the suite's opt-in `plane-*` targets): the same four listeners
+ * with their sockets in C (FILE is bench/proxy/plane/plane.c compiled; bench/proxy/plane-floor.ts).
  */
 import { readFileSync } from 'node:fs'
 import { loadPolicyFile } from '../../src/config/load-policy.ts'
@@ -56,7 +59,6 @@ interface Handle {
   shutdown(req: ShutdownReq): number
   close(): void
   setNoDelay(on: boolean): number
-  readonly fd: number
   getpeername(out: { address?: string; port?: number }): number
   connect(req: ConnectReq, address: string, port: number): number
   bind(address: string, port: number): number
@@ -228,34 +230,8 @@ function onConnected(this: ConnectReq, status: number): void {
   c.head = undefined
   if (head) write(o, head)
   else write(c, ESTABLISHED)
-  // Experiment (--native): the bare CONNECT and SNI relays leave JavaScript here; the checked
-  // CONNECT after its ClientHello (checkedConnect).
-  if (native && c.first === undefined && handOff(c)) return
   o.h.readStart()
   c.h.readStart()
-}
-
-/** `--native FILE`: the relay in C (bench/proxy/native-relay/relay.c); false when a write is pending. */
-const nativeFile = process.argv.includes('--native') ? process.argv[process.argv.indexOf('--native') + 1] : undefined
-const native = nativeFile === undefined ? undefined : loadNative(nativeFile)
-function loadNative(file: string): { relay(a: number, b: number, done: (ab: number, ba: number, err: number) => void): void } {
-  const m = { exports: {} as { relay(a: number, b: number, done: (ab: number, ba: number, err: number) => void): void } }
-  process.dlopen(m, file)
-  return m.exports
-}
-let relayed = 0
-function relayDone(): void {
-  relayed++
-}
-function handOff(c: Conn): boolean {
-  const o = c.peer
-  if (!native || !o || c.pending > 0 || o.pending > 0 || c.closed || o.closed) return false
-  c.h.readStop()
-  o.h.readStop()
-  native.relay(c.h.fd, o.h.fd, relayDone)
-  c.close()
-  o.close()
-  return true
 }
 
 function dial(c: Conn, originPort: number, address = '127.0.0.1'): void {
@@ -392,7 +368,6 @@ function checkedConnect(checks: Checks, c: Conn): void {
       else {
         c.book?.handshake('https', target.host, port, h.sni, h.alpn)
         write(c.peer, hello)
-        if (native) handOff(c)
       }
       return true
     })
@@ -476,8 +451,5 @@ if (planeFile !== undefined) {
   }
 }
 
-process.on('SIGTERM', () => {
-  if (native) process.stderr.write(`node-floor: ${String(relayed)} native relays done\n`)
-  process.exit(0)
-})
+process.on('SIGTERM', () => process.exit(0))
 process.on('SIGINT', () => process.exit(0))

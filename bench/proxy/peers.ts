@@ -56,6 +56,8 @@ export interface Peers {
     readonly checksConnectPort: number
     readonly checksSniPort: number
   }
+  /** The same four listeners with their sockets in C (node-floor.ts `--plane`): when a `plane-*` target is chosen. */
+  readonly plane?: Peers['floor']
 }
 
 /** The origin's content: /ok (a literal), /1m and /1g (files). `bulkBytes` is the size of /1g. */
@@ -305,7 +307,7 @@ stream {
  * (src/cli/serve-node-flags.ts) and the same extra Node arguments as aks-egress; its checked
  * listeners read aks-egress's policy and `--hosts` files.
  */
-async function startNodeFloor(root: string, origin: Origin, aks: AksPeer, nodeArgs: readonly string[], bookkeeping: boolean, plane: string | undefined): Promise<Peers['floor']> {
+async function startNodeFloor(root: string, origin: Origin, aks: AksPeer, nodeArgs: readonly string[], bookkeeping: boolean, plane: string | undefined): Promise<NonNullable<Peers['plane']>> {
   const connectPort = await freePort()
   const sniPort = await freePort()
   const checksConnectPort = await freePort()
@@ -317,7 +319,7 @@ async function startNodeFloor(root: string, origin: Origin, aks: AksPeer, nodeAr
     ...(bookkeeping ? ['--bookkeeping'] : []),
     ...(plane !== undefined ? ['--plane', plane] : []),
   ]
-  const service = startService('node floor', process.execPath, args, { cwd: root })
+  const service = startService(plane === undefined ? 'node floor' : 'node floor on the C plane', process.execPath, args, { cwd: root })
   for (const port of [connectPort, sniPort, checksConnectPort, checksSniPort]) await waitForPort(service, port)
   return { service, connectPort, sniPort, checksConnectPort, checksSniPort }
 }
@@ -325,17 +327,18 @@ async function startNodeFloor(root: string, origin: Origin, aks: AksPeer, nodeAr
 /**
  * `baselineRoot`: another checkout whose aks-egress runs too, as the `@base` targets;
  * `floorBookkeeping`: the floor + checks keeps aks-egress's caps, bounds, fields and metrics too;
- * `floorPlane`: the floors' sockets are in C (the compiled bench/proxy/native-relay/plane.c).
+ * `planeModule`: the compiled bench/proxy/plane/plane.c, for a second floor with its sockets in C.
  */
-export async function startPeers(root: string, dir: string, origin: Origin, aksNodeArgs: readonly string[], baselineRoot?: string, floorBookkeeping = false, floorPlane?: string): Promise<Peers> {
+export async function startPeers(root: string, dir: string, origin: Origin, aksNodeArgs: readonly string[], baselineRoot?: string, floorBookkeeping = false, planeModule?: string): Promise<Peers> {
   const aks = await startAks(root, dir, origin, aksNodeArgs)
   const aksBase = baselineRoot === undefined ? undefined : await startAks(baselineRoot, dir, origin, aksNodeArgs, 'aks-egress@base')
   const squid = await startSquid(dir, origin)
   const tinyproxy = await startTinyproxy(dir, origin)
   const haproxy = await startHaproxy(dir, origin)
   const nginxStream = await startNginxStream(dir, origin)
-  const floor = await startNodeFloor(root, origin, aks, aksNodeArgs, floorBookkeeping, floorPlane)
-  return { origin, aks, ...(aksBase ? { aksBase } : {}), squid, tinyproxy, haproxy, nginxStream, floor }
+  const floor = await startNodeFloor(root, origin, aks, aksNodeArgs, floorBookkeeping, undefined)
+  const plane = planeModule === undefined ? undefined : await startNodeFloor(root, origin, aks, aksNodeArgs, floorBookkeeping, planeModule)
+  return { origin, aks, ...(aksBase ? { aksBase } : {}), squid, tinyproxy, haproxy, nginxStream, floor, ...(plane ? { plane } : {}) }
 }
 
 export type PeerKind = 'aks' | 'squid' | 'tinyproxy' | 'haproxy' | 'nginxStream'

@@ -1,6 +1,6 @@
 /**
  * @module Experiment (bench only): the Node floor's four listeners with their sockets in C
- * (bench/proxy/native-relay/plane.c) and their verdicts in JavaScript. `node-floor.ts --plane FILE`
+ * (bench/proxy/plane/plane.c) and their verdicts in JavaScript. `node-floor.ts --plane FILE`
  * runs these instead of its relays on TCP handles: the same ports, the same checks (with
  * aks-egress's own parsers, policy and resolver), so that the suite's floor targets measure what
  * a Node.js proxy would spend per new connection if only the first bytes and the verdict were

@@ -78,9 +78,8 @@ function floorRows(d: ProxyBenchData): string[] {
       (d.floorBookkeeping
         ? 'classified; in this run it also kept aks-egress\'s caps, bounds (in coarse sweeps), decision fields and metrics (`--bookkeeping`), but wrote no log lines. '
         : 'classified; still no timers, bounds, logs or metrics. ') +
-      (d.floorPlane
-        ? '**In this run both floors ran on a C socket plane** (BENCH_PROXY_FLOOR_PLANE=1, bench/proxy/native-relay/plane.c): the accept, every read and write, the connect and the relay in C on Node\'s event loop; JavaScript saw only a connection\'s first bytes (and a CONNECT\'s ClientHello) and gave the verdict. ' +
-          'So "Node floor" below means that plane, not Node\'s TCP handles. '
+      (rows.some((c) => c.subject.startsWith('plane-'))
+        ? 'The **C plane** targets (an experiment, bench/proxy/plane/plane.c) are the same floors with their sockets in C on Node\'s event loop: the accept, every read and write, the connect and the relay; JavaScript sees only a connection\'s first bytes (and a CONNECT\'s ClientHello) and gives the verdict. '
         : '') +
       'CPU per new connection, the first target over the second **in the same run**:',
     '',
@@ -169,6 +168,10 @@ function shortName(t: TargetId): string {
     'floor-sni': 'Node floor SNI',
     'floor-checks-connect': 'Node floor + checks CONNECT',
     'floor-checks-sni': 'Node floor + checks SNI',
+    'plane-connect': 'C plane CONNECT',
+    'plane-sni': 'C plane SNI',
+    'plane-checks-connect': 'C plane + checks CONNECT',
+    'plane-checks-sni': 'C plane + checks SNI',
     'aks-connect@base': 'aks-egress@base CONNECT',
     'aks-sni@base': 'aks-egress@base SNI',
     'aks-forward@base': 'aks-egress@base forward',

@@ -9,6 +9,11 @@
  * connect(id, address, port): dials the origin; onConnected(id, status). write(id, side, buffer):
  * side 0 the client, 1 the origin. relay(id): from now on the bytes go both ways in C, with
  * backpressure and half-close. close(id). onClosed(id, bytesToOrigin, bytesToClient) once.
+ * peer(id): the client's address.
+ *
+ * Built by bench/proxy/load.ts (buildPlane) with cc against the running Node.js's headers; driven
+ * by bench/proxy/plane-floor.ts. A measurement, not a product: no idle bounds, no IPv6 dial, ids
+ * not checked against reuse, at most 4 listeners.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
