@@ -144,12 +144,13 @@ function settingsFrom(quick: boolean): Settings {
     const n = v === undefined || v === '' ? NaN : Number(v)
     return Number.isFinite(n) && (n > 0 || (zero && n === 0)) ? n : fallback
   }
-  const list = <T extends string>(name: string, all: readonly T[]): ReadonlySet<T> => {
+  /** `all` when unset; else the names, each of `all` or of `optIn` (chosen only when named). */
+  const list = <T extends string>(name: string, all: readonly T[], optIn: readonly T[] = []): ReadonlySet<T> => {
     const v = env[name]
     if (v === undefined || v === '') return new Set(all)
     const chosen = v.split(',').map((s) => s.trim())
-    const bad = chosen.filter((c) => !all.includes(c as T))
-    if (bad.length > 0) throw new Error(`${name}: unknown ${bad.join(', ')} (known: ${all.join(', ')})`)
+    const bad = chosen.filter((c) => !all.includes(c as T) && !optIn.includes(c as T))
+    if (bad.length > 0) throw new Error(`${name}: unknown ${bad.join(', ')} (known: ${[...all, ...optIn].join(', ')})`)
     return new Set(chosen as T[])
   }
   const pacedRate = num('BENCH_PROXY_PACED_RATE', NaN)
@@ -157,7 +158,11 @@ function settingsFrom(quick: boolean): Settings {
   if (baselineRoot !== undefined && !existsSync(join(baselineRoot, 'dist', 'cli'))) {
     throw new Error(`BENCH_PROXY_AKS_BASELINE: ${baselineRoot} has no dist/cli: run \`npm ci && npm run build\` there first`)
   }
-  const chosen = list('BENCH_PROXY_TARGETS', TARGETS.filter((t) => t.baseline !== true && t.optIn !== true).map((t) => t.id))
+  const chosen = list(
+    'BENCH_PROXY_TARGETS',
+    TARGETS.filter((t) => t.baseline !== true && t.optIn !== true).map((t) => t.id),
+    TARGETS.filter((t) => t.optIn === true).map((t) => t.id),
+  )
   // Each aks-egress target chosen brings its baseline twin.
   const targets = new Set<TargetId>(chosen)
   if (baselineRoot !== undefined) for (const [id, twin] of Object.entries(BASELINE_OF)) if (chosen.has(id as TargetId)) targets.add(twin)
