@@ -36,18 +36,12 @@
  * `--plane FILE` (an experiment; the suite's opt-in `plane-*` targets): the same four listeners
  * with their sockets in C (FILE is bench/proxy/plane/plane.c compiled; bench/proxy/plane-floor.ts).
  */
-import { readFileSync } from 'node:fs'
-import { loadPolicyFile } from '../../src/config/load-policy.ts'
-import { resolveCheckedKnown } from '../../src/net/dial-checked.ts'
-import { parseHostsFile } from '../../src/net/hosts-file.ts'
-import { NameResolver } from '../../src/net/resolve.ts'
 import { canonicalHost } from '../../src/policy/fqdn.ts'
-import { makeFlow } from '../../src/policy/flow.ts'
 import { parseClientHello } from '../../src/proxy/client-hello.ts'
 import { parseHttpHead } from '../../src/proxy/http-head.ts'
-import { buildPolicyState, isTlsPort, type PolicyState } from '../../src/proxy/policy-state.ts'
 import { DEFAULT_LIMITS } from '../../src/proxy/serve-defaults.ts'
 import { Book } from './floor-book.ts'
+import { checkedAddress, loadChecks, type Checks } from './floor-checks.ts'
 import { runPlane } from './plane-floor.ts'
 
 interface Handle {
@@ -276,22 +270,6 @@ function optionalArg(name: string): string | undefined {
   return i === -1 ? undefined : process.argv[i + 1]
 }
 
-/** The policy, resolver and address classes of aks-egress's checks, from its files. */
-interface Checks {
-  readonly state: PolicyState
-  readonly options: Parameters<typeof resolveCheckedKnown>[2]
-}
-
-function loadChecks(policyFile: string, hostsFile: string): Checks {
-  const loaded = loadPolicyFile(policyFile)
-  if (!loaded.policy) throw new Error(`node-floor: ${policyFile} is not a valid policy`)
-  const hosts = parseHostsFile(readFileSync(hostsFile, 'utf8'))
-  if (hosts.problems.length > 0) throw new Error(`node-floor: ${hostsFile} has bad lines`)
-  const state = buildPolicyState(loaded.policy, policyFile)
-  const resolver = new NameResolver({ hosts: hosts.table, timeoutMs: 1000, cacheMaxEntries: 1000, cacheMaxTtlSeconds: 60 })
-  return { state, options: { resolver, classify: { allowed: state.allowedRanges, listening, localAddresses: [] } } }
-}
-
 const peer: { address?: string; port?: number } = {}
 
 const bookkeeping = process.argv.includes('--bookkeeping')
@@ -323,14 +301,7 @@ function check(checks: Checks, c: Conn, name: string, port: number): string | un
     c.h.getpeername(peer)
     source = peer.address ?? ''
   }
-  const tls = isTlsPort(checks.state, port)
-  const decision = checks.state.engine.decide(makeFlow({ protocol: tls ? 'https' : 'tcp', host: name, destinationPort: port, sourceIp: source }))
-  if (decision.action !== 'allow') return undefined
-  const checked = resolveCheckedKnown(name, port, checks.options)
-  const address = checked?.ok ? checked.allowed[0] : undefined
-  if (address === undefined || !checked?.ok) return undefined
-  c.book?.dialing(decision.code, decision.rulePath, checked.dnsMs, address, port)
-  return address
+  return checkedAddress(checks, source, name, port, c.book)
 }
 
 /** Gathers a connection's first bytes until `done` can tell (at most `max` bytes). */
@@ -402,7 +373,7 @@ if (planeFile !== undefined) {
   const checksPort = optionalArg('--checks-connect')
   const policyFile = optionalArg('--policy')
   const hostsFile = optionalArg('--hosts')
-  const checks = checksPort !== undefined && policyFile !== undefined && hostsFile !== undefined ? loadChecks(policyFile, hostsFile) : undefined
+  const checks = checksPort !== undefined && policyFile !== undefined && hostsFile !== undefined ? loadChecks(policyFile, hostsFile, listening) : undefined
   for (const name of ['--connect', '--sni', '--checks-connect', '--checks-sni']) if (optionalArg(name) !== undefined) listening.push({ address: '127.0.0.1', port: arg(name) })
   runPlane(planeFile, {
     connect: arg('--connect'),
@@ -440,7 +411,7 @@ if (planeFile !== undefined) {
     const policyFile = optionalArg('--policy')
     const hostsFile = optionalArg('--hosts')
     if (policyFile === undefined || hostsFile === undefined) throw new Error('node-floor: --checks-connect and --checks-sni need --policy FILE and --hosts FILE')
-    const checks = loadChecks(policyFile, hostsFile)
+    const checks = loadChecks(policyFile, hostsFile, listening)
     listen(arg('--checks-connect'), (c) => {
       if (accept(c, 'explicit')) checkedConnect(checks, c)
     })

@@ -8,14 +8,12 @@
  * keeps for a connection (bench/proxy/floor-book.ts) too; the relay's idle bound is not fed by
  * the relay's reads (they happen in C), which the benchmark's short connections do not reach.
  */
-import { resolveCheckedKnown } from '../../src/net/dial-checked.ts'
 import { canonicalHost } from '../../src/policy/fqdn.ts'
-import { makeFlow } from '../../src/policy/flow.ts'
 import { parseClientHello } from '../../src/proxy/client-hello.ts'
 import { parseHttpHead } from '../../src/proxy/http-head.ts'
-import { isTlsPort, type PolicyState } from '../../src/proxy/policy-state.ts'
 import { DEFAULT_LIMITS } from '../../src/proxy/serve-defaults.ts'
 import { Book } from './floor-book.ts'
+import { checkedAddress, type Checks } from './floor-checks.ts'
 
 export interface Plane {
   listen(port: number, onData: (id: number, data: Buffer, listener: number) => void, onConnected: (id: number, status: number) => void, onClosed: (id: number, up: number, down: number) => void): number
@@ -27,10 +25,6 @@ export interface Plane {
   peer(id: number): string
 }
 
-export interface PlaneChecks {
-  readonly state: PolicyState
-  readonly options: Parameters<typeof resolveCheckedKnown>[2]
-}
 
 const ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1')
 
@@ -45,7 +39,7 @@ interface Pending {
   book: Book | undefined
 }
 
-export function runPlane(file: string, ports: { connect: number; sni: number; checksConnect?: number; checksSni?: number }, originPort: number, checks: PlaneChecks | undefined, bookkeeping: boolean): void {
+export function runPlane(file: string, ports: { connect: number; sni: number; checksConnect?: number; checksSni?: number }, originPort: number, checks: Checks | undefined, bookkeeping: boolean): void {
   const m = { exports: {} as Plane }
   process.dlopen(m, file)
   const plane = m.exports
@@ -55,15 +49,7 @@ export function runPlane(file: string, ports: { connect: number; sni: number; ch
   const closedBytes: [number, number] = [0, 0]
 
   function check(p: Pending, name: string, port: number): string | undefined {
-    if (!checks) return undefined
-    const tls = isTlsPort(checks.state, port)
-    const decision = checks.state.engine.decide(makeFlow({ protocol: tls ? 'https' : 'tcp', host: name, destinationPort: port, sourceIp: p.book?.source ?? '127.0.0.1' }))
-    if (decision.action !== 'allow') return undefined
-    const checked = resolveCheckedKnown(name, port, checks.options)
-    const address = checked?.ok ? checked.allowed[0] : undefined
-    if (address === undefined || !checked?.ok) return undefined
-    p.book?.dialing(decision.code, decision.rulePath, checked.dnsMs, address, port)
-    return address
+    return checks ? checkedAddress(checks, p.book?.source ?? '127.0.0.1', name, port, p.book) : undefined
   }
 
   function opened(id: number, p: Pending, label: string): boolean {

@@ -258,6 +258,13 @@ static conn_t *arg_conn(napi_env env, napi_value v) {
   return g_conns[id];
 }
 
+/* The call's first n arguments (napi passes undefined for missing ones) and the connection its first names. */
+static conn_t *conn_args(napi_env env, napi_callback_info info, napi_value *argv, size_t n) {
+  size_t argc = n;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  return arg_conn(env, argv[0]);
+}
+
 static void on_connect(uv_connect_t *req, int status) {
   conn_t *c = (conn_t *)req->data;
   free(req);
@@ -272,10 +279,8 @@ static void on_connect(uv_connect_t *req, int status) {
 }
 
 static napi_value js_connect(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  conn_t *c = arg_conn(env, argv[0]);
+  conn_t *c = conn_args(env, info, argv, 3);
   char address[64];
   size_t len;
   int32_t port;
@@ -301,10 +306,8 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_write(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  conn_t *c = arg_conn(env, argv[0]);
+  conn_t *c = conn_args(env, info, argv, 3);
   int32_t side;
   void *data;
   size_t len;
@@ -317,10 +320,8 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_relay(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  conn_t *c = arg_conn(env, argv[0]);
+  conn_t *c = conn_args(env, info, argv, 1);
   if (c == NULL || c->closing || !c->side[1].open) return NULL;
   c->relaying = 1;
   for (int i = 0; i < 2; i++)
@@ -329,19 +330,15 @@ static napi_value js_relay(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  conn_t *c = arg_conn(env, argv[0]);
+  conn_t *c = conn_args(env, info, argv, 1);
   if (c != NULL) conn_close(c);
   return NULL;
 }
 
 static napi_value js_peer(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  conn_t *c = arg_conn(env, argv[0]);
+  conn_t *c = conn_args(env, info, argv, 1);
   struct sockaddr_storage sa;
   int len = sizeof(sa);
   char name[64] = "";
