@@ -5,7 +5,8 @@
  * aks-egress's own parsers, policy and resolver), so that the suite's floor targets measure what
  * a Node.js proxy would spend per new connection if only the first bytes and the verdict were
  * JavaScript's. Not product code. With `bookkeeping`, the checked listeners keep what aks-egress
- * keeps for a connection (bench/proxy/floor-book.ts) too; the relay's idle bound is not fed by
+ * keeps for a connection (bench/proxy/floor-book.ts) too, from its first bytes (the plane calls
+ * JavaScript first then, where node-floor.ts starts it at the accept); the relay's idle bound is not fed by
  * the relay's reads (they happen in C), which the benchmark's short connections do not reach.
  */
 import { canonicalHost } from '../../src/policy/fqdn.ts'
@@ -24,7 +25,6 @@ export interface Plane {
   /** The client's address. */
   peer(id: number): string
 }
-
 
 const ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1')
 
@@ -74,6 +74,12 @@ export function runPlane(file: string, ports: { connect: number; sni: number; ch
       conns[id] = p
       if (bookkeeping && kinds[listener] === 'checks-connect' && !opened(id, p, 'explicit')) return
       if (bookkeeping && kinds[listener] === 'checks-sni' && !opened(id, p, `tls:${String(originPort)}`)) return
+    }
+    if (p.phase === 2) {
+      // Bytes while the verdict's connect or write is under way: the benchmark's clients wait for
+      // the proxy's answer (the 200, the server's flight), so the floor does not keep them.
+      plane.close(id)
+      return
     }
     const seen = p.seen ? Buffer.concat([p.seen, data]) : data
     p.seen = seen
