@@ -134,12 +134,11 @@ function parseLines(buf: Uint8Array, start: number, end: number): HttpHeadResult
   const requestLine = lines[0]
   if (!requestLine || lines.length < 2) return bad('no request line')
   if (lines.length - 2 > MAX_HEADER_FIELDS) return bad(`more than ${MAX_HEADER_FIELDS} header fields`, 400)
-  // One native decode for the request line and one for the fields; tokens are slices of them. A
-  // slice keeps the string it was cut from alive: a tunnel keeps its CONNECT target for its whole
-  // life, and with it the request line only, never up to maxBytes of fields.
+  // One native decode for the request line and one for the fields (once the request line is
+  // valid); tokens are slices of them. A slice keeps the string it was cut from alive: a tunnel
+  // keeps its CONNECT target for its whole life, and with it the request line only, never up to
+  // maxBytes of fields.
   const lineText = latin1(buf, requestLine.s, requestLine.e)
-  const fieldsStart = lines[1]!.s
-  const fieldsText = latin1(buf, fieldsStart, end)
 
   // request-line = method SP request-target SP HTTP-version
   let p = requestLine.s
@@ -159,6 +158,8 @@ function parseLines(buf: Uint8Array, start: number, end: number): HttpHeadResult
   else return bad('malformed request line (version)')
 
   // Fields
+  const fieldsStart = lines[1]!.s
+  const fieldsText = latin1(buf, fieldsStart, end)
   const headers: Array<readonly [string, string]> = []
   let hostValue: string | undefined
   let contentLength: number | undefined
