@@ -224,7 +224,7 @@ export interface ProxyBenchData {
   readonly seconds: number
   /** W1p's offered rate, new connections per second over all workers. */
   readonly pacedRate?: number
-  /** Where W1p's rate came from: BENCH_PROXY_PACED_RATE, or calibrated from the warm-up's W1 rates. */
+  /** Where W1p's rate came from: BENCH_PROXY_PACED_RATE, or calibrated from the W1 rates of run 1 (of the warm-up when W1 was not measured). */
   readonly pacedRateBasis?: string
   readonly warmupSeconds: number
   readonly idleTunnels: number
